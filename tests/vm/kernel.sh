@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Resolve and fetch a Debian kernel image for the test VM, without touching /boot
+# or the system's apt sources.
+#
+#   tests/vm/kernel.sh [KERNEL]      prints "KVER ROOT" (ROOT has boot/ and lib/modules/)
+#   source tests/vm/kernel.sh        provides kernel_resolve / kernel_fetch
+#
+# KERNEL (default 6.1) selects where the image comes from:
+#   6.1   the system apt (bookworm), same version as the installed linux-headers
+#   6.12  bookworm-backports via a private apt config under .cache/apt/
+#   7.*   sid via a private apt config
+set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
+
+DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+DEBIAN_KEYRING=${DEBIAN_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
+
+# Suite to fetch KERNEL from; empty = the system's apt configuration.
+kernel_suite() {
+    case $1 in
+        6.1)  echo "" ;;
+        6.12) echo bookworm-backports ;;
+        7.*)  echo sid ;;
+        *)    die "unsupported KERNEL '$1' (known: 6.1, 6.12, 7.x)" ;;
+    esac
+}
+
+# apt-get/apt-cache options for a private, cache-local apt state for SUITE.
+apt_private_opts() {
+    local suite=$1 d=$CACHE_DIR/apt/$1
+    printf '%s\n' \
+        -o "Dir::Etc::SourceList=$d/sources.list" \
+        -o "Dir::Etc::SourceParts=/dev/null" \
+        -o "Dir::Etc::PreferencesParts=/dev/null" \
+        -o "Dir::State::Lists=$d/lists" \
+        -o "Dir::Cache=$d/cache" \
+        -o "Debug::NoLocking=1"
+}
+
+apt_sandbox_opts() {
+    [[ $(id -u) -eq 0 ]] && printf '%s\n' -o APT::Sandbox::User=root
+    return 0
+}
+
+# Run apt-get/apt-cache ($1) against SUITE ($2; empty = system apt).
+apt_for() {
+    local tool=$1 suite=$2; shift 2
+    local -a opts
+    mapfile -t opts < <(apt_sandbox_opts; [[ -z $suite ]] || apt_private_opts "$suite")
+    "$tool" "${opts[@]}" "$@"
+}
+
+# Refresh the private lists for SUITE at most once a day.
+apt_private_update() {
+    local suite=$1 d=$CACHE_DIR/apt/$1
+    mkdir -p "$d/lists/partial" "$d/cache/archives/partial"
+    printf 'deb [signed-by=%s] %s %s main\n' "$DEBIAN_KEYRING" "$DEBIAN_MIRROR" "$suite" >"$d/sources.list"
+    if [[ -z $(find "$d/lists" -maxdepth 1 -name '*_Packages' -mtime -1 2>/dev/null) ]]; then
+        log "updating private apt lists for $suite"
+        apt_for apt-get "$suite" -qq update >&2 || die "apt-get update for $suite failed"
+    fi
+}
+
+# KVER of an installed linux-headers-<KERNEL>...-amd64 package, if any (newest wins).
+installed_headers_kver() {
+    local kernel_re=${1//./\\.}
+    dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' 'linux-headers-*-amd64' 2>/dev/null \
+        | awk '$1 == "ii" { print $2 }' \
+        | sed -nE "s/^linux-headers-(${kernel_re}[.-].*-amd64)\$/\\1/p" \
+        | grep -v '^.*-common$' | sort -V | tail -n1
+}
+
+# KVER that the apt meta package (linux-headers-amd64 / linux-image-amd64) points to.
+apt_meta_kver() {
+    local suite=$1 meta pkg
+    for meta in linux-headers-amd64 linux-image-amd64; do
+        pkg=$(apt_for apt-cache "$suite" depends "$meta" 2>/dev/null \
+            | sed -nE 's/^ *Depends: (linux-(headers|image)-[0-9][^ ]*-amd64)$/\1/p' | head -n1)
+        if [[ -n $pkg ]]; then
+            pkg=${pkg#linux-headers-}
+            echo "${pkg#linux-image-}"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# Print the Debian kernel version (e.g. 6.1.0-56-amd64) for KERNEL.
+kernel_resolve() {
+    local kernel=${1:-${KERNEL:-6.1}} suite kver
+    suite=$(kernel_suite "$kernel")
+    kver=$(installed_headers_kver "$kernel")
+    if [[ -z $kver ]]; then
+        [[ -z $suite ]] || apt_private_update "$suite"
+        kver=$(apt_meta_kver "$suite") || die "cannot resolve a kernel version for KERNEL=$kernel"
+        [[ $kver == "$kernel".* || $kver == "$kernel"-* ]] \
+            || die "KERNEL=$kernel resolved to $kver (apt meta package points elsewhere)"
+        log "warning: no linux-headers-$kver installed; modules cannot be built for this kernel"
+    fi
+    echo "$kver"
+}
+
+kernel_root() { echo "$CACHE_DIR/kernels/$1/root"; }
+
+# Download and unpack the image of KVER for KERNEL into the cache (idempotent).
+# Prints the unpacked root.
+kernel_fetch() {
+    local kver=$1 kernel=${2:-${KERNEL:-6.1}} suite dir root pkg deb
+    dir=$CACHE_DIR/kernels/$kver
+    root=$dir/root
+    if [[ -f $root/.unpacked && -f $root/boot/vmlinuz-$kver ]]; then
+        echo "$root"; return 0
+    fi
+    suite=$(kernel_suite "$kernel")
+    [[ -z $suite ]] || apt_private_update "$suite"
+    mkdir -p "$dir"
+    for pkg in "linux-image-$kver-unsigned" "linux-image-$kver"; do
+        rm -f "$dir"/*.deb
+        log "downloading $pkg${suite:+ from $suite}"
+        if (cd "$dir" && apt_for apt-get "$suite" -qq download "$pkg" >&2 2>/dev/null); then
+            break
+        fi
+    done
+    deb=$(ls "$dir"/linux-image-*.deb 2>/dev/null | head -n1)
+    [[ -n $deb ]] || die "could not download linux-image-$kver(-unsigned)"
+    rm -rf "$root"
+    dpkg -x "$deb" "$root"
+    [[ -f $root/boot/vmlinuz-$kver ]] || die "$deb has no boot/vmlinuz-$kver"
+    depmod -b "$root" "$kver"
+    rm -f "$deb"
+    touch "$root/.unpacked"
+    log "kernel $kver unpacked in $root"
+    echo "$root"
+}
+
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+    kver=$(kernel_resolve "${1:-${KERNEL:-6.1}}")
+    root=$(kernel_fetch "$kver" "${1:-${KERNEL:-6.1}}")
+    echo "$kver $root"
+fi

@@ -1,0 +1,268 @@
+#!/usr/bin/env bash
+# Run a command inside a throw-away QEMU guest that sees the host's / through a
+# RAM overlay, with memphys.ko loaded.  See usage() or tests/vm/README.md.
+set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=kernel.sh
+source "$VM_DIR/kernel.sh"
+# shellcheck source=initramfs.sh
+source "$VM_DIR/initramfs.sh"
+
+GUEST_OUT=/mnt/memphys-out        # must match OUT_MNT in init.sh
+EXIT_TIMEOUT=124
+EXIT_VM_FAILURE=125
+
+usage() {
+    cat <<USAGE
+usage: tests/vm/run-in-vm.sh [options] -- COMMAND [ARGS...]
+
+Boots a Debian kernel in QEMU, mounts the host / read-only with a tmpfs overlay,
+loads memphys.ko with regions= derived from --memmap and runs COMMAND in the
+current directory.  Exit status: COMMAND's (1 if it succeeded but the guest
+kernel log has a BUG/WARNING/Oops/taint), 124 on timeout, 125 if the VM failed.
+
+options (environment variable in brackets):
+  --kernel VER      guest kernel series: 6.1, 6.12, 7.x             [KERNEL=6.1]
+  --mem SIZE        guest RAM                                       [VM_MEM=4G]
+  --memmap SPEC     reserved RAM, SIZE\$BASE[,SIZE\$BASE...]          [VM_MEMMAP='1G\$0x100000000']
+  --smp N           guest CPUs (N>1 uses multi-threaded TCG)        [VM_SMP=1]
+  --timeout SEC     hard limit for the whole guest run              [VM_TIMEOUT=900]
+  --out DIR         output folder (default .cache/vm-runs/<stamp>)  [VM_OUT]
+  --module PATH     module to load (default driver/memphys.ko)      [MEMPHYS_MODULE]
+  --no-module       do not load any module                          [VM_NO_MODULE=1]
+  --retries N       re-boots when the guest dies before COMMAND     [VM_RETRIES=2]
+  --env NAME=VALUE  extra environment for COMMAND (repeatable)
+  -h, --help        this text
+accelerator: KVM only when kvm_intel/kvm_amd is loaded, else TCG   [VM_ACCEL=kvm|tcg]
+USAGE
+}
+
+parse_args() {
+    KERNEL=${KERNEL:-6.1}
+    VM_MEM=${VM_MEM:-4G}
+    VM_MEMMAP=${VM_MEMMAP:-'1G$0x100000000'}
+    VM_SMP=${VM_SMP:-1}
+    VM_TIMEOUT=${VM_TIMEOUT:-900}
+    VM_OUT=${VM_OUT:-}
+    MEMPHYS_MODULE=${MEMPHYS_MODULE:-$REPO_ROOT/driver/memphys.ko}
+    VM_NO_MODULE=${VM_NO_MODULE:-0}
+    VM_RETRIES=${VM_RETRIES:-2}
+    EXTRA_ENV=()
+    while [[ $# -gt 0 ]]; do
+        case $1 in
+            --kernel)    KERNEL=$2; shift 2 ;;
+            --mem)       VM_MEM=$2; shift 2 ;;
+            --memmap)    VM_MEMMAP=$2; shift 2 ;;
+            --smp)       VM_SMP=$2; shift 2 ;;
+            --timeout)   VM_TIMEOUT=$2; shift 2 ;;
+            --out)       VM_OUT=$2; shift 2 ;;
+            --module)    MEMPHYS_MODULE=$2; shift 2 ;;
+            --no-module) VM_NO_MODULE=1; shift ;;
+            --retries)   VM_RETRIES=$2; shift 2 ;;
+            --env)       [[ $2 == [A-Za-z_]*=* ]] || die "--env wants NAME=VALUE, got '$2'"
+                         EXTRA_ENV+=("$2"); shift 2 ;;
+            -h|--help)   usage; exit 0 ;;
+            --)          shift; break ;;
+            *)           usage >&2; die "unknown option '$1' (put the command after --)" ;;
+        esac
+    done
+    [[ $# -gt 0 ]] || { usage >&2; die "no command given"; }
+    COMMAND=("$@")
+    [[ $VM_SMP =~ ^[1-9][0-9]*$ ]] || die "--smp wants a positive number"
+    [[ $VM_TIMEOUT =~ ^[1-9][0-9]*$ ]] || die "--timeout wants seconds"
+    [[ $VM_RETRIES =~ ^[0-9]+$ ]] || die "--retries wants a number"
+}
+
+# memmap SIZE$BASE[,SIZE$BASE] -> regions SIZE@BASE[,SIZE@BASE]
+memmap_to_regions() {
+    local item out=() items
+    IFS=, read -ra items <<<"$1"
+    for item in "${items[@]}"; do
+        [[ $item =~ ^[0-9]+[KMGkmg]?\$(0x[0-9a-fA-F]+|[0-9]+[KMGkmg]?)$ ]] \
+            || die "bad --memmap entry '$item' (want SIZE\$BASE, e.g. 1G\$0x100000000)"
+        out+=("${item/\$/@}")
+    done
+    (IFS=,; echo "${out[*]}")
+}
+
+check_module() {
+    local kver=$1 vermagic
+    [[ $VM_NO_MODULE == 1 ]] && return 0
+    [[ -f $MEMPHYS_MODULE ]] || die "module $MEMPHYS_MODULE not found (build it, or pass --no-module)"
+    MEMPHYS_MODULE=$(realpath "$MEMPHYS_MODULE")
+    vermagic=$(modinfo -F vermagic "$MEMPHYS_MODULE") || die "modinfo failed on $MEMPHYS_MODULE"
+    [[ ${vermagic%% *} == "$kver" ]] \
+        || die "$MEMPHYS_MODULE was built for '${vermagic%% *}' but the guest kernel is '$kver' (rebuild against /usr/src/linux-headers-$kver)"
+}
+
+choose_accel() {
+    local accel=${VM_ACCEL:-}
+    if [[ -z $accel ]]; then
+        accel=tcg
+        grep -qE '^kvm_(intel|amd) ' /proc/modules 2>/dev/null && accel=kvm
+    fi
+    case $accel in
+        kvm) ACCEL_ARGS=(-accel kvm -cpu host) ;;
+        tcg) if [[ $VM_SMP -gt 1 ]]; then ACCEL_ARGS=(-accel tcg,thread=multi -cpu max)
+             else ACCEL_ARGS=(-accel tcg,thread=single -cpu max); fi ;;
+        *)   die "VM_ACCEL must be kvm or tcg, got '$accel'" ;;
+    esac
+    ACCEL=$accel
+}
+
+prepare_out() {
+    if [[ -z $VM_OUT ]]; then
+        VM_OUT=$CACHE_DIR/vm-runs/$(date +%Y%m%d-%H%M%S)-$$
+    fi
+    mkdir -p "$VM_OUT"
+    VM_OUT=$(realpath "$VM_OUT")
+    [[ $VM_OUT != *,* ]] || die "--out path must not contain commas: $VM_OUT"
+    rm -rf "$VM_OUT/.vm"
+    mkdir -p "$VM_OUT/.vm"
+}
+
+# Single-quote a word for sh.
+sq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
+
+write_guest_files() {
+    local regions=$1 e
+    {
+        echo "VM_LOAD_MODULE=$([[ $VM_NO_MODULE == 1 ]] && echo 0 || echo 1)"
+        echo "VM_MODULE=$(sq "$MEMPHYS_MODULE")"
+        echo "VM_REGIONS=$(sq "$regions")"
+    } >"$VM_OUT/.vm/config.sh"
+    {
+        echo "# generated by tests/vm/run-in-vm.sh; run by the guest init with bash"
+        for e in HOME=/root DOTNET_CLI_HOME=/root DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 \
+                 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1 TERM=dumb LANG=C.UTF-8 TMPDIR=/tmp \
+                 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+                 MEMPHYS_IN_VM=1 "MEMPHYS_OUT=$GUEST_OUT" "MEMPHYS_KO=$MEMPHYS_MODULE" \
+                 "MEMPHYS_REGIONS=$regions" ${EXTRA_ENV[@]+"${EXTRA_ENV[@]}"}; do
+            echo "export ${e%%=*}=$(sq "${e#*=}")"
+        done
+        echo "cd -- $(sq "$PWD") || { echo 'memphys-vm: cannot cd to $PWD in the guest' >&2; exit 125; }"
+        printf 'exec'
+        for e in "${COMMAND[@]}"; do printf ' %s' "$(sq "$e")"; done
+        echo
+    } >"$VM_OUT/.vm/command.sh"
+}
+
+build_qemu_cmd() {
+    local vmlinuz=$1 initrd=$2 item append items
+    append="console=ttyS0 panic=-1 loglevel=4 rdinit=/init"
+    IFS=, read -ra items <<<"$VM_MEMMAP"
+    for item in "${items[@]}"; do append+=" memmap=$item"; done
+    QEMU_CMD=(qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot
+        -machine q35 "${ACCEL_ARGS[@]}" -m "$VM_MEM" -smp "$VM_SMP"
+        -kernel "$vmlinuz" -initrd "$initrd" -append "$append"
+        -chardev "stdio,id=con,logfile=$VM_OUT/console.log"
+        -serial chardev:con
+        -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
+        -virtfs "local,path=$VM_OUT,mount_tag=out,security_model=none,multidevs=remap")
+    printf '%q ' "${QEMU_CMD[@]}" >"$VM_OUT/.vm/qemu-cmdline.txt"
+}
+
+reset_attempt_files() {
+    rm -f "$VM_OUT"/{started,result.json,command.log,dmesg.txt,console.log}
+}
+
+json_field() { sed -nE "s/.*\"$1\":(\"([^\"]*)\"|([^,}]*)).*/\2\3/p" "$2"; }
+
+print_console_tail() {
+    [[ -f $VM_OUT/console.log ]] || return 0
+    log "last 40 lines of $VM_OUT/console.log:"
+    tail -n 40 "$VM_OUT/console.log" | sed 's/^/    /' >&2
+}
+
+# Boot once. Sets OUTCOME to done|retry|fail and RC.
+boot_once() {
+    local attempt=$1 attempts=$2 qrc=0
+    reset_attempt_files
+    timeout --foreground -k 10 "$VM_TIMEOUT" "${QEMU_CMD[@]}" </dev/null || qrc=$?
+    if [[ -f $VM_OUT/result.json ]]; then
+        if [[ $(json_field started "$VM_OUT/result.json") == true ]]; then
+            OUTCOME=done; RC=$(json_field exit_code "$VM_OUT/result.json")
+        else
+            OUTCOME=fail; RC=$EXIT_VM_FAILURE
+            log "guest could not start the command: $(json_field error "$VM_OUT/result.json")"
+            print_console_tail
+        fi
+        return 0
+    fi
+    if [[ $qrc -eq 124 || $qrc -eq 137 ]]; then
+        log "guest timed out after $VM_TIMEOUT s"
+        print_console_tail
+        OUTCOME=fail; RC=$EXIT_TIMEOUT
+        [[ -f $VM_OUT/started ]] || OUTCOME=retry
+    elif [[ -f $VM_OUT/started ]]; then
+        log "guest died while running the command (qemu exit $qrc), no result reported"
+        print_console_tail
+        OUTCOME=fail; RC=$EXIT_VM_FAILURE
+    else
+        OUTCOME=retry; RC=$EXIT_VM_FAILURE
+        log "guest died before the command started (qemu exit $qrc)"
+    fi
+    if [[ $OUTCOME == retry && $attempt -ge $attempts ]]; then
+        print_console_tail
+        OUTCOME=fail
+    fi
+}
+
+# Prints offending guest kernel log lines; returns 1 if there are any.
+scan_kernel_log() {
+    local f=$VM_OUT/dmesg.txt hits marker
+    [[ -f $f ]] || f=$VM_OUT/console.log
+    [[ -f $f ]] || return 0
+    hits=$(grep -nE 'BUG:|WARNING:|Oops|general protection|Call Trace|Tainted:|taint' "$f" \
+        | grep -vE 'loading out-of-tree module taints kernel|module verification failed' || true)
+    [[ -z $hits ]] && return 0
+    marker=$(grep -oE -m1 'BUG:|WARNING:|Oops|general protection|Call Trace|Tainted:|taint' <<<"$hits")
+    log "guest kernel log has $marker ($(basename "$f")):"
+    head -n 40 <<<"$hits" | sed 's/^/    /' >&2
+    return 1
+}
+
+main() {
+    parse_args "$@"
+    need_cmd qemu-system-x86_64 timeout modinfo modprobe depmod
+    local kver root initrd regions attempts attempt start boot="?" status
+    kver=$(kernel_resolve "$KERNEL")
+    root=$(kernel_fetch "$kver" "$KERNEL")
+    initrd=$(initramfs_build "$kver" "$root")
+    regions=$(memmap_to_regions "$VM_MEMMAP")
+    check_module "$kver"
+    choose_accel
+    prepare_out
+    write_guest_files "$regions"
+    build_qemu_cmd "$root/boot/vmlinuz-$kver" "$initrd"
+
+    attempts=$((VM_RETRIES + 1))
+    start=$SECONDS
+    for ((attempt = 1; attempt <= attempts; attempt++)); do
+        if [[ $attempt -gt 1 ]]; then
+            mv -f "$VM_OUT/console.log" "$VM_OUT/console-attempt$((attempt - 1)).log" 2>/dev/null || true
+            log "retrying boot (attempt $attempt/$attempts): guest died before the command started"
+        fi
+        vlog "attempt $attempt: ${QEMU_CMD[*]}"
+        boot_once "$attempt" "$attempts"
+        [[ $OUTCOME == retry ]] || break
+    done
+    [[ -f $VM_OUT/started ]] && boot=$(<"$VM_OUT/started")s
+
+    if [[ $OUTCOME == done ]]; then
+        status="command exit $RC"
+        if ! scan_kernel_log; then
+            status+=", kernel log has errors"
+            [[ $RC -ne 0 ]] || RC=1
+        fi
+    else
+        status="VM failure"
+        [[ $RC -eq $EXIT_TIMEOUT ]] && status="timeout"
+        scan_kernel_log || true
+    fi
+    log "summary: $status; exit $RC; kernel $kver; $ACCEL smp=$VM_SMP mem=$VM_MEM; attempts $attempt/$attempts; boot ${boot}; total $((SECONDS - start))s; out $VM_OUT"
+    return "$RC"
+}
+
+main "$@"
