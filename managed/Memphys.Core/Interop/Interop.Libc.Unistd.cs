@@ -1,0 +1,21 @@
+using System.Runtime.InteropServices;
+
+namespace Memphys.Native;
+
+internal static partial class Interop
+{
+    internal static partial class Libc
+    {
+        /// <summary>pread(2) at an absolute file offset.</summary>
+        [LibraryImport(Libraries.Libc, EntryPoint = "pread", SetLastError = true)]
+        internal static unsafe partial nint PRead(SafeFileDescriptor fd, byte* buffer, nuint count, long offset);
+
+        /// <summary>pwrite(2) at an absolute file offset.</summary>
+        [LibraryImport(Libraries.Libc, EntryPoint = "pwrite", SetLastError = true)]
+        internal static unsafe partial nint PWrite(SafeFileDescriptor fd, byte* buffer, nuint count, long offset);
+
+        /// <summary>geteuid(2); cannot fail.</summary>
+        [LibraryImport(Libraries.Libc, EntryPoint = "geteuid", SetLastError = true)]
+        internal static partial uint GetEUid();
+    }
+}

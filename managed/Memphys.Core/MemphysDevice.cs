@@ -1,0 +1,273 @@
+using System.Text.RegularExpressions;
+using Memphys.Native;
+
+namespace Memphys;
+
+/// <summary>
+/// An open <c>/dev/memphysN</c> device. Method, caching and max fault size are per open file and
+/// apply to later <see cref="Map"/> calls; statistics are per region.
+/// </summary>
+public sealed unsafe partial class MemphysDevice : IDisposable
+{
+    /// <summary>Default device path.</summary>
+    public const string DefaultPath = "/dev/memphys0";
+
+    private readonly SafeFileDescriptor _fd;
+    private MemphysInfo? _info;
+
+    private MemphysDevice(string path, SafeFileDescriptor fd)
+    {
+        Path = path;
+        _fd = fd;
+    }
+
+    /// <summary>The device path.</summary>
+    public string Path { get; }
+
+    /// <summary>The file descriptor.</summary>
+    public SafeFileDescriptor Handle => _fd;
+
+    /// <summary>The path of device <paramref name="index"/>: <c>/dev/memphysN</c>.</summary>
+    public static string PathFor(int index) => $"/dev/memphys{index}";
+
+    /// <summary>Existing <c>/dev/memphysN</c> nodes, ordered by N.</summary>
+    public static IReadOnlyList<string> Enumerate(string directory = "/dev")
+    {
+        if (!Directory.Exists(directory))
+        {
+            return [];
+        }
+
+        return Directory.EnumerateFiles(directory, "memphys*")
+            .Select(p => (Path: p, Match: DeviceName().Match(System.IO.Path.GetFileName(p))))
+            .Where(x => x.Match.Success)
+            .OrderBy(x => int.Parse(x.Match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture))
+            .Select(x => x.Path)
+            .ToList();
+    }
+
+    /// <summary>Opens a device read-write (or read-only) with O_CLOEXEC.</summary>
+    /// <exception cref="MemphysException">open failed, e.g. ENOENT (no device) or EACCES/EPERM (not root).</exception>
+    public static MemphysDevice Open(string path = DefaultPath, bool readOnly = false)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var fd = SafeFileDescriptor.Open(path, readOnly ? Interop.Libc.O_RDONLY : Interop.Libc.O_RDWR);
+        return new MemphysDevice(path, fd);
+    }
+
+    /// <summary>Reads the device and open-file information (MEMPHYS_IOC_GET_INFO).</summary>
+    public MemphysInfo GetInfo()
+    {
+        MemphysInfoNative native = default;
+        Ioctl(Uapi.IocGetInfo, &native, "ioctl GET_INFO");
+        uint methods = native.Methods;
+        uint cachingModes = native.CachingModes;
+        var info = new MemphysInfo(
+            native.Version,
+            native.Index,
+            native.PageSize,
+            native.PhysBase,
+            native.RegionSize,
+            Enum.GetValues<MappingMethod>().Where(m => (methods & (1u << (int)m)) != 0).ToList(),
+            Enum.GetValues<CachingMode>().Where(c => (cachingModes & (1u << (int)c)) != 0).ToList(),
+            (FaultSizes)native.FaultSizes,
+            (MappingMethod)native.Method,
+            (CachingMode)native.Caching,
+            native.MaxFaultSize);
+        _info = info;
+        return info;
+    }
+
+    /// <summary>Selects how later mmap calls on this open file are served.</summary>
+    public void SetMethod(MappingMethod method) => Set(Uapi.IocSetMethod, (ulong)method, $"ioctl SET_METHOD {method.ToString().ToLowerInvariant()}");
+
+    /// <summary>Selects the caching of later mappings.</summary>
+    public void SetCaching(CachingMode caching) => Set(Uapi.IocSetCaching, (ulong)caching, $"ioctl SET_CACHING {caching}");
+
+    /// <summary>Sets the largest fault size (bytes: 4 KiB, 2 MiB or 1 GiB) of later fault-method mappings.</summary>
+    public void SetMaxFaultSize(ulong bytes) => Set(Uapi.IocSetMaxFault, bytes, $"ioctl SET_MAX_FAULT 0x{bytes:x}");
+
+    /// <summary>Reads the region's counters (MEMPHYS_IOC_GET_STATS).</summary>
+    public MemphysStats GetStats()
+    {
+        MemphysStatsNative native = default;
+        Ioctl(Uapi.IocGetStats, &native, "ioctl GET_STATS");
+        return new MemphysStats(native.MmapCalls, native.BytesRemapped, native.PteFaults, native.PmdFaults,
+            native.PudFaults, native.FallbackFaults, native.Refused);
+    }
+
+    /// <summary>Zeroes the region's counters (MEMPHYS_IOC_RESET_STATS).</summary>
+    public void ResetStats() => Ioctl(Uapi.IocResetStats, null, "ioctl RESET_STATS");
+
+    /// <summary>
+    /// Maps <paramref name="length"/> bytes of the region at <paramref name="offset"/> with the current method.
+    /// </summary>
+    /// <param name="offset">Byte offset in the region; page-aligned.</param>
+    /// <param name="length">Length in bytes; 0 means "to the end of the region".</param>
+    /// <param name="protection">Protection of the mapping.</param>
+    /// <param name="isPrivate">MAP_PRIVATE (copy-on-write; refused with EINVAL by the fault method) instead of MAP_SHARED.</param>
+    /// <param name="alignment">
+    /// When non-zero (a power of two), the virtual address is chosen so that it is congruent to the
+    /// physical address modulo <paramref name="alignment"/>, which lets 2 MiB / 1 GiB faults be installed.
+    /// </param>
+    /// <exception cref="MemphysException">mmap failed; the message names the range and, for EINVAL past the end, the region size.</exception>
+    public MemphysMapping Map(long offset = 0, long length = 0, MapProtection protection = MapProtection.ReadWrite,
+        bool isPrivate = false, ulong alignment = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        if (length == 0)
+        {
+            MemphysInfo info = _info ?? GetInfo();
+            length = (long)info.RegionSize - offset;
+            if (length <= 0)
+            {
+                throw new MemphysException(Interop.Errors.EINVAL, $"mmap 0x{offset:x}+0", Path,
+                    $"offset is past end of {FormatSize(info.RegionSize)} region");
+            }
+        }
+
+        int flags = isPrivate ? Interop.Libc.MAP_PRIVATE : Interop.Libc.MAP_SHARED;
+        string operation = $"mmap 0x{offset:x}+0x{length:x}";
+        MemphysException OnError(int errno) => new(errno, operation, Path, DescribeMapError(errno, offset, length));
+
+        if (alignment <= (ulong)Environment.SystemPageSize)
+        {
+            SafeMappingHandle handle = SafeMappingHandle.Map(0, (nuint)length, (int)protection, flags, _fd, offset, OnError);
+            return new MemphysMapping(handle, offset, isPrivate, protection, Path);
+        }
+
+        if (!ulong.IsPow2(alignment))
+        {
+            throw new ArgumentException("alignment must be a power of two", nameof(alignment));
+        }
+
+        return MapAligned(offset, length, protection, flags, alignment, isPrivate, OnError);
+    }
+
+    /// <summary>pread(2) from the region at <paramref name="offset"/>.</summary>
+    /// <returns>Bytes read.</returns>
+    public int Read(long offset, Span<byte> buffer)
+    {
+        fixed (byte* p = buffer)
+        {
+            return (int)Interop.Errors.ThrowIfNegative(Interop.Libc.PRead(_fd, p, (nuint)buffer.Length, offset), $"pread 0x{offset:x}+0x{buffer.Length:x}", Path);
+        }
+    }
+
+    /// <summary>pwrite(2) to the region at <paramref name="offset"/>.</summary>
+    /// <returns>Bytes written.</returns>
+    public int Write(long offset, ReadOnlySpan<byte> buffer)
+    {
+        fixed (byte* p = buffer)
+        {
+            return (int)Interop.Errors.ThrowIfNegative(Interop.Libc.PWrite(_fd, p, (nuint)buffer.Length, offset), $"pwrite 0x{offset:x}+0x{buffer.Length:x}", Path);
+        }
+    }
+
+    /// <summary>Closes the device. Existing mappings stay valid until disposed.</summary>
+    public void Dispose() => _fd.Dispose();
+
+    /// <summary>Formats a byte count as <c>1 GiB</c>, <c>2 MiB</c>, <c>4 KiB</c> or bytes.</summary>
+    public static string FormatSize(ulong bytes) => bytes switch
+    {
+        0 => "0 B",
+        _ when bytes % (1UL << 30) == 0 => $"{bytes >> 30} GiB",
+        _ when bytes % (1UL << 20) == 0 => $"{bytes >> 20} MiB",
+        _ when bytes % (1UL << 10) == 0 => $"{bytes >> 10} KiB",
+        _ => $"{bytes} B",
+    };
+
+    private string? DescribeMapError(int errno, long offset, long length)
+    {
+        if (errno != Interop.Errors.EINVAL)
+        {
+            return null;
+        }
+
+        MemphysInfo? info = _info;
+        if (info is null)
+        {
+            try
+            {
+                info = GetInfo();
+            }
+            catch (MemphysException)
+            {
+                return null;
+            }
+        }
+
+        if ((ulong)offset + (ulong)length > info.RegionSize)
+        {
+            return $"past end of {FormatSize(info.RegionSize)} region";
+        }
+
+        if (offset % info.PageSize != 0)
+        {
+            return $"offset not aligned to {info.PageSize}-byte pages";
+        }
+
+        return null;
+    }
+
+    private MemphysMapping MapAligned(long offset, long length, MapProtection protection, int flags, ulong alignment,
+        bool isPrivate, Func<int, MemphysException> onError)
+    {
+        // Reserve length + alignment of address space, place the device mapping inside it with MAP_FIXED at an
+        // address congruent to the physical address, then give back the unused head and tail.
+        MemphysInfo info = _info ?? GetInfo();
+        nuint reserveLength = (nuint)((ulong)length + alignment);
+        nint reserve = Interop.Libc.MMapAnonymous(0, reserveLength, Interop.Libc.PROT_NONE,
+            Interop.Libc.MAP_PRIVATE | Interop.Libc.MAP_ANONYMOUS | Interop.Libc.MAP_NORESERVE, -1, 0);
+        if (reserve == Interop.Libc.MAP_FAILED)
+        {
+            throw Interop.Errors.LastError($"mmap reserve 0x{reserveLength:x}", Path);
+        }
+
+        ulong start = (ulong)reserve;
+        ulong want = (info.PhysicalBase + (ulong)offset) % alignment;
+        ulong target = start - (start % alignment) + want;
+        if (target < start)
+        {
+            target += alignment;
+        }
+
+        SafeMappingHandle handle;
+        try
+        {
+            handle = SafeMappingHandle.Map((nint)target, (nuint)length, (int)protection, flags | Interop.Libc.MAP_FIXED, _fd, offset, onError);
+        }
+        catch
+        {
+            _ = Interop.Libc.MUnmap(reserve, reserveLength);
+            throw;
+        }
+
+        ulong end = target + (ulong)length;
+        ulong reserveEnd = start + reserveLength;
+        if (target > start)
+        {
+            _ = Interop.Libc.MUnmap(reserve, (nuint)(target - start));
+        }
+
+        if (reserveEnd > end)
+        {
+            _ = Interop.Libc.MUnmap((nint)end, (nuint)(reserveEnd - end));
+        }
+
+        return new MemphysMapping(handle, offset, isPrivate, protection, Path);
+    }
+
+    private void Set(uint request, ulong value, string operation)
+    {
+        MemphysSettingNative setting = new() { Value = value, Reserved = 0 };
+        Ioctl(request, &setting, operation);
+    }
+
+    private void Ioctl(uint request, void* argument, string operation) =>
+        Interop.Errors.ThrowIfNegative(Interop.Libc.Ioctl(_fd, request, argument), operation, Path);
+
+    [GeneratedRegex(@"^memphys(\d+)$")]
+    private static partial Regex DeviceName();
+}

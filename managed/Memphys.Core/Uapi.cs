@@ -1,0 +1,108 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Memphys.Native;
+
+/// <summary>
+/// C# mirror of <c>driver/include/uapi/linux/memphys.h</c>. Every constant, struct size, field
+/// offset and request number here is checked against the real header by <c>UapiLayoutTests</c>.
+/// </summary>
+internal static class Uapi
+{
+    internal const uint UapiVersion = 1;
+
+    internal const uint MethodRemap = 0;
+    internal const uint MethodFault = 1;
+    internal const uint MethodCount = 2;
+
+    internal const uint CacheWb = 0;
+    internal const uint CacheWc = 1;
+    internal const uint CacheUc = 2;
+    internal const uint CacheCount = 3;
+
+    internal const uint Fault4K = 1u << 0;
+    internal const uint Fault2M = 1u << 1;
+    internal const uint Fault1G = 1u << 2;
+
+    internal const ulong Size4K = 0x1000;
+    internal const ulong Size2M = 0x200000;
+    internal const ulong Size1G = 0x40000000;
+
+    internal const uint IocMagic = 0xB7;
+
+    // <asm-generic/ioctl.h>: nr 8 bits, type 8 bits, size 14 bits, dir 2 bits (x86_64, aarch64).
+    private const int NrShift = 0;
+    private const int TypeShift = 8;
+    private const int SizeShift = 16;
+    private const int DirShift = 30;
+    private const uint DirNone = 0;
+    private const uint DirWrite = 1;
+    private const uint DirRead = 2;
+
+    internal static uint IoC(uint dir, uint type, uint nr, uint size) =>
+        (dir << DirShift) | (type << TypeShift) | (nr << NrShift) | (size << SizeShift);
+
+    internal static uint Io(uint type, uint nr) => IoC(DirNone, type, nr, 0);
+
+    internal static uint IoR<T>(uint type, uint nr) where T : unmanaged => IoC(DirRead, type, nr, (uint)Unsafe.SizeOf<T>());
+
+    internal static uint IoW<T>(uint type, uint nr) where T : unmanaged => IoC(DirWrite, type, nr, (uint)Unsafe.SizeOf<T>());
+
+    internal static readonly uint IocGetInfo = IoR<MemphysInfoNative>(IocMagic, 0x00);
+    internal static readonly uint IocSetMethod = IoW<MemphysSettingNative>(IocMagic, 0x01);
+    internal static readonly uint IocSetCaching = IoW<MemphysSettingNative>(IocMagic, 0x02);
+    internal static readonly uint IocSetMaxFault = IoW<MemphysSettingNative>(IocMagic, 0x03);
+    internal static readonly uint IocGetStats = IoR<MemphysStatsNative>(IocMagic, 0x04);
+    internal static readonly uint IocResetStats = Io(IocMagic, 0x05);
+}
+
+/// <summary>Four reserved <c>__u64</c>s.</summary>
+[InlineArray(4)]
+internal struct Reserved4
+{
+    private ulong _element0;
+}
+
+/// <summary><c>struct memphys_info</c>.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct MemphysInfoNative
+{
+    public uint Size;
+    public uint Version;
+    public uint Index;
+    public uint PageSize;
+    public ulong PhysBase;
+    public ulong RegionSize;
+    public uint Methods;
+    public uint CachingModes;
+    public uint FaultSizes;
+    public uint Method;
+    public uint Caching;
+    public uint Reserved0;
+    public ulong MaxFaultSize;
+    public Reserved4 Reserved;
+}
+
+/// <summary><c>struct memphys_setting</c>.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct MemphysSettingNative
+{
+    public ulong Value;
+    public ulong Reserved;
+}
+
+/// <summary><c>struct memphys_stats</c>.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct MemphysStatsNative
+{
+    public uint Size;
+    public uint Version;
+    public ulong MmapCalls;
+    public ulong BytesRemapped;
+    public ulong PteFaults;
+    public ulong PmdFaults;
+    public ulong PudFaults;
+    public ulong FallbackFaults;
+    public ulong Refused;
+    public Reserved4 Reserved;
+}

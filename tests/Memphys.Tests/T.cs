@@ -1,0 +1,1 @@
+namespace Memphys.Tests; public class T { [Xunit.Fact] public void A() {} }
