@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * memphys: the few kernel interfaces that differ between the supported
+ * kernels (Debian 6.1, 6.12, 7.x), each behind one small helper.
+ */
+#ifndef _MEMPHYS_COMPAT_H
+#define _MEMPHYS_COMPAT_H
+
+#include <linux/mm.h>
+#include <linux/version.h>
+
+/* vm_flags became read-only behind accessors in 6.3. */
+static inline void memphys_vm_flags_set(struct vm_area_struct *vma,
+					vm_flags_t flags)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	vm_flags_set(vma, flags);
+#else
+	vma->vm_flags |= flags;
+#endif
+}
+
+static inline void memphys_vm_flags_clear(struct vm_area_struct *vma,
+					  vm_flags_t flags)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	vm_flags_clear(vma, flags);
+#else
+	vma->vm_flags &= ~flags;
+#endif
+}
+
+/*
+ * Huge PFN mappings of VM_PFNMAP areas (no struct pages) arrived in 6.12
+ * behind these architecture options; before that a huge fault here would
+ * need ZONE_DEVICE pages, which memphys does not create.
+ */
+#if defined(CONFIG_ARCH_SUPPORTS_PMD_PFNMAP) && \
+	LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+#define MEMPHYS_HAVE_PMD_FAULT	1
+#else
+#define MEMPHYS_HAVE_PMD_FAULT	0
+#endif
+
+#if defined(CONFIG_ARCH_SUPPORTS_PUD_PFNMAP) && \
+	LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+#define MEMPHYS_HAVE_PUD_FAULT	1
+#else
+#define MEMPHYS_HAVE_PUD_FAULT	0
+#endif
+
+#define MEMPHYS_HAVE_HUGE_FAULT	(MEMPHYS_HAVE_PMD_FAULT || MEMPHYS_HAVE_PUD_FAULT)
+
+/* 1 GiB page table entries need the CPU's support, not just the kernel's. */
+static inline bool memphys_cpu_has_gbpages(void)
+{
+#ifdef CONFIG_X86
+	return boot_cpu_has(X86_FEATURE_GBPAGES);
+#else
+	return false;
+#endif
+}
+
+#if MEMPHYS_HAVE_HUGE_FAULT
+#include <linux/huge_mm.h>
+
+/* pfn_t left the huge insert functions in 6.17. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 17, 0)
+#define memphys_huge_pfn(pfn)	(pfn)
+#else
+#include <linux/pfn_t.h>
+#define memphys_huge_pfn(pfn)	__pfn_to_pfn_t(pfn, PFN_DEV)
+#endif
+
+static inline vm_fault_t memphys_insert_pmd(struct vm_fault *vmf,
+					    unsigned long pfn, bool write)
+{
+	return vmf_insert_pfn_pmd(vmf, memphys_huge_pfn(pfn), write);
+}
+
+static inline vm_fault_t memphys_insert_pud(struct vm_fault *vmf,
+					    unsigned long pfn, bool write)
+{
+	return vmf_insert_pfn_pud(vmf, memphys_huge_pfn(pfn), write);
+}
+
+/* mm->get_unmapped_area became mm_get_unmapped_area() in 6.10. */
+static inline unsigned long
+memphys_mm_get_unmapped_area(struct file *file, unsigned long addr,
+			     unsigned long len, unsigned long pgoff,
+			     unsigned long flags)
+{
+	return mm_get_unmapped_area(current->mm, file, addr, len, pgoff, flags);
+}
+#endif /* MEMPHYS_HAVE_HUGE_FAULT */
+
+/*
+ * Read the page table entry that maps @address in @vma: its PFN and
+ * whether it is writable.  Returns -ENOENT when nothing maps it.
+ * follow_pte() took an mm before 6.10 and gave way to follow_pfnmap_start()
+ * in 6.12.
+ */
+static inline int memphys_follow_pfn(struct vm_area_struct *vma,
+				     unsigned long address,
+				     unsigned long *pfn, bool *writable)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+	struct follow_pfnmap_args args = { .vma = vma, .address = address };
+
+	if (follow_pfnmap_start(&args))
+		return -ENOENT;
+	*pfn = args.pfn;
+	*writable = args.writable;
+	follow_pfnmap_end(&args);
+	return 0;
+#else
+	spinlock_t *ptl;
+	pte_t *ptep;
+	pte_t pte;
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+	if (follow_pte(vma, address, &ptep, &ptl))
+#else
+	if (follow_pte(vma->vm_mm, address, &ptep, &ptl))
+#endif
+		return -ENOENT;
+	__acquire(ptl);	/* follow_pte() returned with the PTE lock held */
+	pte = ptep_get(ptep);
+	*pfn = pte_pfn(pte);
+	*writable = pte_write(pte);
+	pte_unmap_unlock(ptep, ptl);
+	return 0;
+#endif
+}
+
+#endif /* _MEMPHYS_COMPAT_H */

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * memphys: user-space interface of the memphys driver.
+ *
+ * Every /dev/memphysN node is one physical RAM region reserved at boot
+ * (memmap=SIZE$BASE).  mmap() offsets and pread()/pwrite() positions are
+ * byte offsets inside that region.  The ioctls below report the region,
+ * select how later mmap() calls on the same open file are served, and
+ * return the region's counters.
+ *
+ * Structures use fixed-width types and explicit padding so that their
+ * layout is identical for every ABI; they start with a size and a version
+ * field that the driver fills in.  Reserved fields are written as zero by
+ * the driver and must be zero when passed in.
+ */
+#ifndef _UAPI_LINUX_MEMPHYS_H
+#define _UAPI_LINUX_MEMPHYS_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define MEMPHYS_UAPI_VERSION	1
+
+/* Mapping methods (struct memphys_info.method, MEMPHYS_IOC_SET_METHOD). */
+#define MEMPHYS_METHOD_REMAP	0	/* remap_pfn_range() in mmap */
+#define MEMPHYS_METHOD_FAULT	1	/* PFNs inserted by the fault handler */
+#define MEMPHYS_METHOD_COUNT	2
+
+/* Caching of new mappings (struct memphys_info.caching). */
+#define MEMPHYS_CACHE_WB	0	/* write-back (default) */
+#define MEMPHYS_CACHE_WC	1	/* write-combining */
+#define MEMPHYS_CACHE_UC	2	/* uncached */
+#define MEMPHYS_CACHE_COUNT	3
+
+/* Fault sizes, as bits in struct memphys_info.fault_sizes. */
+#define MEMPHYS_FAULT_4K	(1U << 0)	/* PTE */
+#define MEMPHYS_FAULT_2M	(1U << 1)	/* PMD */
+#define MEMPHYS_FAULT_1G	(1U << 2)	/* PUD */
+
+#define MEMPHYS_SIZE_4K		0x1000ULL
+#define MEMPHYS_SIZE_2M		0x200000ULL
+#define MEMPHYS_SIZE_1G		0x40000000ULL
+
+struct memphys_info {
+	__u32 size;		/* out: sizeof(struct memphys_info) */
+	__u32 version;		/* out: MEMPHYS_UAPI_VERSION */
+	__u32 index;		/* out: N of /dev/memphysN */
+	__u32 page_size;	/* out: PAGE_SIZE */
+	__u64 phys_base;	/* out: physical address of the region */
+	__u64 region_size;	/* out: bytes */
+	__u32 methods;		/* out: bit (1 << MEMPHYS_METHOD_*) supported */
+	__u32 caching_modes;	/* out: bit (1 << MEMPHYS_CACHE_*) supported */
+	__u32 fault_sizes;	/* out: MEMPHYS_FAULT_* this kernel can install */
+	__u32 method;		/* out: this file's MEMPHYS_METHOD_* */
+	__u32 caching;		/* out: this file's MEMPHYS_CACHE_* */
+	__u32 reserved0;	/* out: 0 */
+	__u64 max_fault_size;	/* out: this file's largest fault, bytes */
+	__u64 reserved[4];	/* out: 0 */
+};
+
+/* Argument of the MEMPHYS_IOC_SET_* ioctls. */
+struct memphys_setting {
+	__u64 value;		/* in: the new value */
+	__u64 reserved;		/* in: must be 0 */
+};
+
+/* Counters of one region, since load or the last MEMPHYS_IOC_RESET_STATS. */
+struct memphys_stats {
+	__u32 size;		/* out: sizeof(struct memphys_stats) */
+	__u32 version;		/* out: MEMPHYS_UAPI_VERSION */
+	__u64 mmap_calls;	/* mmap() calls accepted */
+	__u64 bytes_remapped;	/* bytes mapped eagerly by the remap method */
+	__u64 pte_faults;	/* 4 KiB PFNs inserted by the fault handler */
+	__u64 pmd_faults;	/* 2 MiB mappings inserted */
+	__u64 pud_faults;	/* 1 GiB mappings inserted */
+	__u64 fallback_faults;	/* huge faults answered VM_FAULT_FALLBACK */
+	__u64 refused;		/* mmap() and fault requests refused */
+	__u64 reserved[4];	/* out: 0 */
+};
+
+/*
+ * Argument of MEMPHYS_IOC_QUERY_PAGE: the page table entry behind one
+ * virtual address of the caller inside a memphys mapping.  The kernel's own
+ * /proc/PID/pagemap and mincore() skip VM_PFNMAP mappings (they have no
+ * struct pages), so this is how user space checks which frame a page of a
+ * mapping really points at.
+ */
+struct memphys_page_query {
+	__u64 address;		/* in: virtual address in a memphys mapping */
+	__u64 pfn;		/* out: page frame number mapped there */
+	__u32 flags;		/* out: MEMPHYS_PAGE_* */
+	__u32 reserved0;	/* in: must be 0 */
+	__u64 reserved[2];	/* in: must be 0 */
+};
+
+#define MEMPHYS_PAGE_PRESENT	(1U << 0)	/* an entry maps the address */
+#define MEMPHYS_PAGE_WRITE	(1U << 1)	/* the entry allows writes */
+
+#define MEMPHYS_IOC_MAGIC	0xB7
+
+#define MEMPHYS_IOC_GET_INFO		_IOR(MEMPHYS_IOC_MAGIC, 0x00, struct memphys_info)
+#define MEMPHYS_IOC_SET_METHOD		_IOW(MEMPHYS_IOC_MAGIC, 0x01, struct memphys_setting)
+#define MEMPHYS_IOC_SET_CACHING		_IOW(MEMPHYS_IOC_MAGIC, 0x02, struct memphys_setting)
+#define MEMPHYS_IOC_SET_MAX_FAULT	_IOW(MEMPHYS_IOC_MAGIC, 0x03, struct memphys_setting)
+#define MEMPHYS_IOC_GET_STATS		_IOR(MEMPHYS_IOC_MAGIC, 0x04, struct memphys_stats)
+#define MEMPHYS_IOC_RESET_STATS		_IO(MEMPHYS_IOC_MAGIC, 0x05)
+#define MEMPHYS_IOC_QUERY_PAGE		_IOWR(MEMPHYS_IOC_MAGIC, 0x06, struct memphys_page_query)
+
+#endif /* _UAPI_LINUX_MEMPHYS_H */

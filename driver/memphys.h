@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * memphys: internal definitions shared by the driver's source files.
+ */
+#ifndef _MEMPHYS_H
+#define _MEMPHYS_H
+
+#include <linux/atomic.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/types.h>
+#include <uapi/linux/memphys.h>
+
+#define MEMPHYS_MAX_REGIONS	16
+
+struct memphys_counters {
+	atomic64_t mmap_calls;
+	atomic64_t bytes_remapped;
+	atomic64_t pte_faults;
+	atomic64_t pmd_faults;
+	atomic64_t pud_faults;
+	atomic64_t fallback_faults;
+	atomic64_t refused;
+};
+
+/* One boot-reserved physical range, exposed as /dev/memphysN. */
+struct memphys_region {
+	unsigned int index;
+	phys_addr_t base;
+	u64 size;
+	struct resource *res;
+	struct miscdevice misc;
+	char name[16];
+	struct memphys_counters stats;
+};
+
+/* Per open file: how later mmap() calls on it are served. */
+struct memphys_file {
+	struct memphys_region *region;
+	u32 method;		/* MEMPHYS_METHOD_* */
+	u32 caching;		/* MEMPHYS_CACHE_* */
+	u64 max_fault_size;	/* MEMPHYS_SIZE_* */
+};
+
+extern const struct file_operations memphys_fops;
+extern unsigned int memphys_default_method;
+
+/* memphys_mmap.c */
+int memphys_mmap(struct file *file, struct vm_area_struct *vma);
+unsigned long memphys_get_unmapped_area(struct file *file, unsigned long addr,
+					unsigned long len, unsigned long pgoff,
+					unsigned long flags);
+u32 memphys_fault_sizes(void);
+u64 memphys_largest_fault_size(void);
+int memphys_query_page(struct memphys_file *mf,
+		       struct memphys_page_query *query);
+
+/* memphys_io.c */
+ssize_t memphys_read(struct file *file, char __user *buf, size_t count,
+		     loff_t *ppos);
+ssize_t memphys_write(struct file *file, const char __user *buf,
+		      size_t count, loff_t *ppos);
+loff_t memphys_llseek(struct file *file, loff_t offset, int whence);
+
+/* memphys_ioctl.c */
+long memphys_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+
+static inline struct memphys_region *memphys_file_region(struct file *file)
+{
+	return ((struct memphys_file *)file->private_data)->region;
+}
+
+#endif /* _MEMPHYS_H */

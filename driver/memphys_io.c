@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * memphys: read()/write()/lseek() at region offsets, like /dev/mem.
+ *
+ * The region has no permanent kernel mapping; each transfer maps a bounded
+ * window with memremap(), copies, and unmaps it again.
+ */
+#include <linux/fs.h>
+#include <linux/io.h>
+#include <linux/minmax.h>
+#include <linux/uaccess.h>
+
+#include "memphys.h"
+
+/* Largest window mapped at once: bounds kernel address space use. */
+#define MEMPHYS_IO_WINDOW	(1UL << 20)
+
+/*
+ * Clamp a transfer of @count bytes at *@ppos to the region; 0 bytes at or
+ * past its end.
+ */
+static ssize_t memphys_io_span(struct memphys_region *r, loff_t pos,
+			       size_t count)
+{
+	if (pos < 0)
+		return -EINVAL;
+	if ((u64)pos >= r->size)
+		return 0;
+	return min_t(u64, count, r->size - pos);
+}
+
+static ssize_t memphys_rw(struct file *file, char __user *ubuf, size_t count,
+			  loff_t *ppos, bool write)
+{
+	struct memphys_region *r = memphys_file_region(file);
+	ssize_t span = memphys_io_span(r, *ppos, count);
+	ssize_t done = 0;
+
+	if (span <= 0)
+		return span;
+
+	while (done < span) {
+		u64 pos = *ppos + done;
+		/* Stay inside one window-aligned chunk of the region. */
+		size_t chunk = min_t(u64, span - done,
+				     MEMPHYS_IO_WINDOW -
+				     (pos & (MEMPHYS_IO_WINDOW - 1)));
+		unsigned long left;
+		void *kaddr;
+
+		kaddr = memremap(r->base + pos, chunk, MEMREMAP_WB);
+		if (!kaddr) {
+			if (!done)
+				done = -ENOMEM;
+			break;
+		}
+		if (write)
+			left = copy_from_user(kaddr, ubuf + done, chunk);
+		else
+			left = copy_to_user(ubuf + done, kaddr, chunk);
+		memunmap(kaddr);
+		done += chunk - left;
+		if (left) {
+			if (!done)
+				done = -EFAULT;
+			break;
+		}
+		if (fatal_signal_pending(current))
+			break;
+		cond_resched();
+	}
+	if (done > 0)
+		*ppos += done;
+	return done;
+}
+
+ssize_t memphys_read(struct file *file, char __user *buf, size_t count,
+		     loff_t *ppos)
+{
+	return memphys_rw(file, buf, count, ppos, false);
+}
+
+ssize_t memphys_write(struct file *file, const char __user *buf,
+		      size_t count, loff_t *ppos)
+{
+	return memphys_rw(file, (char __user *)buf, count, ppos, true);
+}
+
+loff_t memphys_llseek(struct file *file, loff_t offset, int whence)
+{
+	struct memphys_region *r = memphys_file_region(file);
+
+	return fixed_size_llseek(file, offset, whence, r->size);
+}

@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * memphys: the ioctl interface of include/uapi/linux/memphys.h.
+ */
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+#include "memphys.h"
+
+static long memphys_get_info(struct memphys_file *mf, void __user *arg)
+{
+	struct memphys_region *r = mf->region;
+	struct memphys_info info;
+
+	memset(&info, 0, sizeof(info));
+	info.size = sizeof(info);
+	info.version = MEMPHYS_UAPI_VERSION;
+	info.index = r->index;
+	info.page_size = PAGE_SIZE;
+	info.phys_base = r->base;
+	info.region_size = r->size;
+	info.methods = BIT(MEMPHYS_METHOD_REMAP) | BIT(MEMPHYS_METHOD_FAULT);
+	info.caching_modes = BIT(MEMPHYS_CACHE_WB) | BIT(MEMPHYS_CACHE_WC) |
+			     BIT(MEMPHYS_CACHE_UC);
+	info.fault_sizes = memphys_fault_sizes();
+	info.method = READ_ONCE(mf->method);
+	info.caching = READ_ONCE(mf->caching);
+	info.max_fault_size = READ_ONCE(mf->max_fault_size);
+	return copy_to_user(arg, &info, sizeof(info)) ? -EFAULT : 0;
+}
+
+static long memphys_get_stats(struct memphys_region *r, void __user *arg)
+{
+	struct memphys_counters *c = &r->stats;
+	struct memphys_stats stats;
+
+	memset(&stats, 0, sizeof(stats));
+	stats.size = sizeof(stats);
+	stats.version = MEMPHYS_UAPI_VERSION;
+	stats.mmap_calls = atomic64_read(&c->mmap_calls);
+	stats.bytes_remapped = atomic64_read(&c->bytes_remapped);
+	stats.pte_faults = atomic64_read(&c->pte_faults);
+	stats.pmd_faults = atomic64_read(&c->pmd_faults);
+	stats.pud_faults = atomic64_read(&c->pud_faults);
+	stats.fallback_faults = atomic64_read(&c->fallback_faults);
+	stats.refused = atomic64_read(&c->refused);
+	return copy_to_user(arg, &stats, sizeof(stats)) ? -EFAULT : 0;
+}
+
+static void memphys_reset_stats(struct memphys_region *r)
+{
+	struct memphys_counters *c = &r->stats;
+
+	atomic64_set(&c->mmap_calls, 0);
+	atomic64_set(&c->bytes_remapped, 0);
+	atomic64_set(&c->pte_faults, 0);
+	atomic64_set(&c->pmd_faults, 0);
+	atomic64_set(&c->pud_faults, 0);
+	atomic64_set(&c->fallback_faults, 0);
+	atomic64_set(&c->refused, 0);
+}
+
+static int memphys_fault_size_bit(u64 size)
+{
+	switch (size) {
+	case MEMPHYS_SIZE_4K:
+		return MEMPHYS_FAULT_4K;
+	case MEMPHYS_SIZE_2M:
+		return MEMPHYS_FAULT_2M;
+	case MEMPHYS_SIZE_1G:
+		return MEMPHYS_FAULT_1G;
+	default:
+		return 0;
+	}
+}
+
+static long memphys_set(struct memphys_file *mf, unsigned int cmd,
+			void __user *arg)
+{
+	struct memphys_setting set;
+	int bit;
+
+	if (copy_from_user(&set, arg, sizeof(set)))
+		return -EFAULT;
+	if (set.reserved)
+		return -EINVAL;
+
+	switch (cmd) {
+	case MEMPHYS_IOC_SET_METHOD:
+		if (set.value >= MEMPHYS_METHOD_COUNT)
+			return -EINVAL;
+		WRITE_ONCE(mf->method, set.value);
+		return 0;
+	case MEMPHYS_IOC_SET_CACHING:
+		if (set.value >= MEMPHYS_CACHE_COUNT)
+			return -EINVAL;
+		WRITE_ONCE(mf->caching, set.value);
+		return 0;
+	default: /* MEMPHYS_IOC_SET_MAX_FAULT */
+		bit = memphys_fault_size_bit(set.value);
+		if (!bit)
+			return -EINVAL;
+		if (!(memphys_fault_sizes() & bit))
+			return -EOPNOTSUPP;
+		WRITE_ONCE(mf->max_fault_size, set.value);
+		return 0;
+	}
+}
+
+static long memphys_ioc_query_page(struct memphys_file *mf, void __user *arg)
+{
+	struct memphys_page_query query;
+	int ret;
+
+	if (copy_from_user(&query, arg, sizeof(query)))
+		return -EFAULT;
+	if (query.reserved0 || query.reserved[0] || query.reserved[1])
+		return -EINVAL;
+	ret = memphys_query_page(mf, &query);
+	if (ret)
+		return ret;
+	return copy_to_user(arg, &query, sizeof(query)) ? -EFAULT : 0;
+}
+
+long memphys_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct memphys_file *mf = file->private_data;
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case MEMPHYS_IOC_GET_INFO:
+		return memphys_get_info(mf, uarg);
+	case MEMPHYS_IOC_SET_METHOD:
+	case MEMPHYS_IOC_SET_CACHING:
+	case MEMPHYS_IOC_SET_MAX_FAULT:
+		return memphys_set(mf, cmd, uarg);
+	case MEMPHYS_IOC_GET_STATS:
+		return memphys_get_stats(mf->region, uarg);
+	case MEMPHYS_IOC_RESET_STATS:
+		memphys_reset_stats(mf->region);
+		return 0;
+	case MEMPHYS_IOC_QUERY_PAGE:
+		return memphys_ioc_query_page(mf, uarg);
+	default:
+		return -ENOTTY;
+	}
+}

@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * memphys: hand boot-reserved physical RAM to user space.
+ *
+ * Module setup: parse the regions= parameter, check and claim each region,
+ * and register one misc device (/dev/memphysN) with its sysfs counters.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/capability.h>
+#include <linux/ioport.h>
+#include <linux/kernel.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "compat.h"
+#include "memphys.h"
+
+#define MEMPHYS_VERSION "0.1.0"
+
+static char *regions;
+module_param(regions, charp, 0444);
+MODULE_PARM_DESC(regions,
+		 "Reserved physical ranges to expose, SIZE@BASE[,SIZE@BASE...] with K/M/G suffixes, e.g. 1G@0x100000000 (reserve them with memmap=SIZE$BASE)");
+
+static char *default_method = "remap";
+module_param(default_method, charp, 0444);
+MODULE_PARM_DESC(default_method,
+		 "Mapping method of newly opened files: remap (eager remap_pfn_range) or fault (lazy fault handler); default remap");
+
+unsigned int memphys_default_method;
+
+static struct memphys_region *memphys_regions[MEMPHYS_MAX_REGIONS];
+static unsigned int memphys_nr_regions;
+
+/* Parse "SIZE@BASE" into @size and @base; -EINVAL when malformed. */
+static int memphys_parse_one(const char *spec, u64 *size, u64 *base)
+{
+	char *end;
+
+	*size = memparse(spec, &end);
+	if (end == spec || *end != '@')
+		return -EINVAL;
+	spec = end + 1;
+	*base = memparse(spec, &end);
+	if (end == spec || *end != '\0')
+		return -EINVAL;
+	return 0;
+}
+
+static int memphys_sum_covered(struct resource *res, void *arg)
+{
+	*(u64 *)arg += resource_size(res);
+	return 0;
+}
+
+/*
+ * Bytes of [base, base + size) that the firmware map marks as reserved RAM:
+ * memmap=SIZE$BASE makes "Reserved" and memmap=SIZE!BASE "Persistent Memory
+ * (legacy)".  Anything else there (holes, MMIO) is not RAM we may hand out.
+ */
+static u64 memphys_reserved_bytes(u64 base, u64 size)
+{
+	u64 covered = 0;
+
+	walk_iomem_res_desc(IORES_DESC_RESERVED, IORESOURCE_MEM, base,
+			    base + size - 1, &covered, memphys_sum_covered);
+	walk_iomem_res_desc(IORES_DESC_PERSISTENT_MEMORY_LEGACY, IORESOURCE_MEM,
+			    base, base + size - 1, &covered,
+			    memphys_sum_covered);
+	return covered;
+}
+
+static int memphys_check_region(const char *spec, u64 size, u64 base)
+{
+	unsigned int i;
+	u64 last;
+
+	if (!size || !PAGE_ALIGNED(size) || !PAGE_ALIGNED(base)) {
+		pr_err("region %s: base and size must be non-zero multiples of %lu\n",
+		       spec, PAGE_SIZE);
+		return -EINVAL;
+	}
+	if (check_add_overflow(base, size - 1, &last) ||
+	    last > (u64)(phys_addr_t)-1 ||
+	    (last >> PAGE_SHIFT) > (u64)ULONG_MAX) {
+		pr_err("region %s: end overflows the physical address space\n",
+		       spec);
+		return -EINVAL;
+	}
+	for (i = 0; i < memphys_nr_regions; i++) {
+		const struct memphys_region *r = memphys_regions[i];
+
+		if (base <= r->base + r->size - 1 && r->base <= last) {
+			pr_err("region %s overlaps region %u\n", spec, r->index);
+			return -EINVAL;
+		}
+	}
+	if (region_intersects(base, size, IORESOURCE_SYSTEM_RAM,
+			      IORES_DESC_NONE) != REGION_DISJOINT) {
+		pr_err("region %s overlaps System RAM; reserve it with memmap=%s on the kernel command line\n",
+		       spec, spec);
+		return -EBUSY;
+	}
+	if (memphys_reserved_bytes(base, size) != size) {
+		pr_err("region %s is not wholly reserved RAM in /proc/iomem (outside physical memory, or not reserved with memmap=)\n",
+		       spec);
+		return -ENXIO;
+	}
+	return 0;
+}
+
+static int memphys_add_region(const char *spec)
+{
+	struct memphys_region *r;
+	u64 size, base;
+	int ret;
+
+	if (memphys_nr_regions == MEMPHYS_MAX_REGIONS) {
+		pr_err("more than %d regions\n", MEMPHYS_MAX_REGIONS);
+		return -E2BIG;
+	}
+	if (memphys_parse_one(spec, &size, &base)) {
+		pr_err("region \"%s\" is not SIZE@BASE (e.g. 1G@0x100000000)\n",
+		       spec);
+		return -EINVAL;
+	}
+	ret = memphys_check_region(spec, size, base);
+	if (ret)
+		return ret;
+
+	r = kzalloc(sizeof(*r), GFP_KERNEL);
+	if (!r)
+		return -ENOMEM;
+	r->index = memphys_nr_regions;
+	r->base = base;
+	r->size = size;
+	snprintf(r->name, sizeof(r->name), "memphys%u", r->index);
+
+	r->res = request_mem_region(base, size, KBUILD_MODNAME);
+	if (!r->res) {
+		pr_err("region %s: cannot claim [mem %#llx-%#llx], already in use\n",
+		       spec, base, base + size - 1);
+		kfree(r);
+		return -EBUSY;
+	}
+	memphys_regions[memphys_nr_regions++] = r;
+	return 0;
+}
+
+static void memphys_release_regions(void)
+{
+	while (memphys_nr_regions) {
+		struct memphys_region *r = memphys_regions[--memphys_nr_regions];
+
+		release_mem_region(r->base, r->size);
+		kfree(r);
+		memphys_regions[memphys_nr_regions] = NULL;
+	}
+}
+
+static int memphys_parse_regions(void)
+{
+	char *list, *cur, *spec;
+	int ret = 0;
+
+	if (!regions || !*regions) {
+		pr_err("no regions given; load with regions=SIZE@BASE (e.g. regions=1G@0x100000000)\n");
+		return -EINVAL;
+	}
+	list = kstrdup(regions, GFP_KERNEL);
+	if (!list)
+		return -ENOMEM;
+	cur = list;
+	while ((spec = strsep(&cur, ",")) != NULL) {
+		ret = memphys_add_region(strim(spec));
+		if (ret)
+			break;
+	}
+	kfree(list);
+	if (ret)
+		memphys_release_regions();
+	return ret;
+}
+
+static struct memphys_region *memphys_dev_region(struct device *dev)
+{
+	struct miscdevice *misc = dev_get_drvdata(dev);
+
+	return container_of(misc, struct memphys_region, misc);
+}
+
+#define MEMPHYS_COUNTER_ATTR(name)					\
+static ssize_t name##_show(struct device *dev,				\
+			   struct device_attribute *attr, char *buf)	\
+{									\
+	struct memphys_region *r = memphys_dev_region(dev);		\
+									\
+	return sysfs_emit(buf, "%lld\n", atomic64_read(&r->stats.name)); \
+}									\
+static DEVICE_ATTR_RO(name)
+
+MEMPHYS_COUNTER_ATTR(mmap_calls);
+MEMPHYS_COUNTER_ATTR(bytes_remapped);
+MEMPHYS_COUNTER_ATTR(pte_faults);
+MEMPHYS_COUNTER_ATTR(pmd_faults);
+MEMPHYS_COUNTER_ATTR(pud_faults);
+MEMPHYS_COUNTER_ATTR(fallback_faults);
+MEMPHYS_COUNTER_ATTR(refused);
+
+static ssize_t phys_base_show(struct device *dev,
+			      struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%#llx\n",
+			  (unsigned long long)memphys_dev_region(dev)->base);
+}
+static DEVICE_ATTR_RO(phys_base);
+
+static ssize_t size_show(struct device *dev, struct device_attribute *attr,
+			 char *buf)
+{
+	return sysfs_emit(buf, "%llu\n", memphys_dev_region(dev)->size);
+}
+static DEVICE_ATTR_RO(size);
+
+static struct attribute *memphys_attrs[] = {
+	&dev_attr_phys_base.attr,
+	&dev_attr_size.attr,
+	&dev_attr_mmap_calls.attr,
+	&dev_attr_bytes_remapped.attr,
+	&dev_attr_pte_faults.attr,
+	&dev_attr_pmd_faults.attr,
+	&dev_attr_pud_faults.attr,
+	&dev_attr_fallback_faults.attr,
+	&dev_attr_refused.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(memphys);
+
+static int memphys_open(struct inode *inode, struct file *file)
+{
+	struct miscdevice *misc = file->private_data;
+	struct memphys_file *mf;
+
+	if (!capable(CAP_SYS_RAWIO))
+		return -EPERM;
+	mf = kzalloc(sizeof(*mf), GFP_KERNEL);
+	if (!mf)
+		return -ENOMEM;
+	mf->region = container_of(misc, struct memphys_region, misc);
+	mf->method = memphys_default_method;
+	mf->caching = MEMPHYS_CACHE_WB;
+	mf->max_fault_size = memphys_largest_fault_size();
+	file->private_data = mf;
+	return 0;
+}
+
+static int memphys_release(struct inode *inode, struct file *file)
+{
+	kfree(file->private_data);
+	return 0;
+}
+
+const struct file_operations memphys_fops = {
+	.owner = THIS_MODULE,
+	.open = memphys_open,
+	.release = memphys_release,
+	.llseek = memphys_llseek,
+	.read = memphys_read,
+	.write = memphys_write,
+	.mmap = memphys_mmap,
+#if MEMPHYS_HAVE_HUGE_FAULT
+	.get_unmapped_area = memphys_get_unmapped_area,
+#endif
+	.unlocked_ioctl = memphys_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};
+
+static void memphys_unregister(unsigned int count)
+{
+	while (count--)
+		misc_deregister(&memphys_regions[count]->misc);
+}
+
+static int memphys_register(void)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < memphys_nr_regions; i++) {
+		struct memphys_region *r = memphys_regions[i];
+
+		r->misc.minor = MISC_DYNAMIC_MINOR;
+		r->misc.name = r->name;
+		r->misc.fops = &memphys_fops;
+		r->misc.mode = 0600;
+		r->misc.groups = memphys_groups;
+		ret = misc_register(&r->misc);
+		if (ret) {
+			pr_err("cannot register /dev/%s: %d\n", r->name, ret);
+			memphys_unregister(i);
+			return ret;
+		}
+		pr_info("%s: [mem %#llx-%#llx] %llu MiB, node %d\n", r->name,
+			(unsigned long long)r->base,
+			(unsigned long long)(r->base + r->size - 1),
+			r->size >> 20, memory_add_physaddr_to_nid(r->base));
+	}
+	return 0;
+}
+
+static int memphys_parse_method(void)
+{
+	if (sysfs_streq(default_method, "remap"))
+		memphys_default_method = MEMPHYS_METHOD_REMAP;
+	else if (sysfs_streq(default_method, "fault"))
+		memphys_default_method = MEMPHYS_METHOD_FAULT;
+	else {
+		pr_err("default_method=%s: expected remap or fault\n",
+		       default_method);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int __init memphys_init(void)
+{
+	int ret;
+
+	ret = memphys_parse_method();
+	if (ret)
+		return ret;
+	ret = memphys_parse_regions();
+	if (ret)
+		return ret;
+	ret = memphys_register();
+	if (ret)
+		memphys_release_regions();
+	return ret;
+}
+
+static void __exit memphys_exit(void)
+{
+	memphys_unregister(memphys_nr_regions);
+	memphys_release_regions();
+}
+
+module_init(memphys_init);
+module_exit(memphys_exit);
+
+MODULE_DESCRIPTION("Map boot-reserved physical RAM (memmap=) into user space");
+MODULE_AUTHOR("memphys developers");
+MODULE_LICENSE("GPL");
+MODULE_VERSION(MEMPHYS_VERSION);

@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * memphys: the two mapping methods.
+ *
+ * remap: .mmap maps the whole range at once with remap_pfn_range(), like
+ *        /dev/mem.
+ * fault: .mmap only prepares a VM_PFNMAP area; .fault inserts one PFN per
+ *        touched page and, where the kernel supports huge PFN mappings,
+ *        .huge_fault inserts 2 MiB / 1 GiB entries.
+ *
+ * Neither needs a kernel virtual mapping of the region.
+ */
+#include <linux/mm.h>
+#include <linux/huge_mm.h>
+#include <linux/mman.h>
+#include <linux/overflow.h>
+
+#include "compat.h"
+#include "memphys.h"
+
+u32 memphys_fault_sizes(void)
+{
+	u32 sizes = MEMPHYS_FAULT_4K;
+
+	if (MEMPHYS_HAVE_PMD_FAULT && has_transparent_hugepage())
+		sizes |= MEMPHYS_FAULT_2M;
+	if (MEMPHYS_HAVE_PUD_FAULT && has_transparent_hugepage() &&
+	    memphys_cpu_has_gbpages())
+		sizes |= MEMPHYS_FAULT_1G;
+	return sizes;
+}
+
+u64 memphys_largest_fault_size(void)
+{
+	u32 sizes = memphys_fault_sizes();
+
+	if (sizes & MEMPHYS_FAULT_1G)
+		return MEMPHYS_SIZE_1G;
+	if (sizes & MEMPHYS_FAULT_2M)
+		return MEMPHYS_SIZE_2M;
+	return MEMPHYS_SIZE_4K;
+}
+
+/* The PFN behind the page at @pgoff of the region, or -1 when past its end. */
+static unsigned long memphys_pgoff_to_pfn(struct memphys_region *r,
+					  pgoff_t pgoff)
+{
+	if (pgoff >= r->size >> PAGE_SHIFT)
+		return -1UL;
+	return PHYS_PFN(r->base) + pgoff;
+}
+
+static vm_fault_t memphys_fault(struct vm_fault *vmf)
+{
+	struct memphys_region *r = memphys_file_region(vmf->vma->vm_file);
+	unsigned long pfn = memphys_pgoff_to_pfn(r, vmf->pgoff);
+	vm_fault_t ret;
+
+	if (pfn == -1UL) {
+		atomic64_inc(&r->stats.refused);
+		return VM_FAULT_SIGBUS;
+	}
+	ret = vmf_insert_pfn(vmf->vma, vmf->address, pfn);
+	if (ret == VM_FAULT_NOPAGE)
+		atomic64_inc(&r->stats.pte_faults);
+	return ret;
+}
+
+#if MEMPHYS_HAVE_HUGE_FAULT
+/*
+ * vm_private_data of a fault-method area holds the largest fault size that
+ * was allowed when it was mapped, so later ioctls on the file do not change
+ * existing mappings.
+ */
+static u64 memphys_vma_max_fault(struct vm_area_struct *vma)
+{
+	return (unsigned long)vma->vm_private_data;
+}
+
+/*
+ * Insert one entry of @size bytes when the virtual address, the PFN and the
+ * area's bounds are all aligned to it; otherwise let the kernel fall back to
+ * the next smaller size.
+ */
+static vm_fault_t memphys_huge_fault(struct vm_fault *vmf, unsigned int order)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct memphys_region *r = memphys_file_region(vma->vm_file);
+	unsigned long size = PAGE_SIZE << order;
+	unsigned long addr = ALIGN_DOWN(vmf->address, size);
+	pgoff_t pgoff = vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT);
+	unsigned long pfn = memphys_pgoff_to_pfn(r, pgoff);
+	bool write = vmf->flags & FAULT_FLAG_WRITE;
+	vm_fault_t ret = VM_FAULT_FALLBACK;
+
+	if (size > memphys_vma_max_fault(vma) || addr < vma->vm_start ||
+	    addr + size > vma->vm_end || pfn == -1UL ||
+	    !IS_ALIGNED(pfn, size >> PAGE_SHIFT) ||
+	    ((u64)pgoff << PAGE_SHIFT) + size > r->size)
+		goto fallback;
+
+	switch (order) {
+#if MEMPHYS_HAVE_PMD_FAULT
+	case PMD_ORDER:
+		ret = memphys_insert_pmd(vmf, pfn, write);
+		if (ret == VM_FAULT_NOPAGE)
+			atomic64_inc(&r->stats.pmd_faults);
+		return ret;
+#endif
+#if MEMPHYS_HAVE_PUD_FAULT
+	case PUD_ORDER:
+		ret = memphys_insert_pud(vmf, pfn, write);
+		if (ret == VM_FAULT_NOPAGE)
+			atomic64_inc(&r->stats.pud_faults);
+		return ret;
+#endif
+	default:
+		break;
+	}
+fallback:
+	atomic64_inc(&r->stats.fallback_faults);
+	return ret;
+}
+#endif
+
+/* Moving a mapping would carry PFN tracking state we do not own: refuse. */
+static int memphys_vm_mremap(struct vm_area_struct *vma)
+{
+	return -EINVAL;
+}
+
+static const struct vm_operations_struct memphys_remap_vm_ops = {
+	.mremap = memphys_vm_mremap,
+};
+
+static const struct vm_operations_struct memphys_fault_vm_ops = {
+	.fault = memphys_fault,
+#if MEMPHYS_HAVE_HUGE_FAULT
+	.huge_fault = memphys_huge_fault,
+#endif
+	.mremap = memphys_vm_mremap,
+};
+
+static pgprot_t memphys_prot(u32 caching, pgprot_t prot)
+{
+	switch (caching) {
+	case MEMPHYS_CACHE_WC:
+		return pgprot_writecombine(prot);
+	case MEMPHYS_CACHE_UC:
+		return pgprot_noncached(prot);
+	default:
+		return prot;
+	}
+}
+
+/* The mapping's byte offset in the region, if [offset, offset + len) fits. */
+static int memphys_check_range(struct memphys_region *r,
+			       struct vm_area_struct *vma, u64 *offset)
+{
+	u64 len = vma->vm_end - vma->vm_start;
+
+	if (check_shl_overflow((u64)vma->vm_pgoff, PAGE_SHIFT, offset))
+		return -EINVAL;
+	if (*offset >= r->size || len > r->size - *offset)
+		return -EINVAL;
+	return 0;
+}
+
+static int memphys_refuse(struct memphys_region *r, int err)
+{
+	atomic64_inc(&r->stats.refused);
+	return err;
+}
+
+int memphys_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct memphys_file *mf = file->private_data;
+	struct memphys_region *r = mf->region;
+	u32 method = READ_ONCE(mf->method);
+	u64 len = vma->vm_end - vma->vm_start;
+	u64 offset;
+	int ret;
+
+	if (memphys_check_range(r, vma, &offset))
+		return memphys_refuse(r, -EINVAL);
+	/* A data buffer is never code: refuse PROT_EXEC now and later. */
+	if (vma->vm_flags & VM_EXEC)
+		return memphys_refuse(r, -EPERM);
+	/* vmf_insert_pfn() BUGs on a COW PFNMAP area, as device-dax knows. */
+	if (method == MEMPHYS_METHOD_FAULT && is_cow_mapping(vma->vm_flags))
+		return memphys_refuse(r, -EINVAL);
+
+	memphys_vm_flags_clear(vma, VM_MAYEXEC);
+	vma->vm_page_prot = memphys_prot(READ_ONCE(mf->caching),
+					 vma->vm_page_prot);
+
+	if (method == MEMPHYS_METHOD_REMAP) {
+		vma->vm_ops = &memphys_remap_vm_ops;
+		ret = remap_pfn_range(vma, vma->vm_start,
+				      PHYS_PFN(r->base + offset), len,
+				      vma->vm_page_prot);
+		if (ret)
+			return memphys_refuse(r, ret);
+		atomic64_add(len, &r->stats.bytes_remapped);
+	} else {
+		vma->vm_ops = &memphys_fault_vm_ops;
+		vma->vm_private_data =
+			(void *)(unsigned long)READ_ONCE(mf->max_fault_size);
+		memphys_vm_flags_set(vma, VM_PFNMAP | VM_IO | VM_DONTEXPAND |
+					  VM_DONTDUMP);
+		if (MEMPHYS_HAVE_HUGE_FAULT && !is_cow_mapping(vma->vm_flags) &&
+		    mf->max_fault_size > PAGE_SIZE)
+			memphys_vm_flags_set(vma, VM_HUGEPAGE);
+	}
+	atomic64_inc(&r->stats.mmap_calls);
+	return 0;
+}
+
+#if MEMPHYS_HAVE_HUGE_FAULT
+/*
+ * Huge faults need the virtual address aligned like the physical one:
+ * choose an address whose offset inside the largest fault size allowed
+ * equals the region offset's.  Fixed and small requests go the usual way.
+ */
+unsigned long memphys_get_unmapped_area(struct file *file, unsigned long addr,
+					unsigned long len, unsigned long pgoff,
+					unsigned long flags)
+{
+	struct memphys_file *mf = file->private_data;
+	unsigned long align = READ_ONCE(mf->max_fault_size);
+	unsigned long off, padded, area;
+
+	if (align <= PAGE_SIZE || READ_ONCE(mf->method) != MEMPHYS_METHOD_FAULT ||
+	    (flags & MAP_FIXED) || len < MEMPHYS_SIZE_2M)
+		return memphys_mm_get_unmapped_area(file, addr, len, pgoff,
+						    flags);
+	if (align > len)
+		align = MEMPHYS_SIZE_2M;
+	if (check_add_overflow(len, align, &padded))
+		return -ENOMEM;
+	area = memphys_mm_get_unmapped_area(file, 0, padded, pgoff, flags);
+	if (IS_ERR_VALUE(area))
+		return area;
+	off = (pgoff << PAGE_SHIFT) & (align - 1);
+	return area + ((off - area) & (align - 1));
+}
+#endif
+
+/* MEMPHYS_IOC_QUERY_PAGE: read back the entry behind an address. */
+int memphys_query_page(struct memphys_file *mf,
+		       struct memphys_page_query *query)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	unsigned long pfn;
+	bool writable;
+	int ret = 0;
+
+	if (query->address > ULONG_MAX)
+		return -EINVAL;
+	mmap_read_lock(mm);
+	vma = vma_lookup(mm, query->address);
+	if (!vma || !vma->vm_file || vma->vm_file->f_op != &memphys_fops ||
+	    memphys_file_region(vma->vm_file) != mf->region) {
+		ret = -EINVAL;
+		goto out;
+	}
+	query->pfn = 0;
+	query->flags = 0;
+	if (!memphys_follow_pfn(vma, query->address, &pfn, &writable)) {
+		query->pfn = pfn;
+		query->flags = MEMPHYS_PAGE_PRESENT |
+			       (writable ? MEMPHYS_PAGE_WRITE : 0);
+	}
+out:
+	mmap_read_unlock(mm);
+	return ret;
+}
