@@ -75,6 +75,7 @@ collect_logs() {
 }
 
 mount_base
+grep -q memphys_vm.selftest_die_early /proc/cmdline && die "selftest: simulated early boot failure"
 load_modules
 mount_root
 OUT=$NEWROOT$OUT_MNT

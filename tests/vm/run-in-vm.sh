@@ -12,6 +12,8 @@ source "$VM_DIR/initramfs.sh"
 GUEST_OUT=/mnt/memphys-out        # must match OUT_MNT in init.sh
 EXIT_TIMEOUT=124
 EXIT_VM_FAILURE=125
+KLOG_BAD='BUG:|WARNING:|Oops|general protection|Call Trace|Tainted:|taint'
+KLOG_BENIGN='loading out-of-tree module taints kernel|module verification failed'
 
 usage() {
     cat <<USAGE
@@ -155,7 +157,9 @@ build_qemu_cmd() {
     for item in "${items[@]}"; do append+=" memmap=$item"; done
     QEMU_CMD=(qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot
         -machine q35 "${ACCEL_ARGS[@]}" -m "$VM_MEM" -smp "$VM_SMP"
-        -kernel "$vmlinuz" -initrd "$initrd" -append "$append"
+        -kernel "$vmlinuz" -initrd "$initrd" -append)
+    APPEND_IDX=${#QEMU_CMD[@]}
+    QEMU_CMD+=("$append"
         -chardev "stdio,id=con,logfile=$VM_OUT/console.log"
         -serial chardev:con
         -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
@@ -178,8 +182,13 @@ print_console_tail() {
 # Boot once. Sets OUTCOME to done|retry|fail and RC.
 boot_once() {
     local attempt=$1 attempts=$2 qrc=0
+    local -a cmd=("${QEMU_CMD[@]}")
     reset_attempt_files
-    timeout --foreground -k 10 "$VM_TIMEOUT" "${QEMU_CMD[@]}" </dev/null || qrc=$?
+    # Test hook for selftest.sh: make the first N boots die before the command.
+    if [[ $attempt -le ${VM_SELFTEST_FAIL_BOOTS:-0} ]]; then
+        cmd[APPEND_IDX]+=" memphys_vm.selftest_die_early"
+    fi
+    timeout --foreground -k 10 "$VM_TIMEOUT" "${cmd[@]}" </dev/null || qrc=$?
     if [[ -f $VM_OUT/result.json ]]; then
         if [[ $(json_field started "$VM_OUT/result.json") == true ]]; then
             OUTCOME=done; RC=$(json_field exit_code "$VM_OUT/result.json")
@@ -214,12 +223,12 @@ scan_kernel_log() {
     local f=$VM_OUT/dmesg.txt hits marker
     [[ -f $f ]] || f=$VM_OUT/console.log
     [[ -f $f ]] || return 0
-    hits=$(grep -nE 'BUG:|WARNING:|Oops|general protection|Call Trace|Tainted:|taint' "$f" \
-        | grep -vE 'loading out-of-tree module taints kernel|module verification failed' || true)
+    hits=$(grep -vE "$KLOG_BENIGN" "$f" | grep -E "$KLOG_BAD" || true)
     [[ -z $hits ]] && return 0
-    marker=$(grep -oE -m1 'BUG:|WARNING:|Oops|general protection|Call Trace|Tainted:|taint' <<<"$hits")
-    log "guest kernel log has $marker ($(basename "$f")):"
-    head -n 40 <<<"$hits" | sed 's/^/    /' >&2
+    marker=$(grep -oE -m1 "$KLOG_BAD" <<<"$hits")
+    log "guest kernel log has $marker ($f):"
+    # One line of context before each hit: WARN() prints its message there.
+    grep -vE "$KLOG_BENIGN" "$f" | grep -E -B1 "$KLOG_BAD" | head -n 40 | sed 's/^/    /' >&2
     return 1
 }
 

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Self-tests of the VM harness with real guest boots.
+#   tests/vm/selftest.sh [--kernel 6.1]
+# Prints PASS/FAIL per case and "N passed, N failed"; exits non-zero on failure.
+set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=kernel.sh
+source "$VM_DIR/kernel.sh"
+
+[[ ${1:-} == --kernel ]] && KERNEL=$2
+KERNEL=${KERNEL:-6.1}
+export KERNEL
+RUN=$VM_DIR/run-in-vm.sh
+WORK=$CACHE_DIR/selftest/$(date +%Y%m%d-%H%M%S)-$$
+PASSED=0
+FAILED=0
+
+# Build the WARN-on-load module for KVER out of tree in the cache; print its path.
+build_warn_module() {
+    local kver=$1 dir=$CACHE_DIR/warn-module/$1
+    mkdir -p "$dir"
+    cp "$VM_DIR"/warn-module/{Kbuild,memphys_vm_warn.c} "$dir/"
+    make -s -C "/usr/src/linux-headers-$kver" M="$dir" modules >"$dir/build.log" 2>&1 \
+        || { cat "$dir/build.log" >&2; die "building the warn module failed"; }
+    echo "$dir/memphys_vm_warn.ko"
+}
+
+# run_case NAME EXPECTED_RC CHECK -- run-in-vm.sh ARGS...
+# CHECK is a function called with the case's out dir and log; it must return 0.
+run_case() {
+    local name=$1 want=$2 check=$3 rc=0 start=$SECONDS out log why=""
+    shift 4
+    out=$WORK/$name
+    log=$WORK/$name.log
+    mkdir -p "$out"
+    "$RUN" --out "$out" "$@" >"$log" 2>&1 || rc=$?
+    if [[ $rc -ne $want ]]; then
+        why="exit $rc, expected $want"
+    elif ! why=$("$check" "$out" "$log"); then
+        :
+    else
+        why=""
+    fi
+    if [[ -z $why ]]; then
+        echo "PASS $name ($((SECONDS - start))s)"
+        PASSED=$((PASSED + 1))
+    else
+        echo "FAIL $name: $why (log: $log)"
+        tail -n 30 "$log" | sed 's/^/    /'
+        FAILED=$((FAILED + 1))
+    fi
+}
+
+# Helpers for CHECK functions: print a reason and fail.
+expect_file_has() { grep -qE -- "$2" "$1" 2>/dev/null || { echo "$1 lacks /$2/"; return 1; }; }
+expect_no_file()  { [[ ! -e $1 ]] || { echo "$1 should not exist"; return 1; }; }
+
+check_success() {
+    expect_file_has "$1/command.log" '^selftest-hello /work' || return 1
+    expect_file_has "$1/from-guest.txt" '^written-in-guest$' || return 1
+    expect_file_has "$1/result.json" '"started":true,"exit_code":0,"kernel":"[^"]+"' || return 1
+    expect_file_has "$1/dmesg.txt" 'Linux version' || return 1
+    expect_file_has "$2" 'summary: command exit 0; exit 0'
+}
+
+check_exit_code() {
+    expect_file_has "$1/result.json" '"exit_code":3' || return 1
+    expect_file_has "$2" 'summary: command exit 3; exit 3'
+}
+
+check_warning() {
+    expect_file_has "$2" 'memphys-vm: guest kernel log has WARNING:' || return 1
+    expect_file_has "$2" 'memphys-vm selftest warning'
+}
+
+check_timeout() {
+    expect_file_has "$2" 'memphys-vm: guest timed out after 60 s' || return 1
+    expect_file_has "$2" 'last 40 lines of' || return 1
+    expect_no_file "$1/result.json"
+}
+
+check_retry() {
+    expect_file_has "$2" 'retrying boot \(attempt 2/3\)' || return 1
+    expect_file_has "$1/console-attempt1.log" 'simulated early boot failure' || return 1
+    expect_file_has "$2" 'attempts 2/3'
+}
+
+main() {
+    local kver warn_ko
+    need_cmd make
+    kver=$(kernel_resolve "$KERNEL")
+    warn_ko=$(build_warn_module "$kver")
+    mkdir -p "$WORK"
+    log "self-testing kernel $kver; logs in $WORK"
+
+    run_case success 0 check_success -- --no-module -- \
+        sh -c 'echo "selftest-hello $PWD"; echo written-in-guest >"$MEMPHYS_OUT/from-guest.txt"'
+    run_case exit-code 3 check_exit_code -- --no-module -- sh -c 'echo failing on purpose; exit 3'
+    run_case kernel-warning 1 check_warning -- --no-module -- \
+        sh -c "insmod '$warn_ko' || true"
+    run_case timeout 124 check_timeout -- --no-module --timeout 60 -- sleep 100000
+    VM_SELFTEST_FAIL_BOOTS=1 run_case retry 0 check_retry -- --no-module -- true
+
+    echo "$PASSED passed, $FAILED failed"
+    [[ $FAILED -eq 0 ]]
+}
+
+main
