@@ -1,0 +1,118 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Spectre.Console;
+
+namespace Memphys.Cli;
+
+/// <summary>Console output: Spectre tables on a terminal, plain text when redirected, JSON with --json.</summary>
+internal sealed class Output(bool json)
+{
+    private static readonly JsonSerializerOptions s_jsonOptions = new() { WriteIndented = true };
+
+    public bool Json { get; } = json;
+
+    /// <summary>True when stdout is a terminal (progress bars and colours only then).</summary>
+    public static bool Interactive => !Console.IsOutputRedirected && !Console.IsErrorRedirected;
+
+    public void WriteJson(JsonNode node) => Console.Out.WriteLine(node.ToJsonString(s_jsonOptions));
+
+    public void Line(string text)
+    {
+        if (!Json)
+        {
+            Console.Out.WriteLine(text);
+        }
+    }
+
+    /// <summary>Prints a two-column key/value table.</summary>
+    public void KeyValues(string title, IEnumerable<(string Key, string Value)> rows)
+    {
+        if (Json)
+        {
+            return;
+        }
+
+        if (!Interactive)
+        {
+            Console.Out.WriteLine(title);
+            foreach ((string key, string value) in rows)
+            {
+                Console.Out.WriteLine($"  {key,-18} {value}");
+            }
+
+            return;
+        }
+
+        var table = new Table().Title(Markup.Escape(title)).AddColumn("Field").AddColumn("Value");
+        foreach ((string key, string value) in rows)
+        {
+            table.AddRow(Markup.Escape(key), Markup.Escape(value));
+        }
+
+        AnsiConsole.Write(table);
+    }
+
+    /// <summary>Prints a table with a header row.</summary>
+    public void Table(string title, string[] header, IEnumerable<string[]> rows)
+    {
+        if (Json)
+        {
+            return;
+        }
+
+        var list = rows.ToList();
+        if (!Interactive)
+        {
+            Console.Out.WriteLine(title);
+            int[] widths = header.Select((h, i) => Math.Max(h.Length, list.Count == 0 ? 0 : list.Max(r => r[i].Length))).ToArray();
+            Console.Out.WriteLine("  " + string.Join("  ", header.Select((h, i) => h.PadRight(widths[i]))).TrimEnd());
+            foreach (string[] row in list)
+            {
+                Console.Out.WriteLine("  " + string.Join("  ", row.Select((c, i) => c.PadRight(widths[i]))).TrimEnd());
+            }
+
+            return;
+        }
+
+        var table = new Table().Title(Markup.Escape(title));
+        foreach (string h in header)
+        {
+            table.AddColumn(Markup.Escape(h));
+        }
+
+        foreach (string[] row in list)
+        {
+            table.AddRow(row.Select(Markup.Escape).ToArray());
+        }
+
+        AnsiConsole.Write(table);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> with a progress callback (units done so far). A Spectre progress bar is shown
+    /// only on a terminal without --json; otherwise the work just runs.
+    /// </summary>
+    public T WithProgress<T>(string title, double total, Func<Action<double>, T> body)
+    {
+        if (Json || !Interactive)
+        {
+            return body(_ => { });
+        }
+
+        T result = default!;
+        AnsiConsole.Progress()
+            .AutoClear(true)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+            .Start(ctx =>
+            {
+                ProgressTask task = ctx.AddTask(Markup.Escape(title), maxValue: Math.Max(total, 1));
+                result = body(v => task.Value = Math.Min(v, task.MaxValue));
+                task.Value = task.MaxValue;
+            });
+        return result;
+    }
+
+    public static string Hex(ulong value) => $"0x{value:x}";
+
+    public static string Size(ulong bytes) => MemphysDevice.FormatSize(bytes);
+}
