@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# The whole memphys test suite (`make test`): driver checks, host unit tests,
+# the VM harness's own tests, and the device tests inside a QEMU guest.
+# Ends with one "N passed, N failed" line; exits non-zero on any failure.
+set -euo pipefail
+
+ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+KERNEL=${KERNEL:-6.1}
+CONFIGURATION=${CONFIGURATION:-Release}
+TEST_DLL=tests/Memphys.Tests/bin/$CONFIGURATION/net10.0/Memphys.Tests.dll
+RESULTS=${RESULTS:-$ROOT/.cache/test-results/$(date +%Y%m%d-%H%M%S)}
+PASSED=0
+FAILED=0
+FAILED_STAGES=()
+
+say() { printf '\n=== %s\n' "$*"; }
+
+# Add one stage's counts; a stage that could not report counts as one failure.
+tally() {
+    local stage=$1 passed=$2 failed=$3
+    PASSED=$((PASSED + passed))
+    FAILED=$((FAILED + failed))
+    ((failed == 0)) || FAILED_STAGES+=("$stage")
+    printf 'stage %s: %d passed, %d failed\n' "$stage" "$passed" "$failed"
+}
+
+# Counts of an xunit XML report: "total passed failed skipped".
+xunit_counts() {
+    sed -n 's/.*<assembly [^>]*total="\([0-9]*\)"[^>]*passed="\([0-9]*\)"[^>]*failed="\([0-9]*\)"[^>]*skipped="\([0-9]*\)".*/\1 \2 \3 \4/p' "$1" | head -n 1
+}
+
+# Skipped tests of an xunit XML report, with their reasons.
+xunit_skips() {
+    tr '\n' ' ' <"$1" | grep -o '<test [^>]*result="Skip"[^>]*>.\{0,600\}</reason>' |
+        sed 's/.*name="\([^"]*\)".*<reason><!\[CDATA\[\(.*\)\]\]><\/reason>/  skipped \1: \2/' || true
+}
+
+stage_driver_check() {
+    say "driver: W=1 and sparse (C=1) must be clean"
+    if make -s -C driver check >"$RESULTS/driver-check.log" 2>&1; then
+        tally driver-check 1 0
+    else
+        tail -n 30 "$RESULTS/driver-check.log"
+        tally driver-check 0 1
+    fi
+    make -s -C driver >/dev/null
+}
+
+stage_host_tests() {
+    say "host unit tests"
+    local counts
+    dotnet "$TEST_DLL" -trait- Category=Device -xml "$RESULTS/host-tests.xml" || true
+    counts=$(xunit_counts "$RESULTS/host-tests.xml" 2>/dev/null || true)
+    if [[ -z $counts ]]; then
+        tally host-tests 0 1
+        return
+    fi
+    read -r _ passed failed _ <<<"$counts"
+    tally host-tests "$passed" "$failed"
+}
+
+stage_harness_selftest() {
+    say "VM harness self-tests"
+    local line
+    line=$(KERNEL=$KERNEL tests/vm/selftest.sh 2>&1 | tee "$RESULTS/harness-selftest.log" |
+        grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -n 1 || true)
+    if [[ -z $line ]]; then
+        tail -n 30 "$RESULTS/harness-selftest.log"
+        tally harness-selftest 0 1
+        return
+    fi
+    tally harness-selftest "${line%% passed*}" "$(sed 's/.* \([0-9]*\) failed/\1/' <<<"$line")"
+}
+
+# Device tests the assembly declares: the guest must account for every one.
+declared_device_tests() {
+    dotnet "$TEST_DLL" -list tests -trait Category=Device 2>/dev/null | grep -c '^[A-Za-z].*\.' || true
+}
+
+stage_guest_tests() {
+    say "device tests in a $KERNEL guest (memmap=${VM_MEMMAP:-1G\$0x100000000})"
+    local out=$RESULTS/guest declared counts total passed failed skipped status=0
+    declared=$(declared_device_tests)
+    tests/vm/run-in-vm.sh --kernel "$KERNEL" --out "$out" -- \
+        tests/guest-tests.sh "$TEST_DLL" || status=$?
+    counts=$(xunit_counts "$out/device-tests.xml" 2>/dev/null || true)
+    if [[ -z $counts ]]; then
+        echo "guest: no device test report (run-in-vm exit $status)"
+        tally guest-tests 0 1
+        return
+    fi
+    read -r total passed failed skipped <<<"$counts"
+    xunit_skips "$out/device-tests.xml"
+    echo "guest: $total device tests ran ($passed passed, $failed failed, $skipped skipped); $declared declared"
+    if ((passed == 0)) || ((total < declared)); then
+        echo "guest: expected all $declared declared device tests to run and some to pass"
+        failed=$((failed + 1))
+    fi
+    if ((status != 0)) && ((failed == 0)); then
+        echo "guest: run-in-vm failed (exit $status) although every test passed: see $out"
+        failed=1
+    fi
+    tally guest-tests "$passed" "$failed"
+}
+
+main() {
+    mkdir -p "$RESULTS"
+    stage_driver_check
+    stage_host_tests
+    stage_harness_selftest
+    stage_guest_tests
+    say "summary (logs in $RESULTS)"
+    ((${#FAILED_STAGES[@]} == 0)) || echo "failed stages: ${FAILED_STAGES[*]}"
+    echo "$PASSED passed, $FAILED failed"
+    ((FAILED == 0))
+}
+
+main "$@"
