@@ -76,31 +76,21 @@ internal static class Program
     internal static bool TryParseSize(string text, out long value)
     {
         value = 0;
-        text = text.Trim();
-        if (text.Length == 0)
+        System.Text.RegularExpressions.Match m = System.Text.RegularExpressions.Regex.Match(text.Trim(),
+            @"^(?:0x(?<hex>[0-9a-f]+)|(?<dec>[0-9]+))(?<unit>[kmgt])?(?:i?b)?$", System.Text.RegularExpressions.RegexOptions.IgnoreCase);
+        if (!m.Success)
         {
             return false;
         }
 
-        long multiplier = 1;
-        char last = char.ToUpperInvariant(text[^1]);
-        if (!text.StartsWith("0x", StringComparison.OrdinalIgnoreCase) || last is 'K' or 'M' or 'G' or 'T')
-        {
-            multiplier = last switch { 'K' => 1L << 10, 'M' => 1L << 20, 'G' => 1L << 30, 'T' => 1L << 40, _ => 1 };
-            if (multiplier != 1)
-            {
-                text = text[..^1];
-                if (text.EndsWith("i", StringComparison.OrdinalIgnoreCase))
-                {
-                    text = text[..^1];
-                }
-            }
-        }
-
-        bool ok = text.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
-            ? long.TryParse(text.AsSpan(2), System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out long parsed)
-            : long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out parsed);
-        if (!ok)
+        var invariant = System.Globalization.CultureInfo.InvariantCulture;
+        bool ok = m.Groups["hex"].Success
+            ? long.TryParse(m.Groups["hex"].Value, System.Globalization.NumberStyles.AllowHexSpecifier, invariant, out long parsed)
+            : long.TryParse(m.Groups["dec"].Value, System.Globalization.NumberStyles.None, invariant, out parsed);
+        long multiplier = m.Groups["unit"].Success
+            ? char.ToUpperInvariant(m.Groups["unit"].Value[0]) switch { 'K' => 1L << 10, 'M' => 1L << 20, 'G' => 1L << 30, _ => 1L << 40 }
+            : 1;
+        if (!ok || parsed < 0)
         {
             return false;
         }

@@ -1,1 +1,0 @@
-namespace Memphys.Tests; public class T { [Xunit.Fact] public void A() {} }

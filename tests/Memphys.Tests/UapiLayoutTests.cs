@@ -1,0 +1,238 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Memphys.Native;
+
+namespace Memphys.Tests;
+
+/// <summary>
+/// Compiles a C program against the driver's real UAPI header and the system's libc headers, and checks that
+/// every C# mirror (struct sizes, field offsets, request numbers, constants, libc flag values) matches.
+/// </summary>
+public sealed class UapiLayoutTests
+{
+    private static readonly Lazy<Dictionary<string, ulong>> s_c = new(CompileAndRun);
+
+    private const string Program = """
+        #include <stdio.h>
+        #include <stddef.h>
+        #include <fcntl.h>
+        #include <sys/mman.h>
+        #include <linux/memphys.h>
+        #define P(name, expr) printf("%s %llu\n", name, (unsigned long long)(expr))
+        #define S(t) P("sizeof " #t, sizeof(struct t))
+        #define O(t, f) P("offsetof " #t "." #f, offsetof(struct t, f))
+        #define C(x) P(#x, x)
+        int main(void) {
+            S(memphys_info);
+            O(memphys_info, size); O(memphys_info, version); O(memphys_info, index); O(memphys_info, page_size);
+            O(memphys_info, phys_base); O(memphys_info, region_size); O(memphys_info, methods);
+            O(memphys_info, caching_modes); O(memphys_info, fault_sizes); O(memphys_info, method);
+            O(memphys_info, caching); O(memphys_info, reserved0); O(memphys_info, max_fault_size);
+            O(memphys_info, reserved);
+            S(memphys_setting);
+            O(memphys_setting, value); O(memphys_setting, reserved);
+            S(memphys_stats);
+            O(memphys_stats, size); O(memphys_stats, version); O(memphys_stats, mmap_calls);
+            O(memphys_stats, bytes_remapped); O(memphys_stats, pte_faults); O(memphys_stats, pmd_faults);
+            O(memphys_stats, pud_faults); O(memphys_stats, fallback_faults); O(memphys_stats, refused);
+            O(memphys_stats, reserved);
+            C(MEMPHYS_UAPI_VERSION);
+            C(MEMPHYS_METHOD_REMAP); C(MEMPHYS_METHOD_FAULT); C(MEMPHYS_METHOD_COUNT);
+            C(MEMPHYS_CACHE_WB); C(MEMPHYS_CACHE_WC); C(MEMPHYS_CACHE_UC); C(MEMPHYS_CACHE_COUNT);
+            C(MEMPHYS_FAULT_4K); C(MEMPHYS_FAULT_2M); C(MEMPHYS_FAULT_1G);
+            C(MEMPHYS_SIZE_4K); C(MEMPHYS_SIZE_2M); C(MEMPHYS_SIZE_1G);
+            C(MEMPHYS_IOC_MAGIC);
+            C(MEMPHYS_IOC_GET_INFO); C(MEMPHYS_IOC_SET_METHOD); C(MEMPHYS_IOC_SET_CACHING);
+            C(MEMPHYS_IOC_SET_MAX_FAULT); C(MEMPHYS_IOC_GET_STATS); C(MEMPHYS_IOC_RESET_STATS);
+            C(O_RDONLY); C(O_WRONLY); C(O_RDWR); C(O_CLOEXEC);
+            C(PROT_NONE); C(PROT_READ); C(PROT_WRITE);
+            C(MAP_SHARED); C(MAP_PRIVATE); C(MAP_FIXED); C(MAP_ANONYMOUS); C(MAP_NORESERVE); C(MAP_POPULATE);
+            C(MS_ASYNC); C(MS_INVALIDATE); C(MS_SYNC);
+            C(MADV_NORMAL); C(MADV_DONTNEED); C(MADV_HUGEPAGE); C(MADV_NOHUGEPAGE);
+            return 0;
+        }
+        """;
+
+    private static Dictionary<string, ulong> CompileAndRun()
+    {
+        string? root = TestPaths.RepoRoot();
+        string? gcc = TestPaths.Which("gcc") ?? TestPaths.Which("cc");
+        if (root is null || !File.Exists(Path.Combine(root, TestPaths.UapiHeaderRelative)))
+        {
+            throw new InvalidOperationException($"UAPI header {TestPaths.UapiHeaderRelative} not found above {AppContext.BaseDirectory}");
+        }
+
+        if (gcc is null)
+        {
+            throw new InvalidOperationException("gcc not found on PATH");
+        }
+
+        string dir = Directory.CreateTempSubdirectory("memphys-uapi-").FullName;
+        try
+        {
+            string source = Path.Combine(dir, "layout.c");
+            string exe = Path.Combine(dir, "layout");
+            File.WriteAllText(source, Program);
+            Run(gcc, ["-std=gnu11", "-Wall", "-Werror", "-I", Path.Combine(root, "driver/include/uapi"), "-o", exe, source]);
+            string output = Run(exe, []);
+            var values = new Dictionary<string, ulong>();
+            foreach (string line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                int space = line.LastIndexOf(' ');
+                values[line[..space]] = ulong.Parse(line[(space + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            return values;
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private static string Run(string file, string[] args)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using Process p = Process.Start(psi)!;
+        Task<string> err = p.StandardError.ReadToEndAsync();
+        string stdout = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{file} exited {p.ExitCode}: {err.Result}");
+        }
+
+        return stdout;
+    }
+
+    private static ulong C(string name) =>
+        s_c.Value.TryGetValue(name, out ulong v) ? v : throw new KeyNotFoundException($"C program did not print '{name}'");
+
+    private static ulong Offset<T>(string field) => (ulong)Marshal.OffsetOf<T>(field).ToInt64();
+
+    public static TheoryData<string, string> InfoFields => new()
+    {
+        { "size", nameof(MemphysInfoNative.Size) }, { "version", nameof(MemphysInfoNative.Version) },
+        { "index", nameof(MemphysInfoNative.Index) }, { "page_size", nameof(MemphysInfoNative.PageSize) },
+        { "phys_base", nameof(MemphysInfoNative.PhysBase) }, { "region_size", nameof(MemphysInfoNative.RegionSize) },
+        { "methods", nameof(MemphysInfoNative.Methods) }, { "caching_modes", nameof(MemphysInfoNative.CachingModes) },
+        { "fault_sizes", nameof(MemphysInfoNative.FaultSizes) }, { "method", nameof(MemphysInfoNative.Method) },
+        { "caching", nameof(MemphysInfoNative.Caching) }, { "reserved0", nameof(MemphysInfoNative.Reserved0) },
+        { "max_fault_size", nameof(MemphysInfoNative.MaxFaultSize) }, { "reserved", nameof(MemphysInfoNative.Reserved) },
+    };
+
+    public static TheoryData<string, string> StatsFields => new()
+    {
+        { "size", nameof(MemphysStatsNative.Size) }, { "version", nameof(MemphysStatsNative.Version) },
+        { "mmap_calls", nameof(MemphysStatsNative.MmapCalls) }, { "bytes_remapped", nameof(MemphysStatsNative.BytesRemapped) },
+        { "pte_faults", nameof(MemphysStatsNative.PteFaults) }, { "pmd_faults", nameof(MemphysStatsNative.PmdFaults) },
+        { "pud_faults", nameof(MemphysStatsNative.PudFaults) }, { "fallback_faults", nameof(MemphysStatsNative.FallbackFaults) },
+        { "refused", nameof(MemphysStatsNative.Refused) }, { "reserved", nameof(MemphysStatsNative.Reserved) },
+    };
+
+    [Fact]
+    public void StructSizesMatch()
+    {
+        Assert.Equal(C("sizeof memphys_info"), (ulong)Unsafe.SizeOf<MemphysInfoNative>());
+        Assert.Equal(C("sizeof memphys_setting"), (ulong)Unsafe.SizeOf<MemphysSettingNative>());
+        Assert.Equal(C("sizeof memphys_stats"), (ulong)Unsafe.SizeOf<MemphysStatsNative>());
+        Assert.Equal(C("sizeof memphys_info"), (ulong)Marshal.SizeOf<MemphysInfoNative>());
+        Assert.Equal(C("sizeof memphys_stats"), (ulong)Marshal.SizeOf<MemphysStatsNative>());
+    }
+
+    [Theory]
+    [MemberData(nameof(InfoFields))]
+    public void InfoOffsetsMatch(string cField, string csField) =>
+        Assert.Equal(C($"offsetof memphys_info.{cField}"), Offset<MemphysInfoNative>(csField));
+
+    [Theory]
+    [MemberData(nameof(StatsFields))]
+    public void StatsOffsetsMatch(string cField, string csField) =>
+        Assert.Equal(C($"offsetof memphys_stats.{cField}"), Offset<MemphysStatsNative>(csField));
+
+    [Fact]
+    public void SettingOffsetsMatch()
+    {
+        Assert.Equal(C("offsetof memphys_setting.value"), Offset<MemphysSettingNative>(nameof(MemphysSettingNative.Value)));
+        Assert.Equal(C("offsetof memphys_setting.reserved"), Offset<MemphysSettingNative>(nameof(MemphysSettingNative.Reserved)));
+    }
+
+    [Fact]
+    public void RequestNumbersMatch()
+    {
+        Assert.Equal(C("MEMPHYS_IOC_MAGIC"), Uapi.IocMagic);
+        Assert.Equal(C("MEMPHYS_IOC_GET_INFO"), Uapi.IocGetInfo);
+        Assert.Equal(C("MEMPHYS_IOC_SET_METHOD"), Uapi.IocSetMethod);
+        Assert.Equal(C("MEMPHYS_IOC_SET_CACHING"), Uapi.IocSetCaching);
+        Assert.Equal(C("MEMPHYS_IOC_SET_MAX_FAULT"), Uapi.IocSetMaxFault);
+        Assert.Equal(C("MEMPHYS_IOC_GET_STATS"), Uapi.IocGetStats);
+        Assert.Equal(C("MEMPHYS_IOC_RESET_STATS"), Uapi.IocResetStats);
+    }
+
+    [Fact]
+    public void ConstantsMatch()
+    {
+        Assert.Equal(C("MEMPHYS_UAPI_VERSION"), Uapi.UapiVersion);
+        Assert.Equal(C("MEMPHYS_METHOD_REMAP"), Uapi.MethodRemap);
+        Assert.Equal(C("MEMPHYS_METHOD_FAULT"), Uapi.MethodFault);
+        Assert.Equal(C("MEMPHYS_METHOD_COUNT"), Uapi.MethodCount);
+        Assert.Equal(C("MEMPHYS_CACHE_WB"), Uapi.CacheWb);
+        Assert.Equal(C("MEMPHYS_CACHE_WC"), Uapi.CacheWc);
+        Assert.Equal(C("MEMPHYS_CACHE_UC"), Uapi.CacheUc);
+        Assert.Equal(C("MEMPHYS_CACHE_COUNT"), Uapi.CacheCount);
+        Assert.Equal(C("MEMPHYS_FAULT_4K"), Uapi.Fault4K);
+        Assert.Equal(C("MEMPHYS_FAULT_2M"), Uapi.Fault2M);
+        Assert.Equal(C("MEMPHYS_FAULT_1G"), Uapi.Fault1G);
+        Assert.Equal(C("MEMPHYS_SIZE_4K"), Uapi.Size4K);
+        Assert.Equal(C("MEMPHYS_SIZE_2M"), Uapi.Size2M);
+        Assert.Equal(C("MEMPHYS_SIZE_1G"), Uapi.Size1G);
+
+        // The public enums and constants mirror the same values.
+        Assert.Equal(C("MEMPHYS_METHOD_REMAP"), (ulong)MappingMethod.Remap);
+        Assert.Equal(C("MEMPHYS_METHOD_FAULT"), (ulong)MappingMethod.Fault);
+        Assert.Equal(C("MEMPHYS_METHOD_COUNT"), (ulong)Enum.GetValues<MappingMethod>().Length);
+        Assert.Equal(C("MEMPHYS_CACHE_WB"), (ulong)CachingMode.WriteBack);
+        Assert.Equal(C("MEMPHYS_CACHE_WC"), (ulong)CachingMode.WriteCombining);
+        Assert.Equal(C("MEMPHYS_CACHE_UC"), (ulong)CachingMode.Uncached);
+        Assert.Equal(C("MEMPHYS_CACHE_COUNT"), (ulong)Enum.GetValues<CachingMode>().Length);
+        Assert.Equal(C("MEMPHYS_FAULT_4K"), (ulong)FaultSizes.Pte4K);
+        Assert.Equal(C("MEMPHYS_FAULT_2M"), (ulong)FaultSizes.Pmd2M);
+        Assert.Equal(C("MEMPHYS_FAULT_1G"), (ulong)FaultSizes.Pud1G);
+        Assert.Equal(C("MEMPHYS_SIZE_4K"), FaultSize.Pte);
+        Assert.Equal(C("MEMPHYS_SIZE_2M"), FaultSize.Pmd);
+        Assert.Equal(C("MEMPHYS_SIZE_1G"), FaultSize.Pud);
+    }
+
+    [Fact]
+    public void LibcConstantsMatch()
+    {
+        Assert.Equal(C("O_RDONLY"), (ulong)Interop.Libc.O_RDONLY);
+        Assert.Equal(C("O_WRONLY"), (ulong)Interop.Libc.O_WRONLY);
+        Assert.Equal(C("O_RDWR"), (ulong)Interop.Libc.O_RDWR);
+        Assert.Equal(C("O_CLOEXEC"), (ulong)Interop.Libc.O_CLOEXEC);
+        Assert.Equal(C("PROT_NONE"), (ulong)Interop.Libc.PROT_NONE);
+        Assert.Equal(C("PROT_READ"), (ulong)Interop.Libc.PROT_READ);
+        Assert.Equal(C("PROT_WRITE"), (ulong)Interop.Libc.PROT_WRITE);
+        Assert.Equal(C("PROT_READ"), (ulong)MapProtection.Read);
+        Assert.Equal(C("PROT_WRITE"), (ulong)MapProtection.Write);
+        Assert.Equal(C("MAP_SHARED"), (ulong)Interop.Libc.MAP_SHARED);
+        Assert.Equal(C("MAP_PRIVATE"), (ulong)Interop.Libc.MAP_PRIVATE);
+        Assert.Equal(C("MAP_FIXED"), (ulong)Interop.Libc.MAP_FIXED);
+        Assert.Equal(C("MAP_ANONYMOUS"), (ulong)Interop.Libc.MAP_ANONYMOUS);
+        Assert.Equal(C("MAP_NORESERVE"), (ulong)Interop.Libc.MAP_NORESERVE);
+        Assert.Equal(C("MAP_POPULATE"), (ulong)Interop.Libc.MAP_POPULATE);
+        Assert.Equal(C("MS_ASYNC"), (ulong)Interop.Libc.MS_ASYNC);
+        Assert.Equal(C("MS_INVALIDATE"), (ulong)Interop.Libc.MS_INVALIDATE);
+        Assert.Equal(C("MS_SYNC"), (ulong)Interop.Libc.MS_SYNC);
+        Assert.Equal(C("MADV_NORMAL"), (ulong)Interop.Libc.MADV_NORMAL);
+        Assert.Equal(C("MADV_DONTNEED"), (ulong)Interop.Libc.MADV_DONTNEED);
+        Assert.Equal(C("MADV_HUGEPAGE"), (ulong)Interop.Libc.MADV_HUGEPAGE);
+        Assert.Equal(C("MADV_NOHUGEPAGE"), (ulong)Interop.Libc.MADV_NOHUGEPAGE);
+    }
+}
