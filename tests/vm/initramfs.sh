@@ -11,19 +11,22 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 INITRAMFS_MODULES=(virtio_pci 9pnet_virtio 9p overlay)
 BUSYBOX=${BUSYBOX:-/bin/busybox}
 
-# Module files (in load order, deduplicated) needed for INITRAMFS_MODULES.
+# Module files (in load order, deduplicated) needed for INITRAMFS_MODULES;
+# modules built into the kernel ("builtin" lines) need no file.
 initramfs_module_files() {
-    local kver=$1 root=$2 mod line
+    local kver=$1 root=$2 mod deps kind path
+    local -A seen=()
     for mod in "${INITRAMFS_MODULES[@]}"; do
-        modprobe -d "$root" -S "$kver" --show-depends "$mod" \
-            || die "modprobe cannot resolve $mod for $kver"
-    done | while read -r kind path _; do
-        case $kind in
-            insmod)  echo "$path" ;;
-            builtin) ;;
-            *)       die "unexpected modprobe output: $kind $path" ;;
-        esac
-    done | awk '!seen[$0]++'
+        deps=$(modprobe -d "$root" -S "$kver" --show-depends "$mod") \
+            || die "modprobe cannot resolve $mod for $kver in $root"
+        while read -r kind path _; do
+            case $kind in
+                insmod)  [[ -n ${seen[$path]:-} ]] || { seen[$path]=1; echo "$path"; } ;;
+                builtin) ;;
+                *)       die "unexpected modprobe output for $mod: $kind $path" ;;
+            esac
+        done <<<"$deps"
+    done
 }
 
 # Copy a (possibly compressed) module to DEST as a plain .ko.
@@ -49,8 +52,10 @@ initramfs_hash() {
 # Build (if needed) and print the initramfs path for KVER unpacked in ROOT.
 initramfs_build() {
     local kver=$1 root=$2 out hash stamp staging f i=0 name
-    local -a mods
-    mapfile -t mods < <(initramfs_module_files "$kver" "$root")
+    local list
+    local -a mods=()
+    list=$(initramfs_module_files "$kver" "$root")
+    [[ -z $list ]] || mapfile -t mods <<<"$list"
     out=$CACHE_DIR/kernels/$kver/initramfs.cpio.gz
     stamp=$out.hash
     hash=$(initramfs_hash "$kver" "${mods[@]}")

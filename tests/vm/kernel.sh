@@ -56,9 +56,10 @@ apt_private_update() {
     local suite=$1 d=$CACHE_DIR/apt/$1
     mkdir -p "$d/lists/partial" "$d/cache/archives/partial"
     printf 'deb [signed-by=%s] %s %s main\n' "$DEBIAN_KEYRING" "$DEBIAN_MIRROR" "$suite" >"$d/sources.list"
-    if [[ -z $(find "$d/lists" -maxdepth 1 -name '*_Packages' -mtime -1 2>/dev/null) ]]; then
+    if [[ -z $(find "$d/updated" -mtime -1 2>/dev/null) ]]; then
         log "updating private apt lists for $suite"
         apt_for apt-get "$suite" -qq update >&2 || die "apt-get update for $suite failed"
+        touch "$d/updated"
     fi
 }
 
@@ -103,10 +104,42 @@ kernel_resolve() {
 
 kernel_root() { echo "$CACHE_DIR/kernels/$1/root"; }
 
+# Package sets that may hold vmlinuz + modules for KVER, tried in order: the
+# classic (unsigned) image package, and the split binary/modules packages of
+# newer Debian kernels (where linux-image-KVER is only a meta package).
+kernel_package_sets() {
+    printf '%s\n' "linux-image-$1-unsigned" "linux-image-$1" "linux-binary-$1 linux-modules-$1 linux-base-$1"
+}
+
+# Download the packages ($3...) for SUITE ($2) into DIR ($1); unpack into DIR/root.
+download_and_unpack() {
+    local dir=$1 suite=$2 deb; shift 2
+    rm -rf "$dir"/*.deb "$dir/root"
+    (cd "$dir" && apt_for apt-get "$suite" -qq download "$@" >/dev/null 2>&1) || return 1
+    for deb in "$dir"/*.deb; do dpkg -x "$deb" "$dir/root"; done
+    rm -f "$dir"/*.deb
+}
+
+# Give ROOT the classic layout (boot/vmlinuz-KVER, lib/modules/KVER) also for
+# merged-/usr packages that ship usr/lib/modules/KVER/vmlinuz.
+normalize_layout() {
+    local root=$1 kver=$2
+    if [[ ! -d $root/lib/modules/$kver && -d $root/usr/lib/modules/$kver ]]; then
+        mkdir -p "$root/lib"
+        mv "$root/usr/lib/modules" "$root/lib/modules"
+    fi
+    if [[ ! -e $root/boot/vmlinuz-$kver && -f $root/lib/modules/$kver/vmlinuz ]]; then
+        mkdir -p "$root/boot"
+        ln -s "../lib/modules/$kver/vmlinuz" "$root/boot/vmlinuz-$kver"
+    fi
+    [[ -f $root/boot/vmlinuz-$kver && -d $root/lib/modules/$kver ]]
+}
+
 # Download and unpack the image of KVER for KERNEL into the cache (idempotent).
 # Prints the unpacked root.
 kernel_fetch() {
-    local kver=$1 kernel=${2:-${KERNEL:-6.1}} suite dir root pkg deb
+    local kver=$1 kernel=${2:-${KERNEL:-6.1}} suite dir root set
+    local -a pkgs
     dir=$CACHE_DIR/kernels/$kver
     root=$dir/root
     if [[ -f $root/.unpacked && -f $root/boot/vmlinuz-$kver ]]; then
@@ -115,20 +148,13 @@ kernel_fetch() {
     suite=$(kernel_suite "$kernel")
     [[ -z $suite ]] || apt_private_update "$suite"
     mkdir -p "$dir"
-    for pkg in "linux-image-$kver-unsigned" "linux-image-$kver"; do
-        rm -f "$dir"/*.deb
-        log "downloading $pkg${suite:+ from $suite}"
-        if (cd "$dir" && apt_for apt-get "$suite" -qq download "$pkg" >&2 2>/dev/null); then
-            break
-        fi
-    done
-    deb=$(ls "$dir"/linux-image-*.deb 2>/dev/null | head -n1)
-    [[ -n $deb ]] || die "could not download linux-image-$kver(-unsigned)"
-    rm -rf "$root"
-    dpkg -x "$deb" "$root"
-    [[ -f $root/boot/vmlinuz-$kver ]] || die "$deb has no boot/vmlinuz-$kver"
+    while read -r set; do
+        read -ra pkgs <<<"$set"
+        log "downloading ${pkgs[*]}${suite:+ from $suite}"
+        download_and_unpack "$dir" "$suite" "${pkgs[@]}" && normalize_layout "$root" "$kver" && break
+    done < <(kernel_package_sets "$kver")
+    normalize_layout "$root" "$kver" || die "no package set provided vmlinuz and modules of $kver"
     depmod -b "$root" "$kver"
-    rm -f "$deb"
     touch "$root/.unpacked"
     log "kernel $kver unpacked in $root"
     echo "$root"

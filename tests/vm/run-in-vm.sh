@@ -152,7 +152,7 @@ write_guest_files() {
 
 build_qemu_cmd() {
     local vmlinuz=$1 initrd=$2 item append items
-    append="console=ttyS0 panic=-1 loglevel=4 rdinit=/init"
+    append="console=ttyS0 panic=-1 loglevel=5 rdinit=/init"
     IFS=, read -ra items <<<"$VM_MEMMAP"
     for item in "${items[@]}"; do append+=" memmap=$item"; done
     QEMU_CMD=(qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot
