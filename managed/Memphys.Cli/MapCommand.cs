@@ -48,7 +48,8 @@ internal static class MapCommand
         using MemphysMapping map = dev.Map(offset, length, MapProtection.ReadWrite, isPrivate, alignment);
         TimeSpan mmapTime = clock.Elapsed;
         MemphysStats afterMap = dev.GetStats();
-        long residentAfterMap = map.GetResidency().LongCount(x => x);
+        bool pfnMap = map.IsPfnMap; // mincore cannot see VM_PFNMAP pages: residency is reported as -1 then
+        long residentAfterMap = pfnMap ? -1 : map.GetResidency().LongCount(x => x);
 
         TimeSpan touchTime = TimeSpan.Zero;
         long touched = 0;
@@ -70,7 +71,7 @@ internal static class MapCommand
         }
 
         MemphysStats after = dev.GetStats();
-        long residentAfterTouch = map.GetResidency().LongCount(x => x);
+        long residentAfterTouch = pfnMap ? -1 : map.GetResidency().LongCount(x => x);
         MemphysStats mapDelta = afterMap.Since(before);
         MemphysStats touchDelta = after.Since(afterMap);
 
@@ -85,6 +86,7 @@ internal static class MapCommand
                 ["private"] = isPrivate,
                 ["address"] = $"0x{map.BaseAddress:x}",
                 ["pages"] = map.PageCount,
+                ["pfnMap"] = pfnMap,
                 ["mmapSeconds"] = mmapTime.TotalSeconds,
                 ["residentAfterMmap"] = residentAfterMap,
                 ["mmapStats"] = Common.ToJson(mapDelta),
@@ -102,14 +104,14 @@ internal static class MapCommand
                 ("pages", map.PageCount.ToString()),
                 ("private", isPrivate.ToString()),
                 ("mmap time", $"{mmapTime.TotalMilliseconds:F3} ms"),
-                ("resident after mmap", residentAfterMap.ToString()),
+                ("resident after mmap", pfnMap ? "n/a (VM_PFNMAP: invisible to mincore)" : residentAfterMap.ToString()),
                 ("bytes remapped", mapDelta.BytesRemapped.ToString()),
                 ("faults in mmap", mapDelta.TotalFaults.ToString()),
                 ("touched pages", touched.ToString()),
                 ("touch time", $"{touchTime.TotalMilliseconds:F3} ms"),
                 ("pte/pmd/pud faults", $"{touchDelta.PteFaults}/{touchDelta.PmdFaults}/{touchDelta.PudFaults}"),
                 ("fallback faults", touchDelta.FallbackFaults.ToString()),
-                ("resident after touch", residentAfterTouch.ToString()),
+                ("resident after touch", pfnMap ? "n/a (VM_PFNMAP: invisible to mincore)" : residentAfterTouch.ToString()),
             ]);
         }
 

@@ -154,14 +154,21 @@ public sealed unsafe class MemphysMapping : IDisposable
         return pages;
     }
 
-    /// <summary>Residency of each page according to mincore(2).</summary>
+    /// <summary>
+    /// True when the kernel marked the mapping VM_PFNMAP (always for the remap method). The kernel's page-table
+    /// walks skip such mappings, so <see cref="GetResidency"/> reports no page resident and
+    /// <see cref="ReadPagemap"/> no page present for them, whatever is mapped; use the driver's counters instead.
+    /// </summary>
+    public bool IsPfnMap => PageInspector.GetVmaFlags(BaseAddress).Contains("pf");
+
+    /// <summary>Residency of each page according to mincore(2) (see <see cref="IsPfnMap"/>).</summary>
     public bool[] GetResidency()
     {
         ThrowIfDisposed();
         return PageInspector.GetResidency(BaseAddress, Length);
     }
 
-    /// <summary>The <c>/proc/self/pagemap</c> entry of each page (PFNs need root / CAP_SYS_ADMIN).</summary>
+    /// <summary>The <c>/proc/self/pagemap</c> entry of each page (PFNs need root / CAP_SYS_ADMIN; see <see cref="IsPfnMap"/>).</summary>
     public PagemapEntry[] ReadPagemap()
     {
         ThrowIfDisposed();

@@ -81,6 +81,36 @@ public static unsafe class PageInspector
         return entries;
     }
 
+    /// <summary>
+    /// The <c>VmFlags</c> of the mapping (VMA) containing <paramref name="address"/>, from <c>/proc/self/smaps</c>
+    /// (two-letter codes such as <c>pf</c> for VM_PFNMAP, <c>mm</c> for VM_MIXEDMAP, <c>io</c> for VM_IO);
+    /// empty when no mapping contains it.
+    /// </summary>
+    public static IReadOnlySet<string> GetVmaFlags(nint address)
+    {
+        ulong target = (ulong)address;
+        bool inside = false;
+        foreach (string line in File.ReadLines("/proc/self/smaps"))
+        {
+            int dash = line.IndexOf('-');
+            int space = line.IndexOf(' ');
+            if (dash > 0 && space > dash && IsHex(line.AsSpan(0, dash)))
+            {
+                ulong start = ulong.Parse(line.AsSpan(0, dash), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
+                ulong end = ulong.Parse(line.AsSpan(dash + 1, space - dash - 1), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
+                inside = target >= start && target < end;
+            }
+            else if (inside && line.StartsWith("VmFlags:", StringComparison.Ordinal))
+            {
+                return line["VmFlags:".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries).ToHashSet();
+            }
+        }
+
+        return new HashSet<string>();
+    }
+
+    private static bool IsHex(ReadOnlySpan<char> text) => !text.IsEmpty && !text.ContainsAnyExcept("0123456789abcdef");
+
     /// <summary>True when the effective user is root (PFNs in pagemap and the device need it).</summary>
     public static bool IsRoot => Interop.Libc.GetEUid() == 0;
 }

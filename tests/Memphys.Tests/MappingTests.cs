@@ -144,4 +144,15 @@ public sealed unsafe class MappingTests
             Assert.NotEqual(entries[0].Pfn, entries[5].Pfn);
         }
     }
+
+    [Fact]
+    public void VmaFlagsOfAnonymousMappingAreNotPfnMap()
+    {
+        using MemphysMapping map = MemphysMapping.CreateAnonymous(4096);
+        IReadOnlySet<string> flags = PageInspector.GetVmaFlags(map.BaseAddress);
+        Assert.Contains("rd", flags);
+        Assert.Contains("wr", flags);
+        Assert.False(map.IsPfnMap);
+        Assert.Empty(PageInspector.GetVmaFlags(0));
+    }
 }
