@@ -6,7 +6,7 @@ REPO_ROOT=$(git -C "$VM_DIR" rev-parse --show-toplevel 2>/dev/null || (cd "$VM_D
 CACHE_DIR=${MEMPHYS_CACHE_DIR:-$REPO_ROOT/.cache}
 
 log()  { printf 'memphys-vm: %s\n' "$*" >&2; }
-die()  { log "error: $*"; exit 1; }
+die()  { log "error: $*"; exit "${DIE_STATUS:-1}"; }
 vlog() { [[ -n ${VM_VERBOSE:-} ]] && log "$@"; return 0; }
 
 # Run a command as root (sudo only when we are not root already).

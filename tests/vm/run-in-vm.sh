@@ -12,6 +12,7 @@ source "$VM_DIR/initramfs.sh"
 GUEST_OUT=/mnt/memphys-out        # must match OUT_MNT in init.sh
 EXIT_TIMEOUT=124
 EXIT_VM_FAILURE=125
+DIE_STATUS=$EXIT_VM_FAILURE    # setup errors of this script exit 125 too
 KLOG_BAD='BUG:|WARNING:|Oops|general protection|Call Trace|Tainted:|taint'
 KLOG_BENIGN='loading out-of-tree module taints kernel|module verification failed'
 
@@ -52,6 +53,10 @@ parse_args() {
     VM_RETRIES=${VM_RETRIES:-2}
     EXTRA_ENV=()
     while [[ $# -gt 0 ]]; do
+        case $1 in
+            --kernel|--mem|--memmap|--smp|--timeout|--out|--module|--retries|--env)
+                [[ $# -ge 2 ]] || die "$1 needs a value" ;;
+        esac
         case $1 in
             --kernel)    KERNEL=$2; shift 2 ;;
             --mem)       VM_MEM=$2; shift 2 ;;
