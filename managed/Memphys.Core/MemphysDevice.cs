@@ -96,6 +96,31 @@ public sealed unsafe partial class MemphysDevice : IDisposable
             native.PudFaults, native.FallbackFaults, native.Refused);
     }
 
+    /// <summary>
+    /// Reads the page table entry behind <paramref name="address"/>, which must lie in a mapping of this
+    /// device's region made by this process (MEMPHYS_IOC_QUERY_PAGE; EINVAL otherwise).
+    /// </summary>
+    public PageTableEntry QueryPage(nint address)
+    {
+        MemphysPageQueryNative query = new() { Address = (ulong)address };
+        Ioctl(Uapi.IocQueryPage, &query, $"ioctl QUERY_PAGE 0x{address:x}");
+        return new PageTableEntry((query.Flags & Uapi.PagePresent) != 0, (query.Flags & Uapi.PageWrite) != 0, query.Pfn);
+    }
+
+    /// <summary>The page table entry of every page of <paramref name="mapping"/>, in order.</summary>
+    public PageTableEntry[] QueryPages(MemphysMapping mapping)
+    {
+        ArgumentNullException.ThrowIfNull(mapping);
+        var entries = new PageTableEntry[mapping.PageCount];
+        long pageSize = Environment.SystemPageSize;
+        for (long i = 0; i < entries.Length; i++)
+        {
+            entries[i] = QueryPage(mapping.BaseAddress + (nint)(i * pageSize));
+        }
+
+        return entries;
+    }
+
     /// <summary>Zeroes the region's counters (MEMPHYS_IOC_RESET_STATS).</summary>
     public void ResetStats() => Ioctl(Uapi.IocResetStats, null, "ioctl RESET_STATS");
 

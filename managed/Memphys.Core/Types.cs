@@ -179,3 +179,13 @@ public readonly record struct PagemapEntry(ulong Raw)
     /// <summary>Bits 0–54: page frame number when present (zero without CAP_SYS_ADMIN).</summary>
     public ulong Pfn => Present ? Raw & PfnMask : 0;
 }
+
+/// <summary>
+/// The page table entry behind one virtual address of a memphys mapping, read back by the driver
+/// (MEMPHYS_IOC_QUERY_PAGE). Unlike <c>/proc/self/pagemap</c> and mincore(2), which skip VM_PFNMAP
+/// mappings, this sees what the MMU sees.
+/// </summary>
+/// <param name="Present">An entry maps the address.</param>
+/// <param name="Writable">The entry allows writes.</param>
+/// <param name="Pfn">Page frame number mapped there (0 when not present).</param>
+public readonly record struct PageTableEntry(bool Present, bool Writable, ulong Pfn);

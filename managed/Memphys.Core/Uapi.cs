@@ -48,12 +48,19 @@ internal static class Uapi
 
     internal static uint IoW<T>(uint type, uint nr) where T : unmanaged => IoC(DirWrite, type, nr, (uint)Unsafe.SizeOf<T>());
 
+    internal static uint IoWR<T>(uint type, uint nr) where T : unmanaged =>
+        IoC(DirRead | DirWrite, type, nr, (uint)Unsafe.SizeOf<T>());
+
     internal static readonly uint IocGetInfo = IoR<MemphysInfoNative>(IocMagic, 0x00);
     internal static readonly uint IocSetMethod = IoW<MemphysSettingNative>(IocMagic, 0x01);
     internal static readonly uint IocSetCaching = IoW<MemphysSettingNative>(IocMagic, 0x02);
     internal static readonly uint IocSetMaxFault = IoW<MemphysSettingNative>(IocMagic, 0x03);
     internal static readonly uint IocGetStats = IoR<MemphysStatsNative>(IocMagic, 0x04);
     internal static readonly uint IocResetStats = Io(IocMagic, 0x05);
+    internal static readonly uint IocQueryPage = IoWR<MemphysPageQueryNative>(IocMagic, 0x06);
+
+    internal const uint PagePresent = 1u << 0;
+    internal const uint PageWrite = 1u << 1;
 }
 
 /// <summary>Four reserved <c>__u64</c>s.</summary>
@@ -105,4 +112,20 @@ internal struct MemphysStatsNative
     public ulong FallbackFaults;
     public ulong Refused;
     public Reserved4 Reserved;
+}
+
+[InlineArray(2)]
+internal struct Reserved2
+{
+    private ulong _element0;
+}
+
+[StructLayout(LayoutKind.Sequential)]
+internal struct MemphysPageQueryNative
+{
+    public ulong Address;
+    public ulong Pfn;
+    public uint Flags;
+    public uint Reserved0;
+    public Reserved2 Reserved;
 }

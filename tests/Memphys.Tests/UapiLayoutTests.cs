@@ -37,6 +37,10 @@ public sealed class UapiLayoutTests
             O(memphys_stats, bytes_remapped); O(memphys_stats, pte_faults); O(memphys_stats, pmd_faults);
             O(memphys_stats, pud_faults); O(memphys_stats, fallback_faults); O(memphys_stats, refused);
             O(memphys_stats, reserved);
+            S(memphys_page_query);
+            O(memphys_page_query, address); O(memphys_page_query, pfn); O(memphys_page_query, flags);
+            O(memphys_page_query, reserved0); O(memphys_page_query, reserved);
+            C(MEMPHYS_PAGE_PRESENT); C(MEMPHYS_PAGE_WRITE);
             C(MEMPHYS_UAPI_VERSION);
             C(MEMPHYS_METHOD_REMAP); C(MEMPHYS_METHOD_FAULT); C(MEMPHYS_METHOD_COUNT);
             C(MEMPHYS_CACHE_WB); C(MEMPHYS_CACHE_WC); C(MEMPHYS_CACHE_UC); C(MEMPHYS_CACHE_COUNT);
@@ -44,7 +48,7 @@ public sealed class UapiLayoutTests
             C(MEMPHYS_SIZE_4K); C(MEMPHYS_SIZE_2M); C(MEMPHYS_SIZE_1G);
             C(MEMPHYS_IOC_MAGIC);
             C(MEMPHYS_IOC_GET_INFO); C(MEMPHYS_IOC_SET_METHOD); C(MEMPHYS_IOC_SET_CACHING);
-            C(MEMPHYS_IOC_SET_MAX_FAULT); C(MEMPHYS_IOC_GET_STATS); C(MEMPHYS_IOC_RESET_STATS);
+            C(MEMPHYS_IOC_SET_MAX_FAULT); C(MEMPHYS_IOC_GET_STATS); C(MEMPHYS_IOC_RESET_STATS); C(MEMPHYS_IOC_QUERY_PAGE);
             C(O_RDONLY); C(O_WRONLY); C(O_RDWR); C(O_CLOEXEC);
             C(PROT_NONE); C(PROT_READ); C(PROT_WRITE);
             C(MAP_SHARED); C(MAP_PRIVATE); C(MAP_FIXED); C(MAP_ANONYMOUS); C(MAP_NORESERVE); C(MAP_POPULATE);
@@ -142,6 +146,7 @@ public sealed class UapiLayoutTests
         Assert.Equal(C("sizeof memphys_info"), (ulong)Unsafe.SizeOf<MemphysInfoNative>());
         Assert.Equal(C("sizeof memphys_setting"), (ulong)Unsafe.SizeOf<MemphysSettingNative>());
         Assert.Equal(C("sizeof memphys_stats"), (ulong)Unsafe.SizeOf<MemphysStatsNative>());
+        Assert.Equal(C("sizeof memphys_page_query"), (ulong)Unsafe.SizeOf<MemphysPageQueryNative>());
         Assert.Equal(C("sizeof memphys_info"), (ulong)Marshal.SizeOf<MemphysInfoNative>());
         Assert.Equal(C("sizeof memphys_stats"), (ulong)Marshal.SizeOf<MemphysStatsNative>());
     }
@@ -155,6 +160,18 @@ public sealed class UapiLayoutTests
     [MemberData(nameof(StatsFields))]
     public void StatsOffsetsMatch(string cField, string csField) =>
         Assert.Equal(C($"offsetof memphys_stats.{cField}"), Offset<MemphysStatsNative>(csField));
+
+    public static TheoryData<string, string> PageQueryFields => new()
+    {
+        { "address", nameof(MemphysPageQueryNative.Address) }, { "pfn", nameof(MemphysPageQueryNative.Pfn) },
+        { "flags", nameof(MemphysPageQueryNative.Flags) }, { "reserved0", nameof(MemphysPageQueryNative.Reserved0) },
+        { "reserved", nameof(MemphysPageQueryNative.Reserved) },
+    };
+
+    [Theory]
+    [MemberData(nameof(PageQueryFields))]
+    public void PageQueryOffsetsMatch(string cField, string csField) =>
+        Assert.Equal(C($"offsetof memphys_page_query.{cField}"), Offset<MemphysPageQueryNative>(csField));
 
     [Fact]
     public void SettingOffsetsMatch()
@@ -173,6 +190,7 @@ public sealed class UapiLayoutTests
         Assert.Equal(C("MEMPHYS_IOC_SET_MAX_FAULT"), Uapi.IocSetMaxFault);
         Assert.Equal(C("MEMPHYS_IOC_GET_STATS"), Uapi.IocGetStats);
         Assert.Equal(C("MEMPHYS_IOC_RESET_STATS"), Uapi.IocResetStats);
+        Assert.Equal(C("MEMPHYS_IOC_QUERY_PAGE"), Uapi.IocQueryPage);
     }
 
     [Fact]
@@ -192,6 +210,8 @@ public sealed class UapiLayoutTests
         Assert.Equal(C("MEMPHYS_SIZE_4K"), Uapi.Size4K);
         Assert.Equal(C("MEMPHYS_SIZE_2M"), Uapi.Size2M);
         Assert.Equal(C("MEMPHYS_SIZE_1G"), Uapi.Size1G);
+        Assert.Equal(C("MEMPHYS_PAGE_PRESENT"), Uapi.PagePresent);
+        Assert.Equal(C("MEMPHYS_PAGE_WRITE"), Uapi.PageWrite);
 
         // The public enums and constants mirror the same values.
         Assert.Equal(C("MEMPHYS_METHOD_REMAP"), (ulong)MappingMethod.Remap);
