@@ -8,6 +8,9 @@
 
 #include <linux/mm.h>
 #include <linux/version.h>
+#ifdef CONFIG_X86_PAT
+#include <asm/memtype.h>
+#endif
 
 /* vm_flags became read-only behind accessors in 6.3. */
 static inline void memphys_vm_flags_set(struct vm_area_struct *vma,
@@ -27,6 +30,20 @@ static inline void memphys_vm_flags_clear(struct vm_area_struct *vma,
 	vm_flags_clear(vma, flags);
 #else
 	vma->vm_flags &= ~flags;
+#endif
+}
+
+/*
+ * Before 6.16, x86 PAT tracked a remap_pfn_range() area as one memtype
+ * reservation that a split VMA cannot free piecewise ("freeing invalid
+ * memtype", and the rest leaks).  Such areas must then stay whole.
+ */
+static inline bool memphys_remap_split_leaks(void)
+{
+#if defined(CONFIG_X86_PAT) && LINUX_VERSION_CODE < KERNEL_VERSION(6, 16, 0)
+	return pat_enabled();
+#else
+	return false;
 #endif
 }
 

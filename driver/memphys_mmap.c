@@ -129,7 +129,18 @@ static int memphys_vm_mremap(struct vm_area_struct *vma)
 	return -EINVAL;
 }
 
+/*
+ * Partial munmap()/mprotect() split an area; refuse it where the kernel
+ * cannot split the PAT reservation of a remapped one (see compat.h).
+ */
+static int memphys_remap_may_split(struct vm_area_struct *vma,
+				   unsigned long addr)
+{
+	return memphys_remap_split_leaks() ? -EINVAL : 0;
+}
+
 static const struct vm_operations_struct memphys_remap_vm_ops = {
+	.may_split = memphys_remap_may_split,
 	.mremap = memphys_vm_mremap,
 };
 

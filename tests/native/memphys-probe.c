@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/memphys.h>
@@ -262,6 +263,41 @@ static int cmd_check_pattern(char **argv)
 	return 0;
 }
 
+/*
+ * own-writes DEV METHOD OWNER OWNERS SECONDS: for SECONDS, write round after
+ * round over the pages this owner owns (page % OWNERS == OWNER), each round
+ * starting at a random page, with word((OWNER << 32) | round, page).  Prints
+ * the number of completed rounds, which fixes what every owned page holds.
+ */
+static int cmd_own_writes(char **argv)
+{
+	int fd = open_dev(argv[0]);
+	uint64_t owner = strtoull(argv[2], NULL, 0);
+	uint64_t owners = strtoull(argv[3], NULL, 0);
+	time_t end = time(NULL) + strtol(argv[4], NULL, 0);
+	struct memphys_info info;
+	volatile uint64_t *p;
+	uint64_t round, mine, k;
+
+	set_method(fd, parse_method(argv[1]));
+	if (ioctl(fd, MEMPHYS_IOC_GET_INFO, &info))
+		die("MEMPHYS_IOC_GET_INFO");
+	p = map_shared(fd, info.region_size, 0);
+	mine = (info.region_size / PAGE - owner + owners - 1) / owners;
+	srand(owner + 1);
+	for (round = 0; time(NULL) < end; round++) {
+		uint64_t start = (uint64_t)rand() % mine;
+
+		for (k = 0; k < mine; k++) {
+			uint64_t page = ((start + k) % mine) * owners + owner;
+
+			p[page * PAGE / 8] = word((owner << 32) | round, page);
+		}
+	}
+	printf("result: rounds %" PRIu64 "\n", round);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int argc;
@@ -275,6 +311,7 @@ static const struct {
 	{ "delete-module", 1, cmd_delete_module, "NAME" },
 	{ "touch-loop", 2, cmd_touch_loop, "DEV remap|fault" },
 	{ "check-pattern", 5, cmd_check_pattern, "DEV remap|fault OFFSET PAGES SEED" },
+	{ "own-writes", 5, cmd_own_writes, "DEV remap|fault OWNER OWNERS SECONDS" },
 };
 
 int main(int argc, char **argv)

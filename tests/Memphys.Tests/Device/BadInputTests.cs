@@ -1,0 +1,169 @@
+using Memphys.Native;
+using static Memphys.Tests.Device.DeviceSupport;
+
+namespace Memphys.Tests.Device;
+
+/// <summary>
+/// Every bad request the driver can be sent, each with the exact errno it must get. The table is listed
+/// in tests/README.md; the insmod cases are in <see cref="ModuleLifecycleTests"/>.
+/// </summary>
+[Trait(DeviceEnvironment.Category, DeviceEnvironment.Device)]
+[Collection(DeviceCollection.Name)]
+public sealed unsafe class BadInputTests
+{
+
+    private delegate int Case(MemphysDevice dev, MemphysInfo info);
+
+    private static readonly int Shared = Interop.Libc.MAP_SHARED;
+    private static readonly int Private = Interop.Libc.MAP_PRIVATE;
+    private const int R = 1, W = 2, RW = 3;
+
+    private static int SetRaw(MemphysDevice dev, uint request, ulong value, ulong reserved)
+    {
+        MemphysSettingNative setting = new() { Value = value, Reserved = reserved };
+        return IoctlErrno(dev, request, &setting);
+    }
+
+    private static int Query(MemphysDevice dev, ulong address, uint reserved0 = 0, ulong reserved1 = 0)
+    {
+        MemphysPageQueryNative q = new() { Address = address, Reserved0 = reserved0 };
+        q.Reserved[1] = reserved1;
+        return IoctlErrno(dev, Uapi.IocQueryPage, &q);
+    }
+
+    private static void* UnmappedPage()
+    {
+        using MemphysMapping gone = MemphysMapping.CreateAnonymous(Page);
+        return gone.Pointer;
+    }
+
+    private static int WithMethod(MemphysDevice dev, MappingMethod method, Func<int> action)
+    {
+        dev.SetMethod(method);
+        return action();
+    }
+
+
+    private static readonly Dictionary<string, (int Errno, Case Run)> Cases = new()
+    {
+        // mmap ranges: -EINVAL from the driver's range check or the kernel's own argument checks.
+        ["mmap offset at the end"] = (Interop.Errors.EINVAL, (d, i) => MMapErrno(d, (long)i.RegionSize, Page, RW, Shared)),
+        ["mmap offset past the end"] = (Interop.Errors.EINVAL, (d, i) => MMapErrno(d, (long)i.RegionSize + (1L << 30), Page, RW, Shared)),
+        ["mmap offset+length past the end"] = (Interop.Errors.EINVAL, (d, i) => MMapErrno(d, (long)i.RegionSize - Page, 2 * Page, RW, Shared)),
+        ["mmap length larger than the region"] = (Interop.Errors.EINVAL, (d, i) => MMapErrno(d, 0, (long)i.RegionSize + Page, RW, Shared)),
+        ["mmap length 0"] = (Interop.Errors.EINVAL, (d, i) => MMapErrno(d, 0, 0, RW, Shared)),
+        ["mmap offset not page-aligned"] = (Interop.Errors.EINVAL, (d, i) => MMapErrno(d, 100, Page, RW, Shared)),
+        // The kernel's file_mmap_ok() stops this one before the driver sees it.
+        ["mmap offset 2^64-4096"] = (Interop.Errors.EOVERFLOW, (d, i) => MMapErrno(d, -Page, Page, RW, Shared)),
+        ["mmap offset 2^64-2^40"] = (Interop.Errors.EINVAL, (d, i) =>
+            MMapErrno(d, -(1L << 40), Page, RW, Shared)),
+        ["mmap offset 2^63"] = (Interop.Errors.EINVAL, (d, i) => MMapErrno(d, long.MinValue, Page, RW, Shared)),
+        ["mmap offset 2^63-4096"] = (Interop.Errors.EINVAL, (d, i) => MMapErrno(d, long.MaxValue - Page + 1, Page, RW, Shared)),
+        ["mmap fault method, length past the end"] = (Interop.Errors.EINVAL, (d, i) =>
+            WithMethod(d, MappingMethod.Fault, () => MMapErrno(d, Page, (long)i.RegionSize, R, Shared))),
+        ["mmap fault method MAP_PRIVATE"] = (Interop.Errors.EINVAL, (d, i) =>
+            WithMethod(d, MappingMethod.Fault, () => MMapErrno(d, 0, Page, RW, Private))),
+        ["mmap fault method MAP_PRIVATE read-only"] = (Interop.Errors.EINVAL, (d, i) =>
+            WithMethod(d, MappingMethod.Fault, () => MMapErrno(d, 0, Page, R, Private))),
+        ["mmap PROT_EXEC shared"] = (Interop.Errors.EPERM, (d, i) => MMapErrno(d, 0, Page, R | PROT_EXEC, Shared)),
+        ["mmap PROT_EXEC private"] = (Interop.Errors.EPERM, (d, i) => MMapErrno(d, 0, Page, R | PROT_EXEC, Private)),
+        ["mmap PROT_WRITE shared on O_RDONLY"] = (Interop.Errors.EACCES, (d, i) =>
+        {
+            using MemphysDevice ro = MemphysDevice.Open(DeviceEnvironment.DevicePath, readOnly: true);
+            return MMapErrno(ro, 0, Page, RW, Shared);
+        }),
+        ["mprotect PROT_EXEC later"] = (Interop.Errors.EACCES, (d, i) =>
+        {
+            using MemphysMapping map = d.Map(0, Page, MapProtection.Read);
+            return MProtect(map.BaseAddress, Page, R | PROT_EXEC);
+        }),
+
+        // ioctl numbers: -ENOTTY.
+        ["ioctl unknown number"] = (Interop.Errors.ENOTTY, (d, i) => IoctlErrno(d, Uapi.Io(Uapi.IocMagic, 0x7f), null)),
+        ["ioctl foreign magic"] = (Interop.Errors.ENOTTY, (d, i) => IoctlErrno(d, Uapi.Io('X', 0x00), null)),
+        ["ioctl GET_INFO with a wrong size"] = (Interop.Errors.ENOTTY, (d, i) =>
+        {
+            ulong small = 0;
+            return IoctlErrno(d, Uapi.IoR<ulong>(Uapi.IocMagic, 0x00), &small);
+        }),
+        ["ioctl RESET_STATS encoded as a write"] = (Interop.Errors.ENOTTY, (d, i) =>
+        {
+            ulong arg = 0;
+            return IoctlErrno(d, Uapi.IoW<ulong>(Uapi.IocMagic, 0x05), &arg);
+        }),
+
+        // ioctl user pointers: -EFAULT.
+        ["ioctl GET_INFO NULL"] = (Interop.Errors.EFAULT, (d, i) => IoctlErrno(d, Uapi.IocGetInfo, null)),
+        ["ioctl GET_INFO unmapped"] = (Interop.Errors.EFAULT, (d, i) => IoctlErrno(d, Uapi.IocGetInfo, UnmappedPage())),
+        ["ioctl GET_STATS NULL"] = (Interop.Errors.EFAULT, (d, i) => IoctlErrno(d, Uapi.IocGetStats, null)),
+        ["ioctl GET_STATS read-only buffer"] = (Interop.Errors.EFAULT, (d, i) =>
+        {
+            using MemphysMapping ro = MemphysMapping.CreateAnonymous(Page, MapProtection.Read);
+            return IoctlErrno(d, Uapi.IocGetStats, ro.Pointer);
+        }),
+        ["ioctl SET_METHOD NULL"] = (Interop.Errors.EFAULT, (d, i) => IoctlErrno(d, Uapi.IocSetMethod, null)),
+        ["ioctl SET_CACHING NULL"] = (Interop.Errors.EFAULT, (d, i) => IoctlErrno(d, Uapi.IocSetCaching, null)),
+        ["ioctl SET_MAX_FAULT unmapped"] = (Interop.Errors.EFAULT, (d, i) => IoctlErrno(d, Uapi.IocSetMaxFault, UnmappedPage())),
+        ["ioctl QUERY_PAGE NULL"] = (Interop.Errors.EFAULT, (d, i) => IoctlErrno(d, Uapi.IocQueryPage, null)),
+
+        // ioctl values: -EINVAL (and -EOPNOTSUPP for a fault size this kernel cannot install).
+        ["SET_METHOD 2"] = (Interop.Errors.EINVAL, (d, i) => SetRaw(d, Uapi.IocSetMethod, 2, 0)),
+        ["SET_METHOD 2^32"] = (Interop.Errors.EINVAL, (d, i) => SetRaw(d, Uapi.IocSetMethod, 1UL << 32, 0)),
+        ["SET_METHOD reserved non-zero"] = (Interop.Errors.EINVAL, (d, i) => SetRaw(d, Uapi.IocSetMethod, 0, 1)),
+        ["SET_CACHING 3"] = (Interop.Errors.EINVAL, (d, i) => SetRaw(d, Uapi.IocSetCaching, 3, 0)),
+        ["SET_CACHING reserved non-zero"] = (Interop.Errors.EINVAL, (d, i) => SetRaw(d, Uapi.IocSetCaching, 0, 1UL << 63)),
+        ["SET_MAX_FAULT 0"] = (Interop.Errors.EINVAL, (d, i) => SetRaw(d, Uapi.IocSetMaxFault, 0, 0)),
+        ["SET_MAX_FAULT 8 KiB"] = (Interop.Errors.EINVAL, (d, i) => SetRaw(d, Uapi.IocSetMaxFault, 8192, 0)),
+        ["SET_MAX_FAULT 4 MiB"] = (Interop.Errors.EINVAL, (d, i) => SetRaw(d, Uapi.IocSetMaxFault, 4 << 20, 0)),
+        ["SET_MAX_FAULT reserved non-zero"] = (Interop.Errors.EINVAL, (d, i) => SetRaw(d, Uapi.IocSetMaxFault, Uapi.Size4K, 1)),
+        ["SET_MAX_FAULT a size the kernel lacks"] = (Interop.Errors.EOPNOTSUPP, (d, i) =>
+        {
+            ulong lacking = (i.FaultSizes & FaultSizes.Pud1G) == 0 ? Uapi.Size1G : ulong.MaxValue;
+            Assert.SkipWhen(lacking == ulong.MaxValue, "this kernel supports every fault size");
+            return SetRaw(d, Uapi.IocSetMaxFault, lacking, 0);
+        }),
+        ["QUERY_PAGE reserved0 non-zero"] = (Interop.Errors.EINVAL, (d, i) =>
+        {
+            using MemphysMapping map = d.Map(0, Page);
+            return Query(d, (ulong)map.BaseAddress, reserved0: 1);
+        }),
+        ["QUERY_PAGE reserved[1] non-zero"] = (Interop.Errors.EINVAL, (d, i) =>
+        {
+            using MemphysMapping map = d.Map(0, Page);
+            return Query(d, (ulong)map.BaseAddress, reserved1: 1);
+        }),
+        ["QUERY_PAGE of anonymous memory"] = (Interop.Errors.EINVAL, (d, i) =>
+        {
+            using MemphysMapping anon = MemphysMapping.CreateAnonymous(Page);
+            return Query(d, (ulong)anon.BaseAddress);
+        }),
+        ["QUERY_PAGE of a non-canonical address"] = (Interop.Errors.EINVAL, (d, i) => Query(d, 1UL << 63)),
+
+        // Files.
+        ["open without CAP_SYS_RAWIO"] = (Interop.Errors.EPERM, (d, i) =>
+            Probe("open-without-rawio", DeviceEnvironment.DevicePath) == "EPERM" ? Interop.Errors.EPERM : -1),
+        ["pread at a negative offset"] = (Interop.Errors.EINVAL, (d, i) => ErrnoOf(() => d.Read(-1, new byte[8]))),
+        ["lseek to a negative offset"] = (Interop.Errors.EINVAL, (d, i) => LSeek(d, -Page, SEEK_SET, out _)),
+        ["lseek past the end"] = (Interop.Errors.EINVAL, (d, i) => LSeek(d, (long)i.RegionSize + 1, SEEK_SET, out _)),
+    };
+
+    public static TheoryData<string> CaseNames => new(Cases.Keys);
+
+    [Theory]
+    [MemberData(nameof(CaseNames))]
+    public void IsRefusedWithItsErrno(string name)
+    {
+        Assert.SkipUnless(DeviceEnvironment.Available, DeviceEnvironment.SkipReason ?? "");
+        (int expected, Case run) = Cases[name];
+        using MemphysDevice dev = OpenWith(MappingMethod.Remap);
+        MemphysInfo info = dev.GetInfo();
+        int errno = run(dev, info);
+        Assert.True(expected == errno,
+            $"{name}: expected {Interop.Errors.Name(expected)}, got {(errno == 0 ? "success" : Interop.Errors.Name(errno))}");
+        // A refused request never leaves a mapping or a counted fault behind.
+        Assert.Equal(0UL, dev.GetStats().TotalFaults);
+    }
+
+    [DeviceFact]
+    public void TheTableHasAtLeastThirtyCases() => Assert.True(Cases.Count >= 30, $"{Cases.Count} cases");
+}

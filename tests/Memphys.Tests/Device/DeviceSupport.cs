@@ -1,0 +1,129 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Memphys.Native;
+
+namespace Memphys.Tests.Device;
+
+/// <summary>Shared pieces of the guest device suite: raw syscalls, the C probe, the seeded pattern.</summary>
+internal static unsafe partial class DeviceSupport
+{
+    public const long Page = 4096;
+    public const int MREMAP_MAYMOVE = 1;
+    public const int MREMAP_FIXED = 2;
+    public const int PROT_EXEC = 0x4;
+    public const int SEEK_SET = 0;
+    public const int SEEK_END = 2;
+
+    [LibraryImport("libc", EntryPoint = "mprotect", SetLastError = true)]
+    private static partial int MProtectNative(nint address, nuint length, int protection);
+
+    [LibraryImport("libc", EntryPoint = "mremap", SetLastError = true)]
+    private static partial nint MRemapNative(nint address, nuint oldLength, nuint newLength, int flags, nint newAddress);
+
+    [LibraryImport("libc", EntryPoint = "lseek", SetLastError = true)]
+    private static partial long LSeekNative(SafeFileDescriptor fd, long offset, int whence);
+
+    /// <summary>errno of a libc call that returned <paramref name="result"/> (0 on success).</summary>
+    private static int ErrnoOf(long result) => result == -1 ? Marshal.GetLastPInvokeError() : 0;
+
+    public static int MProtect(nint address, long length, int protection) =>
+        ErrnoOf(MProtectNative(address, (nuint)length, protection));
+
+    public static int MRemap(nint address, long oldLength, long newLength, int flags, nint newAddress = 0) =>
+        ErrnoOf(MRemapNative(address, (nuint)oldLength, (nuint)newLength, flags, newAddress));
+
+    public static int LSeek(MemphysDevice dev, long offset, int whence, out long position)
+    {
+        position = LSeekNative(dev.Handle, offset, whence);
+        return ErrnoOf(position);
+    }
+
+    /// <summary>mmap of the device with raw arguments; errno, or 0 after unmapping a success.</summary>
+    public static int MMapErrno(MemphysDevice dev, long offset, long length, int protection, int flags)
+    {
+        nint p = Interop.Libc.MMap(0, (nuint)length, protection, flags, dev.Handle, offset);
+        if (p == Interop.Libc.MAP_FAILED)
+        {
+            return Marshal.GetLastPInvokeError();
+        }
+
+        Interop.Libc.MUnmap(p, (nuint)length);
+        return 0;
+    }
+
+    /// <summary>ioctl with a raw request and argument pointer; errno or 0.</summary>
+    public static int IoctlErrno(MemphysDevice dev, uint request, void* argument) =>
+        ErrnoOf(Interop.Libc.Ioctl(dev.Handle, request, argument));
+
+    /// <summary>The errno a call through the typed API ended with (0 when it succeeded).</summary>
+    public static int ErrnoOf(Action action)
+    {
+        try
+        {
+            action();
+            return 0;
+        }
+        catch (MemphysException e)
+        {
+            return e.Errno;
+        }
+    }
+
+    /// <summary>The word the probe and the tests write at the start of page <paramref name="page"/>.</summary>
+    public static ulong Word(ulong seed, ulong page) =>
+        unchecked((seed * 0x9e3779b97f4a7c15UL) ^ (page * 0xbf58476d1ce4e5b9UL));
+
+    public static ulong* PageWord(MemphysMapping map, long page) => (ulong*)(map.Pointer + page * Page);
+
+    public static ulong BasePfn(MemphysInfo info) => info.PhysicalBase / (ulong)Page;
+
+    public static long RegionPages(MemphysInfo info) => (long)info.RegionSize / Page;
+
+    public static string ProbePath()
+    {
+        string path = Path.Combine(TestPaths.RepoRoot() ?? ".", "tests/native/bin/memphys-probe");
+        Assert.True(File.Exists(path), $"{path} is missing: build it with 'make probe'");
+        return path;
+    }
+
+    /// <summary>Runs memphys-probe and returns what follows "result: " on its output.</summary>
+    public static string Probe(params string[] args)
+    {
+        (int exit, string output) = Run(ProbePath(), args);
+        Assert.True(exit == 0, $"memphys-probe {string.Join(' ', args)} exited {exit}: {output}");
+        string? line = output.Split('\n').FirstOrDefault(l => l.StartsWith("result: ", StringComparison.Ordinal));
+        Assert.True(line is not null, $"memphys-probe {string.Join(' ', args)} printed no result: {output}");
+        return line["result: ".Length..].Trim();
+    }
+
+    public static (int Exit, string Output) Run(string file, params string[] args)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using Process p = Process.Start(psi)!;
+        Task<string> stderr = p.StandardError.ReadToEndAsync();
+        string stdout = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        return (p.ExitCode, stdout + stderr.Result);
+    }
+
+    /// <summary>Resident set of this process, from /proc/self/status (bytes).</summary>
+    public static long VmRssBytes()
+    {
+        string line = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+    }
+
+    /// <summary>Opens the device with <paramref name="method"/> selected and the counters zeroed.</summary>
+    public static MemphysDevice OpenWith(MappingMethod method)
+    {
+        MemphysDevice dev = DeviceEnvironment.Open();
+        dev.SetMethod(method);
+        dev.ResetStats();
+        return dev;
+    }
+}

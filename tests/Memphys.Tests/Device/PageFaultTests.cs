@@ -1,0 +1,158 @@
+using static Memphys.Tests.Device.DeviceSupport;
+
+namespace Memphys.Tests.Device;
+
+/// <summary>
+/// What each method maps, and when: read back from the page tables with MEMPHYS_IOC_QUERY_PAGE
+/// (pagemap and mincore cannot see VM_PFNMAP mappings) and from the driver's counters.
+/// </summary>
+[Trait(DeviceEnvironment.Category, DeviceEnvironment.Device)]
+[Collection(DeviceCollection.Name)]
+public sealed unsafe class PageFaultTests
+{
+    [DeviceFact]
+    public void FaultMethodStartsWithNothingPresentAndNoFaults()
+    {
+        using MemphysDevice dev = OpenWith(MappingMethod.Fault);
+        using MemphysMapping map = dev.Map();
+        MemphysStats stats = dev.GetStats();
+        Assert.Equal(1UL, stats.MmapCalls);
+        Assert.Equal(0UL, stats.TotalFaults);
+        Assert.Equal(0UL, stats.BytesRemapped);
+        PageTableEntry[] entries = dev.QueryPages(map);
+        Assert.Equal(RegionPages(dev.GetInfo()), entries.Length);
+        Assert.DoesNotContain(entries, e => e.Present);
+    }
+
+    [DeviceFact]
+    public void TouchingOnePageMapsExactlyThatPageWithOneFault()
+    {
+        using MemphysDevice dev = OpenWith(MappingMethod.Fault);
+        MemphysInfo info = dev.GetInfo();
+        long last = RegionPages(info) - 1;
+        using MemphysMapping map = dev.Map();
+        // Page 6 is where the original toy driver hung; the others cover both ends and a 2 MiB boundary.
+        long[] pages = [0, 5, 6, 7, 511, 512, last - 1, last];
+        var touched = new HashSet<long>();
+        foreach (long page in pages)
+        {
+            ulong faultsBefore = dev.GetStats().PteFaults;
+            _ = Volatile.Read(ref map.Pointer[page * Page]);
+            touched.Add(page);
+            Assert.Equal(faultsBefore + 1, dev.GetStats().PteFaults);
+
+            PageTableEntry e = dev.QueryPage(map.BaseAddress + (nint)(page * Page));
+            Assert.True(e.Present, $"page {page} not present after touching it");
+            Assert.Equal(BasePfn(info) + (ulong)page, e.Pfn);
+            foreach (long neighbour in new[] { page - 1, page + 1 })
+            {
+                if (neighbour >= 0 && neighbour <= last && !touched.Contains(neighbour))
+                {
+                    Assert.False(dev.QueryPage(map.BaseAddress + (nint)(neighbour * Page)).Present,
+                        $"page {neighbour} became present when page {page} was touched");
+                }
+            }
+
+            // Reading and writing it again costs no fault.
+            Volatile.Write(ref *PageWord(map, page), Word(6, (ulong)page));
+            _ = Volatile.Read(ref map.Pointer[page * Page + Page - 1]);
+            Assert.Equal(faultsBefore + 1, dev.GetStats().PteFaults);
+        }
+
+        Assert.Equal(pages.Length, dev.QueryPages(map).Count(e => e.Present));
+    }
+
+    [DeviceFact]
+    public void TouchingAllPagesFaultsEachExactlyOnceWithTheRightFrame()
+    {
+        using MemphysDevice dev = OpenWith(MappingMethod.Fault);
+        MemphysInfo info = dev.GetInfo();
+        using MemphysMapping map = dev.Map();
+        long pages = map.TouchPages(write: true);
+        Assert.Equal(RegionPages(info), pages);
+        Assert.Equal((ulong)pages, dev.GetStats().PteFaults);
+
+        map.TouchPages(write: true);
+        Assert.Equal((ulong)pages, dev.GetStats().PteFaults);
+
+        PageTableEntry[] entries = dev.QueryPages(map);
+        for (long i = 0; i < entries.Length; i++)
+        {
+            if (!entries[i].Present || entries[i].Pfn != BasePfn(info) + (ulong)i || !entries[i].Writable)
+            {
+                Assert.Fail($"page {i}: expected present writable PFN {BasePfn(info) + (ulong)i:x}, found {entries[i]}");
+            }
+        }
+    }
+
+    [DeviceFact]
+    public void RemapMethodIsFullyPresentAfterMmapWithZeroFaults()
+    {
+        using MemphysDevice dev = OpenWith(MappingMethod.Remap);
+        MemphysInfo info = dev.GetInfo();
+        using MemphysMapping map = dev.Map();
+        PageTableEntry[] entries = dev.QueryPages(map);
+        for (long i = 0; i < entries.Length; i++)
+        {
+            if (!entries[i].Present || entries[i].Pfn != BasePfn(info) + (ulong)i)
+            {
+                Assert.Fail($"page {i}: expected present PFN {BasePfn(info) + (ulong)i:x}, found {entries[i]}");
+            }
+        }
+
+        map.TouchPages(write: true);
+        MemphysStats stats = dev.GetStats();
+        Assert.Equal(0UL, stats.TotalFaults);
+        Assert.Equal(info.RegionSize, stats.BytesRemapped);
+        Assert.Equal(1UL, stats.MmapCalls);
+    }
+
+    [DeviceFact]
+    public void MappingAtAnOffsetMapsTheFramesOfThatOffset()
+    {
+        foreach (MappingMethod method in Enum.GetValues<MappingMethod>())
+        {
+            using MemphysDevice dev = OpenWith(method);
+            MemphysInfo info = dev.GetInfo();
+            long offset = (long)info.RegionSize / 2 + 3 * Page;
+            using MemphysMapping map = dev.Map(offset, 16 * Page);
+            map.TouchPages();
+            PageTableEntry[] entries = dev.QueryPages(map);
+            for (long i = 0; i < entries.Length; i++)
+            {
+                Assert.Equal(BasePfn(info) + (ulong)(offset / Page + i), entries[i].Pfn);
+            }
+        }
+    }
+
+    [DeviceFact]
+    public void PagemapAndMincoreCannotSeeDeviceMappings()
+    {
+        // Documents the kernel behaviour that MEMPHYS_IOC_QUERY_PAGE exists for: page walks skip VM_PFNMAP.
+        using MemphysDevice dev = OpenWith(MappingMethod.Remap);
+        using MemphysMapping map = dev.Map(0, 8 * Page);
+        Assert.True(map.IsPfnMap);
+        Assert.All(dev.QueryPages(map), e => Assert.True(e.Present));
+        Assert.All(map.ReadPagemap(), e => Assert.False(e.Present));
+        Assert.All(map.GetResidency(), Assert.False);
+    }
+
+    [DeviceFact]
+    public void SysfsCountersMatchTheIoctl()
+    {
+        using MemphysDevice dev = OpenWith(MappingMethod.Fault);
+        using (MemphysMapping map = dev.Map(0, 32 * Page))
+        {
+            map.TouchPages();
+        }
+
+        MemphysStats stats = dev.GetStats();
+        string dir = $"/sys/class/misc/memphys{dev.GetInfo().Index}";
+        ulong Read(string name) => ulong.Parse(File.ReadAllText(Path.Combine(dir, name)).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(32UL, stats.PteFaults);
+        Assert.Equal(stats.PteFaults, Read("pte_faults"));
+        Assert.Equal(stats.MmapCalls, Read("mmap_calls"));
+        Assert.Equal(stats.Refused, Read("refused"));
+        Assert.Equal(dev.GetInfo().RegionSize, Read("size"));
+    }
+}

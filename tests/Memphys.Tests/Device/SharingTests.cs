@@ -1,0 +1,185 @@
+using Memphys.Native;
+using static Memphys.Tests.Device.DeviceSupport;
+
+namespace Memphys.Tests.Device;
+
+/// <summary>The same physical bytes through both methods, read/write, other processes and copy-on-write.</summary>
+[Trait(DeviceEnvironment.Category, DeviceEnvironment.Device)]
+[Collection(DeviceCollection.Name)]
+public sealed unsafe class SharingTests
+{
+    private static void WritePattern(MemphysMapping map, ulong seed)
+    {
+        for (long page = 0; page < map.PageCount; page++)
+        {
+            *PageWord(map, page) = Word(seed, (ulong)(map.RegionOffset / Page + page));
+        }
+    }
+
+    private static void AssertPattern(MemphysMapping map, ulong seed, string through)
+    {
+        for (long page = 0; page < map.PageCount; page++)
+        {
+            ulong want = Word(seed, (ulong)(map.RegionOffset / Page + page));
+            ulong got = *PageWord(map, page);
+            if (got != want)
+            {
+                Assert.Fail($"{through}: page {map.RegionOffset / Page + page} holds {got:x16}, expected {want:x16}");
+            }
+        }
+    }
+
+    [DeviceFact]
+    public void BothMethodsAndReadWriteSeeTheSameBytes()
+    {
+        using MemphysDevice remapDev = OpenWith(MappingMethod.Remap);
+        using MemphysDevice faultDev = OpenWith(MappingMethod.Fault);
+        using MemphysMapping remap = remapDev.Map();
+        using MemphysMapping fault = faultDev.Map();
+
+        WritePattern(remap, 11);
+        AssertPattern(fault, 11, "fault mapping after remap writes");
+        WritePattern(fault, 12);
+        AssertPattern(remap, 12, "remap mapping after fault writes");
+
+        // Whole pages, not just first words, through pread.
+        Span<byte> buffer = new byte[Page];
+        long lastPage = remap.PageCount - 1;
+        foreach (long page in new[] { 0L, 1L, lastPage / 2, lastPage })
+        {
+            new Random((int)page).NextBytes(buffer);
+            buffer.CopyTo(fault.GetSpan(page * Page, (int)Page));
+            Span<byte> readBack = new byte[Page];
+            Assert.Equal((int)Page, remapDev.Read(page * Page, readBack));
+            Assert.True(buffer.SequenceEqual(readBack), $"pread of page {page} differs from the mapping");
+        }
+    }
+
+    [DeviceFact]
+    public void AnUnrelatedProcessSeesTheSameBytes()
+    {
+        using MemphysDevice dev = OpenWith(MappingMethod.Remap);
+        long pages = RegionPages(dev.GetInfo());
+        using MemphysMapping map = dev.Map();
+        WritePattern(map, 21);
+        Assert.Equal("match", Probe("check-pattern", DeviceEnvironment.DevicePath, "fault", "0", pages.ToString(), "21"));
+        Assert.Equal("match", Probe("check-pattern", DeviceEnvironment.DevicePath, "remap", "0", pages.ToString(), "21"));
+    }
+
+    [DeviceFact]
+    public void AForkedChildSharesTheMappingBothWays()
+    {
+        Assert.Equal("shared", Probe("fork-share", DeviceEnvironment.DevicePath, "remap", "256"));
+        Assert.Equal("shared", Probe("fork-share", DeviceEnvironment.DevicePath, "fault", "256"));
+    }
+
+    [DeviceFact]
+    public void PrivateRemapMappingIsCopyOnWrite()
+    {
+        using MemphysDevice dev = OpenWith(MappingMethod.Remap);
+        MemphysInfo info = dev.GetInfo();
+        using MemphysMapping shared = dev.Map(0, 16 * Page);
+        WritePattern(shared, 31);
+        using MemphysMapping priv = dev.Map(0, 16 * Page, isPrivate: true);
+        AssertPattern(priv, 31, "private mapping before writes");
+
+        *PageWord(priv, 3) = 0xDEADBEEF;
+        Assert.Equal(0xDEADBEEFUL, *PageWord(priv, 3));
+        AssertPattern(shared, 31, "shared mapping after a private write");
+        Span<byte> word = stackalloc byte[8];
+        dev.Read(3 * Page, word);
+        Assert.Equal(Word(31, 3), BitConverter.ToUInt64(word));
+
+        PageTableEntry written = dev.QueryPage(priv.BaseAddress + (nint)(3 * Page));
+        PageTableEntry untouched = dev.QueryPage(priv.BaseAddress + (nint)(4 * Page));
+        Assert.True(written.Present);
+        Assert.NotEqual(BasePfn(info) + 3, written.Pfn);
+        Assert.True(written.Pfn < BasePfn(info) || written.Pfn >= BasePfn(info) + (ulong)RegionPages(info),
+            $"the copied page {written.Pfn:x} lies inside the region");
+        Assert.Equal(BasePfn(info) + 4, untouched.Pfn);
+        Assert.False(untouched.Writable);
+    }
+
+    [DeviceFact]
+    public void PreadPwriteClampAtTheEndOfTheRegion()
+    {
+        using MemphysDevice dev = OpenWith(MappingMethod.Fault);
+        long size = (long)dev.GetInfo().RegionSize;
+        using MemphysMapping tail = dev.Map(size - 2 * Page, 2 * Page);
+
+        byte[] data = new byte[3 * Page];
+        new Random(41).NextBytes(data);
+        Assert.Equal((int)(2 * Page), dev.Write(size - 2 * Page, data));
+        Assert.True(data.AsSpan(0, (int)(2 * Page)).SequenceEqual(tail.GetSpan(0, (int)(2 * Page))));
+
+        byte[] back = new byte[4 * Page];
+        Assert.Equal(100, dev.Read(size - 100, back));
+        Assert.True(back.AsSpan(0, 100).SequenceEqual(data.AsSpan((int)(2 * Page) - 100, 100)));
+        Assert.Equal(0, dev.Read(size, back));
+        Assert.Equal(0, dev.Write(size, data));
+        Assert.Equal(Interop.Errors.EINVAL, ErrnoOf(() => dev.Read(-Page, back)));
+
+        Assert.Equal(0, LSeek(dev, 0, SEEK_END, out long end));
+        Assert.Equal(size, end);
+        Assert.Equal(0, LSeek(dev, -Page, SEEK_END, out long nearEnd));
+        Assert.Equal(size - Page, nearEnd);
+    }
+
+    [DeviceFact]
+    public void MappingTheRegionChargesNeitherRssNorTheMemoryCgroup()
+    {
+        using var cgroup = MemoryCgroup.Enter("memphys-test");
+        long rssBefore = VmRssBytes();
+        long cgBefore = cgroup.CurrentBytes();
+        foreach (MappingMethod method in Enum.GetValues<MappingMethod>())
+        {
+            using MemphysDevice dev = OpenWith(method);
+            using MemphysMapping map = dev.Map();
+            map.TouchPages(write: true);
+            long rssGrowth = VmRssBytes() - rssBefore;
+            long cgGrowth = cgroup.CurrentBytes() - cgBefore;
+            // 1 GiB is mapped and touched; a few MiB of runtime noise is all that may show up.
+            Assert.True(rssGrowth < 16 << 20, $"{method}: VmRSS grew {rssGrowth >> 10} KiB");
+            Assert.True(cgGrowth < 16 << 20, $"{method}: memory.current grew {cgGrowth >> 10} KiB");
+        }
+    }
+}
+
+/// <summary>A cgroup v2 memory cgroup this process moves into for the lifetime of the object.</summary>
+internal sealed class MemoryCgroup : IDisposable
+{
+    private const string Root = "/sys/fs/cgroup";
+    private readonly string _path;
+    private readonly string _previous;
+
+    private MemoryCgroup(string path, string previous)
+    {
+        _path = path;
+        _previous = previous;
+    }
+
+    public static MemoryCgroup Enter(string name)
+    {
+        if (!File.Exists(Path.Combine(Root, "cgroup.controllers")))
+        {
+            (int exit, string output) = DeviceSupport.Run("mount", "-t", "cgroup2", "none", Root);
+            Assert.True(exit == 0, $"mounting cgroup2 on {Root}: {output}");
+        }
+
+        string previous = File.ReadAllText("/proc/self/cgroup").Trim().Split("::", 2)[1];
+        File.WriteAllText(Path.Combine(Root, "cgroup.subtree_control"), "+memory");
+        string path = Path.Combine(Root, name);
+        Directory.CreateDirectory(path);
+        File.WriteAllText(Path.Combine(path, "cgroup.procs"), Environment.ProcessId.ToString());
+        return new MemoryCgroup(path, previous);
+    }
+
+    public long CurrentBytes() => long.Parse(File.ReadAllText(Path.Combine(_path, "memory.current")).Trim(),
+        System.Globalization.CultureInfo.InvariantCulture);
+
+    public void Dispose()
+    {
+        File.WriteAllText(Path.Combine(Root + _previous, "cgroup.procs"), Environment.ProcessId.ToString());
+        Directory.Delete(_path);
+    }
+}
