@@ -51,7 +51,7 @@ initramfs_hash() {
 
 # Build (if needed) and print the initramfs path for KVER unpacked in ROOT.
 initramfs_build() {
-    local kver=$1 root=$2 out hash stamp staging f i=0 name
+    local kver=$1 root=$2 out hash stamp staging tmp f i=0 name
     local list
     local -a mods=()
     list=$(initramfs_module_files "$kver" "$root")
@@ -74,9 +74,11 @@ initramfs_build() {
         install_module "$f" "$staging/lib/modules/$name"
         echo "$name" >>"$staging/etc/modules.order"
     done
-    (cd "$staging" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1) >"$out.tmp"
+    tmp=$(mktemp "$out.XXXXXX")   # concurrent builds: each writes its own, mv is atomic
+    (cd "$staging" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1) >"$tmp"
     rm -rf "$staging"
-    mv "$out.tmp" "$out"
+    chmod 0644 "$tmp"
+    mv "$tmp" "$out"
     echo "$hash" >"$stamp"
     log "initramfs for $kver rebuilt (${#mods[@]} modules)"
     echo "$out"

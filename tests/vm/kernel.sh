@@ -160,6 +160,53 @@ kernel_fetch() {
     echo "$root"
 }
 
+# Decompress the ELF vmlinux out of bzImage IMG into OUT (like the kernel's
+# scripts/extract-vmlinux); tries every embedded xz/zstd/gzip stream.
+extract_vmlinux() {
+    local img=$1 out=$2 spec magic tool off
+    for spec in '\xfd7zXZ\x00:xz -dcq' '\x28\xb5\x2f\xfd:zstd -dcq' '\x1f\x8b\x08:gzip -dcq'; do
+        magic=${spec%%:*}
+        tool=${spec#*:}
+        for off in $(LC_ALL=C grep -aboP "$magic" "$img" | cut -d: -f1); do
+            tail -c "+$((off + 1))" "$img" | $tool >"$out" 2>/dev/null || true
+            [[ $(head -c4 "$out" | od -An -tx1 | tr -d ' ') == 7f454c46 ]] && return 0
+        done
+    done
+    rm -f "$out"
+    return 1
+}
+
+kernel_config() {
+    local root=$1 kver=$2 f
+    for f in "$root/boot/config-$kver" "$root/lib/modules/$kver/config"; do
+        [[ -f $f ]] && { echo "$f"; return 0; }
+    done
+    return 1
+}
+
+# Print the image QEMU should boot: an uncompressed vmlinux (entered through
+# PVH, which skips the in-guest decompression: ~4 s less per boot under TCG)
+# when the kernel has CONFIG_PVH=y, else the bzImage. VM_PVH=0 forces bzImage.
+kernel_boot_image() {
+    local kver=$1 root=$2 vmlinux=$CACHE_DIR/kernels/$1/vmlinux config tmp
+    local bzimage=$root/boot/vmlinuz-$kver
+    if [[ ${VM_PVH:-1} != 0 ]] && config=$(kernel_config "$root" "$kver") \
+        && grep -q '^CONFIG_PVH=y' "$config"; then
+        if [[ ! -f $vmlinux ]]; then
+            tmp=$(mktemp "$vmlinux.XXXXXX")
+            if extract_vmlinux "$bzimage" "$tmp"; then
+                chmod 0644 "$tmp"
+                mv "$tmp" "$vmlinux"
+            else
+                rm -f "$tmp"
+                log "warning: cannot extract vmlinux from $bzimage; booting the bzImage"
+            fi
+        fi
+        [[ -f $vmlinux ]] && { echo "$vmlinux"; return 0; }
+    fi
+    echo "$bzimage"
+}
+
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
     kver=$(kernel_resolve "${1:-${KERNEL:-6.1}}")
     root=$(kernel_fetch "$kver" "${1:-${KERNEL:-6.1}}")

@@ -156,13 +156,13 @@ write_guest_files() {
 }
 
 build_qemu_cmd() {
-    local vmlinuz=$1 initrd=$2 item append items
+    local kernel=$1 initrd=$2 item append items
     append="console=ttyS0 panic=-1 loglevel=5 rdinit=/init"
     IFS=, read -ra items <<<"$VM_MEMMAP"
     for item in "${items[@]}"; do append+=" memmap=$item"; done
     QEMU_CMD=(qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot
         -machine q35 "${ACCEL_ARGS[@]}" -m "$VM_MEM" -smp "$VM_SMP"
-        -kernel "$vmlinuz" -initrd "$initrd" -append)
+        -kernel "$kernel" -initrd "$initrd" -append)
     APPEND_IDX=${#QEMU_CMD[@]}
     QEMU_CMD+=("$append"
         -chardev "stdio,id=con,logfile=$VM_OUT/console.log"
@@ -249,7 +249,7 @@ main() {
     choose_accel
     prepare_out
     write_guest_files "$regions"
-    build_qemu_cmd "$root/boot/vmlinuz-$kver" "$initrd"
+    build_qemu_cmd "$(kernel_boot_image "$kver" "$root")" "$initrd"
 
     attempts=$((VM_RETRIES + 1))
     start=$SECONDS
