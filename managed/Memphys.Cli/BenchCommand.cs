@@ -15,7 +15,10 @@ internal static class BenchCommand
         var offset = Program.OffsetOption();
         var length = Program.LengthOption("Bytes per run (default: 64 MiB or the region, whichever is smaller).");
         var iterations = new Option<int>("--iterations", "-n") { Description = "Passes per measurement (best is reported).", DefaultValueFactory = _ => 1 };
-        var command = new Command("bench", "Sequential write / read / copy bandwidth and first-touch time, by method and fault size.")
+        var command = new Command("bench",
+            "Sequential write / read / copy bandwidth and first-touch time, by method and fault size, next to the same " +
+            "measurements on anonymous memory of the same size taken in the same run (the reference; the 'vs anon' column is " +
+            "device / anonymous for write/read/copy, so 1.00 means as fast as ordinary RAM).")
         {
             device, json, offset, length, iterations,
         };
@@ -31,7 +34,9 @@ internal static class BenchCommand
         return command;
     }
 
-    private sealed record Result(string Method, ulong FaultSize, long Length, double FirstTouchMs, double WriteMiBs, double ReadMiBs, double CopyMiBs, MemphysStats Faults);
+    private sealed record Result(string Method, ulong FaultSize, long Length, double FirstTouchMs, double WriteMiBs, double ReadMiBs, double CopyMiBs, MemphysStats? Faults);
+
+    private const string Reference = "anonymous";
 
     private static int Run(Output output, string path, long offset, long length, int iterations)
     {
@@ -49,9 +54,21 @@ internal static class BenchCommand
             configs.AddRange((sizes.Count == 0 ? [FaultSize.Pte] : sizes).Where(s => s <= (ulong)length).Select(s => (MappingMethod.Fault, s)));
         }
 
-        var results = output.WithProgress("bench", configs.Count, progress =>
+        // Warm up (JIT) on a small anonymous mapping so that the first measured row does not pay for compilation.
+        using (MemphysMapping warm = MemphysMapping.CreateAnonymous(1 << 20))
+        {
+            _ = Measure(warm, Reference, 0, 1, null);
+        }
+
+        var results = output.WithProgress("bench", configs.Count + 1, progress =>
         {
             var list = new List<Result>();
+            using (MemphysMapping anon = MemphysMapping.CreateAnonymous(length))
+            {
+                list.Add(Measure(anon, Reference, 0, iterations, null));
+            }
+
+            progress(1);
             foreach ((MappingMethod method, ulong size) in configs)
             {
                 list.Add(RunOne(path, info, method, size, offset, length, iterations));
@@ -61,6 +78,11 @@ internal static class BenchCommand
             return list;
         });
 
+        Result reference = results[0];
+        static double Ratio(double value, double reference) => reference > 0 ? value / reference : 0;
+        string RatioText(Result r) =>
+            $"{Ratio(r.WriteMiBs, reference.WriteMiBs):F2}/{Ratio(r.ReadMiBs, reference.ReadMiBs):F2}/{Ratio(r.CopyMiBs, reference.CopyMiBs):F2}";
+
         if (output.Json)
         {
             output.WriteJson(new JsonObject
@@ -68,6 +90,7 @@ internal static class BenchCommand
                 ["device"] = path,
                 ["offset"] = offset,
                 ["length"] = length,
+                ["reference"] = Reference,
                 ["results"] = new JsonArray(results.Select(r => (JsonNode)new JsonObject
                 {
                     ["method"] = r.Method,
@@ -77,18 +100,22 @@ internal static class BenchCommand
                     ["writeMiBs"] = r.WriteMiBs,
                     ["readMiBs"] = r.ReadMiBs,
                     ["copyMiBs"] = r.CopyMiBs,
-                    ["touchFaults"] = Common.ToJson(r.Faults),
+                    ["writeRatio"] = Ratio(r.WriteMiBs, reference.WriteMiBs),
+                    ["readRatio"] = Ratio(r.ReadMiBs, reference.ReadMiBs),
+                    ["copyRatio"] = Ratio(r.CopyMiBs, reference.CopyMiBs),
+                    ["touchFaults"] = r.Faults is { } f ? Common.ToJson(f) : null,
                 }).ToArray()),
             });
         }
         else
         {
-            output.Table($"bench {path}: 0x{offset:x}+0x{length:x}", ["method", "fault size", "first touch", "faults (pte/pmd/pud)", "write", "read", "copy"],
+            output.Table($"bench {path}: 0x{offset:x}+0x{length:x} ({Output.Size((ulong)length)}), best of {iterations}; reference: anonymous memory",
+                ["method", "fault size", "first touch", "faults (pte/pmd/pud)", "write", "read", "copy", "vs anon (w/r/c)"],
                 results.Select(r => new[]
                 {
                     r.Method, r.FaultSize == 0 ? "-" : Output.Size(r.FaultSize), $"{r.FirstTouchMs:F2} ms",
-                    $"{r.Faults.PteFaults}/{r.Faults.PmdFaults}/{r.Faults.PudFaults}",
-                    $"{r.WriteMiBs:F0} MiB/s", $"{r.ReadMiBs:F0} MiB/s", $"{r.CopyMiBs:F0} MiB/s",
+                    r.Faults is { } f ? $"{f.PteFaults}/{f.PmdFaults}/{f.PudFaults}" : "-",
+                    $"{r.WriteMiBs:F0} MiB/s", $"{r.ReadMiBs:F0} MiB/s", $"{r.CopyMiBs:F0} MiB/s", RatioText(r),
                 }));
         }
 
@@ -105,19 +132,22 @@ internal static class BenchCommand
         }
 
         using MemphysMapping map = dev.Map(offset, length, alignment: method == MappingMethod.Fault ? faultSize : 0);
-        MemphysStats s0 = dev.GetStats();
+        return Measure(map, Common.Name(method), faultSize, iterations, dev);
+    }
+
+    /// <summary>First touch (a write per page), then best-of-N write, read and copy bandwidth over <paramref name="map"/>.</summary>
+    private static Result Measure(MemphysMapping map, string name, ulong faultSize, int iterations, MemphysDevice? dev)
+    {
+        long length = map.Length;
+        MemphysStats? s0 = dev?.GetStats();
         var clock = Stopwatch.StartNew();
-        MapCommand.TouchRange(map, 0, (int)Math.Min(length, int.MaxValue), write: true);
-        if (length > int.MaxValue)
+        foreach ((long o, int l) in MemphysMapping.Chunks(length))
         {
-            foreach ((long o, int l) in MemphysMapping.Chunks(length - int.MaxValue))
-            {
-                MapCommand.TouchRange(map, int.MaxValue + o, l, write: true);
-            }
+            MapCommand.TouchRange(map, o, l, write: true);
         }
 
         double touchMs = clock.Elapsed.TotalMilliseconds;
-        MemphysStats faults = dev.GetStats().Since(s0);
+        MemphysStats? faults = dev is null ? null : dev.GetStats().Since(s0!.Value);
 
         double write = Best(iterations, length, () => map.ForEachChunk((span, _) => span.Fill(0x5A)));
         long sink = 0;
@@ -131,9 +161,8 @@ internal static class BenchCommand
                 map.GetSpan(o, l).CopyTo(map.GetSpan(half + o, l));
             }
         });
-        return new Result(Common.Name(method), faultSize, length, touchMs, write, read, copy, faults);
+        return new Result(name, faultSize, length, touchMs, write, read, copy, faults);
     }
-
     private static double Best(int iterations, long bytes, Action action)
     {
         double best = double.MaxValue;

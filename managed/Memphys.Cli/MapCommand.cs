@@ -22,7 +22,10 @@ internal static class MapCommand
             Description = "Largest fault size for the fault method (4K, 2M, 1G); default: the driver's.",
             CustomParser = r => Program.ParseSize(r),
         };
-        var command = new Command("map", "Map a range, optionally touch every page, and report time, driver faults and resident pages.")
+        var command = new Command("map",
+            "Map a range, optionally touch every page, and report time, driver faults and present pages. " +
+            "Present pages and their PFNs come from the driver's page-table query (MEMPHYS_IOC_QUERY_PAGE): device mappings are " +
+            "VM_PFNMAP, which mincore(2) and /proc/self/pagemap skip, so those would report every page as absent.")
         {
             device, json, method, offset, length, isPrivate, touch, write, maxFault,
         };
@@ -48,8 +51,9 @@ internal static class MapCommand
         using MemphysMapping map = dev.Map(offset, length, MapProtection.ReadWrite, isPrivate, alignment);
         TimeSpan mmapTime = clock.Elapsed;
         MemphysStats afterMap = dev.GetStats();
-        bool pfnMap = map.IsPfnMap; // mincore cannot see VM_PFNMAP pages: residency is reported as -1 then
-        long residentAfterMap = pfnMap ? -1 : map.GetResidency().LongCount(x => x);
+        bool pfnMap = map.IsPfnMap; // mincore and pagemap cannot see VM_PFNMAP pages: ask the driver instead
+        ulong basePfn = info.BasePfn + (ulong)offset / info.PageSize;
+        (long presentAfterMap, long badPfnsAfterMap) = Present(dev, map, basePfn);
 
         TimeSpan touchTime = TimeSpan.Zero;
         long touched = 0;
@@ -71,7 +75,7 @@ internal static class MapCommand
         }
 
         MemphysStats after = dev.GetStats();
-        long residentAfterTouch = pfnMap ? -1 : map.GetResidency().LongCount(x => x);
+        (long presentAfterTouch, long badPfnsAfterTouch) = Present(dev, map, basePfn);
         MemphysStats mapDelta = afterMap.Since(before);
         MemphysStats touchDelta = after.Since(afterMap);
 
@@ -88,11 +92,13 @@ internal static class MapCommand
                 ["pages"] = map.PageCount,
                 ["pfnMap"] = pfnMap,
                 ["mmapSeconds"] = mmapTime.TotalSeconds,
-                ["residentAfterMmap"] = residentAfterMap,
+                ["residentAfterMmap"] = presentAfterMap, // present pages per the driver query (no longer -1 for VM_PFNMAP)
+                ["wrongPfnsAfterMmap"] = badPfnsAfterMap,
                 ["mmapStats"] = Common.ToJson(mapDelta),
                 ["touched"] = touched,
                 ["touchSeconds"] = touchTime.TotalSeconds,
-                ["residentAfterTouch"] = residentAfterTouch,
+                ["residentAfterTouch"] = presentAfterTouch,
+                ["wrongPfnsAfterTouch"] = badPfnsAfterTouch,
                 ["touchStats"] = Common.ToJson(touchDelta),
             });
         }
@@ -104,19 +110,43 @@ internal static class MapCommand
                 ("pages", map.PageCount.ToString()),
                 ("private", isPrivate.ToString()),
                 ("mmap time", $"{mmapTime.TotalMilliseconds:F3} ms"),
-                ("resident after mmap", pfnMap ? "n/a (VM_PFNMAP: invisible to mincore)" : residentAfterMap.ToString()),
+                ("PFNs", $"0x{basePfn:x}-0x{basePfn + (ulong)map.PageCount - 1:x} (region base PFN 0x{info.BasePfn:x} + offset + index)"),
+                ("present after mmap", PresentText(presentAfterMap, badPfnsAfterMap, map.PageCount)),
                 ("bytes remapped", mapDelta.BytesRemapped.ToString()),
                 ("faults in mmap", mapDelta.TotalFaults.ToString()),
                 ("touched pages", touched.ToString()),
                 ("touch time", $"{touchTime.TotalMilliseconds:F3} ms"),
                 ("pte/pmd/pud faults", $"{touchDelta.PteFaults}/{touchDelta.PmdFaults}/{touchDelta.PudFaults}"),
                 ("fallback faults", touchDelta.FallbackFaults.ToString()),
-                ("resident after touch", pfnMap ? "n/a (VM_PFNMAP: invisible to mincore)" : residentAfterTouch.ToString()),
+                ("present after touch", PresentText(presentAfterTouch, badPfnsAfterTouch, map.PageCount)),
+                ("presence source", pfnMap
+                    ? "driver page-table query (VM_PFNMAP: mincore and pagemap cannot see these pages)"
+                    : "driver page-table query"),
             ]);
         }
 
         return ExitCodes.Ok;
     }
+
+    /// <summary>Present pages (driver page-table query) and how many of them map another PFN than base + index.</summary>
+    private static (long Present, long WrongPfn) Present(MemphysDevice dev, MemphysMapping map, ulong basePfn)
+    {
+        PageTableEntry[] entries = dev.QueryPages(map);
+        long present = 0, wrong = 0;
+        for (long i = 0; i < entries.Length; i++)
+        {
+            if (entries[i].Present)
+            {
+                present++;
+                wrong += entries[i].Pfn != basePfn + (ulong)i ? 1 : 0;
+            }
+        }
+
+        return (present, wrong);
+    }
+
+    private static string PresentText(long present, long wrongPfns, long pages) =>
+        $"{present} of {pages} pages" + (present == 0 ? "" : wrongPfns == 0 ? ", all at base + index" : $", {wrongPfns} at an unexpected PFN");
 
     internal static unsafe long TouchRange(MemphysMapping map, long offset, int length, bool write)
     {

@@ -34,10 +34,12 @@ internal sealed class Output(bool json)
 
         if (!Interactive)
         {
+            var list = rows.ToList();
+            int width = Math.Max(18, list.Count == 0 ? 0 : list.Max(r => r.Key.Length));
             Console.Out.WriteLine(title);
-            foreach ((string key, string value) in rows)
+            foreach ((string key, string value) in list)
             {
-                Console.Out.WriteLine($"  {key,-18} {value}");
+                Console.Out.WriteLine($"  {key.PadRight(width)} {value}");
             }
 
             return;

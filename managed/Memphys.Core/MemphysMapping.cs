@@ -155,20 +155,30 @@ public sealed unsafe class MemphysMapping : IDisposable
     }
 
     /// <summary>
-    /// True when the kernel marked the mapping VM_PFNMAP (always for the remap method). The kernel's page-table
-    /// walks skip such mappings, so <see cref="GetResidency"/> reports no page resident and
-    /// <see cref="ReadPagemap"/> no page present for them, whatever is mapped; use the driver's counters instead.
+    /// True when the kernel marked the mapping VM_PFNMAP, which is the case for every memphys device mapping (both
+    /// the remap and the fault method). The kernel's page-table walks skip such mappings, so
+    /// <see cref="GetResidency"/> reports no page resident and <see cref="ReadPagemap"/> no page present for them,
+    /// whatever is mapped. For device mappings use <see cref="MemphysDevice.QueryPage"/> /
+    /// <see cref="MemphysDevice.QueryPages"/> instead: they read the page table entry the MMU uses.
     /// </summary>
     public bool IsPfnMap => PageInspector.GetVmaFlags(BaseAddress).Contains("pf");
 
-    /// <summary>Residency of each page according to mincore(2) (see <see cref="IsPfnMap"/>).</summary>
+    /// <summary>
+    /// Residency of each page according to mincore(2). Meaningful for anonymous memory; for a device mapping
+    /// (VM_PFNMAP, see <see cref="IsPfnMap"/>) every page reads as not resident, so ask the driver with
+    /// <see cref="MemphysDevice.QueryPages"/> instead.
+    /// </summary>
     public bool[] GetResidency()
     {
         ThrowIfDisposed();
         return PageInspector.GetResidency(BaseAddress, Length);
     }
 
-    /// <summary>The <c>/proc/self/pagemap</c> entry of each page (PFNs need root / CAP_SYS_ADMIN; see <see cref="IsPfnMap"/>).</summary>
+    /// <summary>
+    /// The <c>/proc/self/pagemap</c> entry of each page (PFNs need root / CAP_SYS_ADMIN). Meaningful for anonymous
+    /// memory; for a device mapping (VM_PFNMAP, see <see cref="IsPfnMap"/>) every entry reads as not present, so
+    /// use <see cref="MemphysDevice.QueryPage"/> / <see cref="MemphysDevice.QueryPages"/> for presence and PFNs.
+    /// </summary>
     public PagemapEntry[] ReadPagemap()
     {
         ThrowIfDisposed();
