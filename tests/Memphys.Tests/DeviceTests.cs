@@ -9,6 +9,32 @@ public sealed unsafe class DeviceTests
 {
     private const long SmallLength = 64 * 4096;
 
+    /// <summary>
+    /// Asserts the page table entry of every page of <paramref name="map"/> through MEMPHYS_IOC_QUERY_PAGE (device
+    /// mappings are VM_PFNMAP, which mincore and /proc/self/pagemap cannot see): pages selected by
+    /// <paramref name="present"/> map region base PFN + offset / page size + index, the others are absent.
+    /// </summary>
+    private static void AssertPageTable(MemphysDevice dev, MemphysMapping map, Func<long, bool> present, string what)
+    {
+        MemphysInfo info = dev.GetInfo();
+        ulong basePfn = info.BasePfn + (ulong)map.RegionOffset / info.PageSize;
+        PageTableEntry[] entries = dev.QueryPages(map);
+        Assert.Equal(map.PageCount, entries.LongLength);
+        for (long i = 0; i < entries.Length; i++)
+        {
+            PageTableEntry e = entries[i];
+            if (present(i))
+            {
+                Assert.True(e.Present, $"{what}: page {i} not present, expected PFN 0x{basePfn + (ulong)i:x}");
+                Assert.True(basePfn + (ulong)i == e.Pfn, $"{what}: page {i} maps PFN 0x{e.Pfn:x}, expected 0x{basePfn + (ulong)i:x}");
+            }
+            else
+            {
+                Assert.False(e.Present, $"{what}: page {i} present (PFN 0x{e.Pfn:x}), expected absent");
+            }
+        }
+    }
+
     [DeviceFact]
     public void InfoMatchesProcIomem()
     {
@@ -47,10 +73,8 @@ public sealed unsafe class DeviceTests
         MemphysStats d = dev.GetStats().Since(before);
         Assert.Equal(1UL, d.MmapCalls);
         Assert.Equal(info.RegionSize, d.BytesRemapped);
-        if (!map.IsPfnMap)
-        {
-            Assert.All(map.GetResidency(), Assert.True);
-        }
+        AssertPageTable(dev, map, _ => true, "remap right after mmap");
+        Assert.True(dev.QueryPage(map.BaseAddress).Writable, "shared read-write remap mapping has a read-only entry");
 
         map.Pointer[0] = 0xA5;
         map.Pointer[map.Length - 1] = 0x5A;
@@ -67,16 +91,14 @@ public sealed unsafe class DeviceTests
         MemphysStats before = dev.GetStats();
         using MemphysMapping map = dev.Map();
         Assert.Equal((long)info.RegionSize, map.Length);
-        if (!map.IsPfnMap)
-        {
-            Assert.All(map.GetResidency(), Assert.False);
-        }
+        AssertPageTable(dev, map, _ => false, "fault right after mmap");
 
         _ = System.Threading.Volatile.Read(ref map.Pointer[map.Length - 1]);
         MemphysStats d = dev.GetStats().Since(before);
         Assert.Equal(1UL, d.MmapCalls);
         Assert.Equal(0UL, d.BytesRemapped);
         Assert.Equal(1UL, d.PteFaults);
+        AssertPageTable(dev, map, i => i == map.PageCount - 1, "fault after reading the last page");
     }
 
     [DeviceFact]
@@ -87,18 +109,26 @@ public sealed unsafe class DeviceTests
         dev.SetMaxFaultSize(FaultSize.Pte);
         MemphysStats before = dev.GetStats();
         using MemphysMapping map = dev.Map(0, SmallLength);
-        bool visible = !map.IsPfnMap; // page walks (mincore) skip VM_PFNMAP mappings
-        Assert.True(!visible || PageInspector.CountResident(map.BaseAddress, map.Length) == 0, "pages resident right after mmap");
+        AssertPageTable(dev, map, _ => false, "right after mmap");
         Assert.Equal(0UL, dev.GetStats().Since(before).TotalFaults);
+
+        // Every third page first: exactly those get a fault and an entry.
+        long page = Environment.SystemPageSize;
+        long touched = 0;
+        for (long i = 0; i < map.PageCount; i += 3, touched++)
+        {
+            _ = System.Threading.Volatile.Read(ref map.Pointer[i * page]);
+        }
+
+        Assert.Equal((ulong)touched, dev.GetStats().Since(before).PteFaults);
+        AssertPageTable(dev, map, i => i % 3 == 0, "after touching every third page");
+
         long pages = map.TouchPages();
         map.TouchPages(write: true); // already mapped: no further faults
         MemphysStats d = dev.GetStats().Since(before);
         Assert.Equal((ulong)pages, d.PteFaults);
         Assert.Equal(0UL, d.PmdFaults + d.PudFaults);
-        if (visible)
-        {
-            Assert.All(map.GetResidency(), Assert.True);
-        }
+        AssertPageTable(dev, map, _ => true, "after touching every page");
     }
 
     [DeviceFact]
@@ -131,33 +161,56 @@ public sealed unsafe class DeviceTests
     }
 
     [DeviceFact]
-    public void PagemapPfnIsBasePlusIndex()
+    public void QueryPagePfnIsBasePlusIndex()
     {
         using MemphysDevice dev = DeviceEnvironment.Open();
         MemphysInfo info = dev.GetInfo();
         const long offset = 32 * 4096;
-        int checkedMappings = 0;
+        ulong basePfn = (info.PhysicalBase + offset) / info.PageSize;
         foreach (MappingMethod method in new[] { MappingMethod.Remap, MappingMethod.Fault })
         {
             dev.SetMethod(method);
             using MemphysMapping map = dev.Map(offset, SmallLength);
             map.TouchPages();
-            if (map.IsPfnMap)
+            for (int i = 0; i < map.PageCount; i++)
             {
-                continue; // pagemap's page walk skips VM_PFNMAP mappings: nothing to read
+                PageTableEntry e = dev.QueryPage(map.BaseAddress + (i * Environment.SystemPageSize) + 123);
+                Assert.True(e.Present, $"{method}: page {i} not present");
+                Assert.Equal(basePfn + (ulong)i, e.Pfn);
+                Assert.True(e.Writable, $"{method}: page {i} of a shared read-write mapping is read-only");
             }
 
-            checkedMappings++;
-            PagemapEntry[] entries = map.ReadPagemap();
-            ulong basePfn = (info.PhysicalBase + offset) / info.PageSize;
-            for (int i = 0; i < entries.Length; i++)
-            {
-                Assert.True(entries[i].Present, $"{method}: page {i} not present");
-                Assert.Equal(basePfn + (ulong)i, entries[i].Pfn);
-            }
+            // Real kernel behaviour worth knowing: the kernel's page walks skip VM_PFNMAP mappings, so
+            // /proc/self/pagemap and mincore(2) report these pages, mapped as they are, as absent.
+            Assert.True(map.IsPfnMap, $"{method}: expected a VM_PFNMAP mapping");
+            Assert.All(map.ReadPagemap(), e => Assert.False(e.Present, $"{method}: pagemap now shows a VM_PFNMAP page"));
+            Assert.All(map.GetResidency(), Assert.False);
         }
+    }
 
-        Assert.SkipWhen(checkedMappings == 0, "both methods give VM_PFNMAP mappings, which /proc/self/pagemap cannot show");
+    [DeviceFact]
+    public void QueryPageOfReadOnlyMappingIsNotWritable()
+    {
+        using MemphysDevice dev = DeviceEnvironment.Open();
+        foreach (MappingMethod method in new[] { MappingMethod.Remap, MappingMethod.Fault })
+        {
+            dev.SetMethod(method);
+            using MemphysMapping map = dev.Map(0, 4096, MapProtection.Read);
+            map.TouchPages();
+            PageTableEntry e = dev.QueryPage(map.BaseAddress);
+            Assert.True(e.Present, $"{method}: not present");
+            Assert.Equal(dev.GetInfo().BasePfn, e.Pfn);
+            Assert.False(e.Writable, $"{method}: read-only mapping has a writable entry");
+        }
+    }
+
+    [DeviceFact]
+    public void QueryPageOutsideADeviceMappingIsEinval()
+    {
+        using MemphysDevice dev = DeviceEnvironment.Open();
+        using MemphysMapping anon = MemphysMapping.CreateAnonymous(4096);
+        anon.TouchPages(write: true);
+        Assert.Equal("EINVAL", Assert.Throws<MemphysException>(() => dev.QueryPage(anon.BaseAddress)).ErrnoName);
     }
 
     [DeviceFact]
@@ -178,8 +231,19 @@ public sealed unsafe class DeviceTests
         shared.Pointer[0] = 0x11;
         using MemphysMapping priv = dev.Map(0, 4096, isPrivate: true);
         Assert.Equal(0x11, priv.Pointer[0]);
+        PageTableEntry before = dev.QueryPage(priv.BaseAddress);
+        Assert.True(before.Present && !before.Writable, $"private page before writing: {before}");
+        Assert.Equal(dev.GetInfo().BasePfn, before.Pfn);
         priv.Pointer[0] = 0x22;
         Assert.Equal(0x11, shared.Pointer[0]);
+
+        // The write copied the page: the private mapping now points at an ordinary RAM page outside the region.
+        PageTableEntry after = dev.QueryPage(priv.BaseAddress);
+        MemphysInfo info = dev.GetInfo();
+        Assert.True(after.Present && after.Writable, $"private page after writing: {after}");
+        Assert.False(after.Pfn >= info.BasePfn && after.Pfn < info.BasePfn + (info.RegionSize / info.PageSize),
+            $"copied page PFN 0x{after.Pfn:x} is inside the region");
+        Assert.Equal(info.BasePfn, dev.QueryPage(shared.BaseAddress).Pfn);
     }
 
     [DeviceFact]
