@@ -25,9 +25,17 @@ tally() {
     printf 'stage %s: %d passed, %d failed\n' "$stage" "$passed" "$failed"
 }
 
-# Counts of an xunit XML report: "total passed failed skipped".
+# One numeric attribute of the <assembly> element of an xunit XML report.
+xunit_attr() {
+    grep -o '<assembly [^>]*>' "$2" | head -n 1 | sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p"
+}
+
+# Counts of an xunit XML report: "total passed failed skipped" (errors count as failed).
 xunit_counts() {
-    sed -n 's/.*<assembly [^>]*total="\([0-9]*\)"[^>]*passed="\([0-9]*\)"[^>]*failed="\([0-9]*\)"[^>]*skipped="\([0-9]*\)".*/\1 \2 \3 \4/p' "$1" | head -n 1
+    local total
+    total=$(xunit_attr total "$1" 2>/dev/null)
+    [[ -n $total ]] || return 1
+    echo "$total $(xunit_attr passed "$1") $(($(xunit_attr failed "$1") + $(xunit_attr errors "$1"))) $(xunit_attr skipped "$1")"
 }
 
 # Skipped tests of an xunit XML report, with their reasons.
