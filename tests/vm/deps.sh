@@ -38,4 +38,4 @@ main() {
     done
 }
 
-main "$@"
+main "$@"; exit

@@ -93,14 +93,19 @@ memmap_to_regions() {
     (IFS=,; echo "${out[*]}")
 }
 
-check_module() {
-    local kver=$1 vermagic
+# Snapshot the module into the out share (a rebuild during the run cannot race
+# with the guest's insmod) and check that it was built for the guest kernel.
+snapshot_module() {
+    local kver=$1 snap vermagic
+    GUEST_MODULE=""
     [[ $VM_NO_MODULE == 1 ]] && return 0
     [[ -f $MEMPHYS_MODULE ]] || die "module $MEMPHYS_MODULE not found (build it, or pass --no-module)"
-    MEMPHYS_MODULE=$(realpath "$MEMPHYS_MODULE")
-    vermagic=$(modinfo -F vermagic "$MEMPHYS_MODULE") || die "modinfo failed on $MEMPHYS_MODULE"
+    snap=$VM_OUT/.vm/$(basename "$MEMPHYS_MODULE")
+    cp "$MEMPHYS_MODULE" "$snap"
+    vermagic=$(modinfo -F vermagic "$snap") || die "modinfo failed on $MEMPHYS_MODULE"
     [[ ${vermagic%% *} == "$kver" ]] \
         || die "$MEMPHYS_MODULE was built for '${vermagic%% *}' but the guest kernel is '$kver' (rebuild against /usr/src/linux-headers-$kver)"
+    GUEST_MODULE=$GUEST_OUT/.vm/$(basename "$MEMPHYS_MODULE")
 }
 
 choose_accel() {
@@ -136,7 +141,7 @@ write_guest_files() {
     local regions=$1 e
     {
         echo "VM_LOAD_MODULE=$([[ $VM_NO_MODULE == 1 ]] && echo 0 || echo 1)"
-        echo "VM_MODULE=$(sq "$MEMPHYS_MODULE")"
+        echo "VM_MODULE=$(sq "$GUEST_MODULE")"
         echo "VM_REGIONS=$(sq "$regions")"
     } >"$VM_OUT/.vm/config.sh"
     {
@@ -245,12 +250,15 @@ main() {
     root=$(kernel_fetch "$kver" "$KERNEL")
     initrd=$(initramfs_build "$kver" "$root")
     regions=$(memmap_to_regions "$VM_MEMMAP")
-    check_module "$kver"
+    MEMPHYS_MODULE=$(realpath -m "$MEMPHYS_MODULE")
     choose_accel
     prepare_out
+    snapshot_module "$kver"
     write_guest_files "$regions"
     build_qemu_cmd "$(kernel_boot_image "$kver" "$root")" "$initrd"
 
+    # Ctrl-C / kill: stop, never take the dead guest for a boot failure to retry.
+    trap 'log "interrupted; output in $VM_OUT"; exit 130' INT TERM
     attempts=$((VM_RETRIES + 1))
     start=$SECONDS
     for ((attempt = 1; attempt <= attempts; attempt++)); do
@@ -279,4 +287,4 @@ main() {
     return "$RC"
 }
 
-main "$@"
+main "$@"; exit  # on one line: editing this file cannot affect a running instance

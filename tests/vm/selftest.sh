@@ -111,4 +111,4 @@ main() {
     [[ $FAILED -eq 0 ]]
 }
 
-main
+main; exit
