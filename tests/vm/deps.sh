@@ -33,7 +33,11 @@ main() {
     for kernel in "${@:-${KERNEL:-6.1}}"; do
         kver=$(kernel_resolve "$kernel")
         # The module is built against these headers; they must match the image.
-        install_packages "linux-headers-$kver"
+        # (Headers of non-system suites are not installed: that would need the
+        # private apt config for the install too.)
+        if [[ -z $(kernel_suite "$kernel") ]]; then
+            install_packages "linux-headers-$kver"
+        fi
         kernel_fetch "$kver" "$kernel" >/dev/null
     done
 }
