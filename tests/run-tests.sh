@@ -41,7 +41,7 @@ xunit_counts() {
 # Skipped tests of an xunit XML report, with their reasons.
 xunit_skips() {
     tr '\n' ' ' <"$1" | grep -o '<test [^>]*result="Skip"[^>]*>.\{0,600\}</reason>' |
-        sed 's/.*name="\([^"]*\)".*<reason><!\[CDATA\[\(.*\)\]\]><\/reason>/  skipped \1: \2/' || true
+        sed 's/^<test [^>]* name="\([^"]*\)".*<reason><!\[CDATA\[\(.*\)\]\]><\/reason>/  skipped \1: \2/' || true
 }
 
 stage_driver_check() {
