@@ -57,7 +57,7 @@ mount_root() {
     mkdir -p "$NEWROOT/dev/pts" "$NEWROOT/dev/shm"
     mount -t devpts devpts "$NEWROOT/dev/pts"
     mount -t tmpfs -o mode=1777 shm "$NEWROOT/dev/shm"
-    mount -t tmpfs -o mode=1777 tmp "$NEWROOT/tmp"
+    # /tmp stays the overlay's: a checkout under the host's /tmp must be visible here.
     mount -t tmpfs -o mode=0755 run "$NEWROOT/run"
     [ -d /sys/kernel/debug ] && mount -t debugfs debugfs "$NEWROOT/sys/kernel/debug" 2>/dev/null
     mkdir -p "$NEWROOT/root"
