@@ -57,7 +57,7 @@ expect_file_has() { grep -qE -- "$2" "$1" 2>/dev/null || { echo "$1 lacks /$2/";
 expect_no_file()  { [[ ! -e $1 ]] || { echo "$1 should not exist"; return 1; }; }
 
 check_success() {
-    expect_file_has "$1/command.log" '^selftest-hello /work' || return 1
+    expect_file_has "$1/command.log" "^selftest-hello $PWD$" || return 1
     expect_file_has "$1/from-guest.txt" '^written-in-guest$' || return 1
     expect_file_has "$1/result.json" '"started":true,"exit_code":0,"kernel":"[^"]+"' || return 1
     expect_file_has "$1/dmesg.txt" 'Linux version' || return 1
