@@ -1,21 +1,29 @@
 # memphys: build, test and demo.  `make help` lists the targets.
+#
+# KERNEL= picks the guest/headers kernel of tests/vm/kernels.conf (6.1, 6.12,
+# 7.2).  `make test` and `make deps` cover every kernel of the matrix unless
+# KERNEL= names one; the other targets default to the first (6.1).
 SHELL := /bin/bash
-KERNEL ?= 6.1
+KERNELS := $(shell sed -n 's/^\([0-9][^ ]*\) .*/\1/p' tests/vm/kernels.conf)
+MATRIX := $(or $(KERNEL),$(KERNELS))
+KERNEL ?= $(firstword $(KERNELS))
 CONFIGURATION ?= Release
-export KERNEL CONFIGURATION
+export CONFIGURATION
 
 .PHONY: all deps driver check managed probe test demo clean help
 
-all: driver managed probe ## build the module, the C# solution and the test probe
+all: driver managed probe ## build the module ($(KERNEL)), the C# solution and the test probe
 
-deps: ## install what is missing (apt packages, guest kernel), idempotently
+deps: ## install what is missing (apt packages, guest kernels, headers), idempotently
+	tests/vm/deps.sh $(MATRIX)
+
+driver: ## build driver/memphys.ko against the $(KERNEL) headers
 	tests/vm/deps.sh $(KERNEL)
+	tests/vm/kbuild.sh $(KERNEL) driver modules
 
-driver: deps ## build driver/memphys.ko against the $(KERNEL) headers
-	$(MAKE) -C driver
-
-check: deps ## build the module with W=1 and sparse; any diagnostic fails
-	$(MAKE) -C driver check
+check: ## build the module with W=1 and sparse against $(KERNEL); any diagnostic fails
+	tests/vm/deps.sh $(KERNEL)
+	tests/vm/kbuild.sh $(KERNEL) driver check
 
 managed: ## build Managed.sln (warnings are errors)
 	dotnet build Managed.sln -c $(CONFIGURATION) -warnaserror -nologo -v q
@@ -23,10 +31,10 @@ managed: ## build Managed.sln (warnings are errors)
 probe: ## build the C helper of the guest tests
 	$(MAKE) -C tests/native
 
-test: all ## the whole suite: driver checks, host tests, harness self-tests, guest tests
-	tests/run-tests.sh
+test: managed probe ## the whole suite on every kernel (or KERNEL=): checks, host, harness, guests
+	tests/run-tests.sh $(MATRIX)
 
-demo: all ## boot a guest with 1 GiB reserved and show the CLI at work
+demo: driver managed probe ## boot a $(KERNEL) guest with 1 GiB reserved and show the CLI at work
 	tests/vm/run-in-vm.sh --kernel $(KERNEL) -- tests/demo.sh
 
 clean: ## remove build outputs (the .cache of kernels stays)

@@ -101,13 +101,20 @@ static inline vm_fault_t memphys_insert_pud(struct vm_fault *vmf,
 	return vmf_insert_pfn_pud(vmf, memphys_huge_pfn(pfn), write);
 }
 
-/* mm->get_unmapped_area became mm_get_unmapped_area() in 6.10. */
+/*
+ * mm->get_unmapped_area became mm_get_unmapped_area(mm, ...) in 6.10, which
+ * lost its mm argument (always current->mm) in 6.19.
+ */
 static inline unsigned long
 memphys_mm_get_unmapped_area(struct file *file, unsigned long addr,
 			     unsigned long len, unsigned long pgoff,
 			     unsigned long flags)
 {
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 19, 0)
+	return mm_get_unmapped_area(file, addr, len, pgoff, flags);
+#else
 	return mm_get_unmapped_area(current->mm, file, addr, len, pgoff, flags);
+#endif
 }
 #endif /* MEMPHYS_HAVE_HUGE_FAULT */
 

@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
-# The whole memphys test suite (`make test`): driver checks, host unit tests,
-# the VM harness's own tests, and the device tests inside a QEMU guest.
+# The whole memphys test suite (`make test`): host unit tests, the VM harness's
+# own tests, and per kernel of the matrix (tests/vm/kernels.conf; or the
+# KERNELs given as arguments): the driver W=1/sparse check, the device tests in
+# a one-vCPU guest, and the concurrency cases plus `memphys stress` in a
+# two-vCPU guest.
+#   tests/run-tests.sh [KERNEL...]
 # Ends with one "N passed, N failed" line; exits non-zero on any failure.
 set -euo pipefail
 
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-KERNEL=${KERNEL:-6.1}
+# shellcheck source=vm/kernel.sh
+source tests/vm/kernel.sh
+# Kernels to run (default: the whole matrix of tests/vm/kernels.conf).
+if [[ $# -gt 0 ]]; then KERNELS=("$@"); else mapfile -t KERNELS < <(kernel_names); fi
 CONFIGURATION=${CONFIGURATION:-Release}
 TEST_DLL=tests/Memphys.Tests/bin/$CONFIGURATION/net10.0/Memphys.Tests.dll
+CLI_DLL=managed/Memphys.Cli/bin/$CONFIGURATION/net10.0/memphys.dll
 RESULTS=${RESULTS:-$ROOT/.cache/test-results/$(date +%Y%m%d-%H%M%S)}
+SMP_STRESS_SECONDS=${SMP_STRESS_SECONDS:-30}
 PASSED=0
 FAILED=0
 FAILED_STAGES=()
@@ -44,15 +53,23 @@ xunit_skips() {
         sed 's/^<test [^>]* name="\([^"]*\)".*<reason><!\[CDATA\[\(.*\)\]\]><\/reason>/  skipped \1: \2/' || true
 }
 
+# The module built for each kernel, kept apart so that every guest stage
+# loads the one that matches it.
+module_of() { echo "$RESULTS/$1/memphys.ko"; }
+
 stage_driver_check() {
-    say "driver: W=1 and sparse (C=1) must be clean"
-    if make -s -C driver check >"$RESULTS/driver-check.log" 2>&1; then
-        tally driver-check 1 0
+    local kernel=$1 log=$RESULTS/$1/driver-check.log
+    say "driver $kernel: W=1 and sparse (C=1) must be clean"
+    mkdir -p "$RESULTS/$kernel"
+    if tests/vm/deps.sh "$kernel" >"$log" 2>&1 \
+        && tests/vm/kbuild.sh "$kernel" driver -s check >>"$log" 2>&1 \
+        && tests/vm/kbuild.sh "$kernel" driver -s modules >>"$log" 2>&1; then
+        cp driver/memphys.ko "$(module_of "$kernel")"
+        tally "driver-check $kernel" 1 0
     else
-        tail -n 30 "$RESULTS/driver-check.log"
-        tally driver-check 0 1
+        tail -n 30 "$log"
+        tally "driver-check $kernel" 0 1
     fi
-    make -s -C driver >/dev/null
 }
 
 stage_host_tests() {
@@ -69,58 +86,102 @@ stage_host_tests() {
 }
 
 stage_harness_selftest() {
-    say "VM harness self-tests"
-    local line
-    line=$(KERNEL=$KERNEL tests/vm/selftest.sh 2>&1 | tee "$RESULTS/harness-selftest.log" |
+    local kernel=$1 line log=$RESULTS/harness-selftest.log
+    say "VM harness self-tests ($kernel guest)"
+    line=$(KERNEL=$kernel tests/vm/selftest.sh 2>&1 | tee "$log" |
         grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -n 1 || true)
     if [[ -z $line ]]; then
-        tail -n 30 "$RESULTS/harness-selftest.log"
+        tail -n 30 "$log"
         tally harness-selftest 0 1
         return
     fi
     tally harness-selftest "${line%% passed*}" "$(sed 's/.* \([0-9]*\) failed/\1/' <<<"$line")"
 }
 
-# Device test cases the assembly declares (theory rows included): on the host
-# every one of them skips, so the report's total is the count the guest owes.
+# Device test cases the assembly declares for an xunit filter (theory rows
+# included): on the host every one of them skips, so the report's total is the
+# count the guest owes.
 declared_device_tests() {
-    dotnet "$TEST_DLL" -trait Category=Device -xml "$RESULTS/declared-device-tests.xml" >/dev/null 2>&1 || true
-    read -r total _ <<<"$(xunit_counts "$RESULTS/declared-device-tests.xml" 2>/dev/null || echo 0)"
+    local xml=$RESULTS/declared-${1//[^A-Za-z0-9]/_}.xml total
+    dotnet "$TEST_DLL" -trait "$1" -xml "$xml" >/dev/null 2>&1 || true
+    read -r total _ <<<"$(xunit_counts "$xml" 2>/dev/null || echo 0)"
     echo "${total:-0}"
 }
 
-stage_guest_tests() {
-    say "device tests in a $KERNEL guest (memmap=${VM_MEMMAP:-1G\$0x100000000})"
-    local out=$RESULTS/guest declared counts total passed failed skipped status=0
-    declared=$(declared_device_tests)
-    tests/vm/run-in-vm.sh --kernel "$KERNEL" --out "$out" -- \
-        tests/guest-tests.sh "$TEST_DLL" || status=$?
-    counts=$(xunit_counts "$out/device-tests.xml" 2>/dev/null || true)
+# Tally a guest's xunit report REPORT against the FILTER's declared cases.
+#   tally_guest_report STAGE REPORT FILTER RUN-IN-VM-STATUS
+tally_guest_report() {
+    local stage=$1 report=$2 filter=$3 status=$4 declared counts total passed failed skipped
+    declared=$(declared_device_tests "$filter")
+    counts=$(xunit_counts "$report" 2>/dev/null || true)
     if [[ -z $counts ]]; then
         echo "guest: no device test report (run-in-vm exit $status)"
-        tally guest-tests 0 1
+        tally "$stage" 0 1
         return
     fi
     read -r total passed failed skipped <<<"$counts"
-    xunit_skips "$out/device-tests.xml"
+    xunit_skips "$report"
     echo "guest: $total device tests ran ($passed passed, $failed failed, $skipped skipped); $declared declared"
     if ((passed == 0)) || ((total != declared)); then
         echo "guest: expected all $declared declared device tests to run and some to pass"
         failed=$((failed + 1))
     fi
     if ((status != 0)) && ((failed == 0)); then
-        echo "guest: run-in-vm failed (exit $status) although every test passed: see $out"
+        echo "guest: run-in-vm failed (exit $status) although every test passed: see $(dirname "$report")"
         failed=1
     fi
-    tally guest-tests "$passed" "$failed"
+    tally "$stage" "$passed" "$failed"
+}
+
+# Whether the guest of OUT needed more than one boot (TCG's two-vCPU early-boot
+# crashes); says so, as a retried boot is worth knowing about.
+report_retries() {
+    local attempts
+    attempts=$(sed -n 's/.*; attempts \([0-9]*\)\/.*/\1/p' "$1" | tail -n 1)
+    [[ -z $attempts || $attempts == 1 ]] || echo "guest: booted at attempt $attempts (earlier boots died before the command started)"
+}
+
+stage_guest_tests() {
+    local kernel=$1 out=$RESULTS/$1/guest status=0
+    say "device tests in a $kernel guest (memmap=${VM_MEMMAP:-1G\$0x100000000})"
+    [[ -f $(module_of "$kernel") ]] || { echo "guest: no module was built for $kernel"; tally "guest-tests $kernel" 0 1; return; }
+    tests/vm/run-in-vm.sh --kernel "$kernel" --module "$(module_of "$kernel")" --out "$out" -- \
+        tests/guest-tests.sh "$TEST_DLL" Category=Device 2>&1 | tee "$out.log" || status=${PIPESTATUS[0]}
+    tally_guest_report "guest-tests $kernel" "$out/device-tests.xml" Category=Device "$status"
+}
+
+# The concurrency and fault-race cases, then `memphys stress`, on two vCPUs:
+# under -smp 1 threads and processes never really run at the same time.
+stage_guest_smp() {
+    local kernel=$1 out=$RESULTS/$1/guest-smp2 status=0 stress
+    say "concurrency cases and memphys stress in a two-vCPU $kernel guest"
+    [[ -f $(module_of "$kernel") ]] || { echo "guest: no module was built for $kernel"; tally "guest-smp2 $kernel" 0 1; return; }
+    tests/vm/run-in-vm.sh --kernel "$kernel" --smp 2 --module "$(module_of "$kernel")" --out "$out" \
+        --env "SMP_STRESS_SECONDS=$SMP_STRESS_SECONDS" -- \
+        tests/guest-smp-tests.sh "$TEST_DLL" "$CLI_DLL" 2>&1 | tee "$out.log" || status=${PIPESTATUS[0]}
+    report_retries "$out.log"
+    tally_guest_report "guest-smp2 $kernel" "$out/device-tests.xml" Stage=Concurrency "$status"
+    if stress=$(grep -E '^stress: ' "$out/stress.txt" 2>/dev/null) && [[ $stress == 'stress: exit 0'* ]]; then
+        echo "guest: $(grep -iE 'corrupt|operations' "$out/stress.txt" | tail -n 2 | xargs)"
+        tally "memphys-stress-smp2 $kernel" 1 0
+    else
+        echo "guest: memphys stress failed (${stress:-no result}); see $out/stress.txt"
+        tally "memphys-stress-smp2 $kernel" 0 1
+    fi
 }
 
 main() {
+    local kernel
     mkdir -p "$RESULTS"
-    stage_driver_check
+    echo "kernels: ${KERNELS[*]}"
+    # Every build first: a module that does not build fails the run at once.
+    for kernel in "${KERNELS[@]}"; do stage_driver_check "$kernel"; done
     stage_host_tests
-    stage_harness_selftest
-    stage_guest_tests
+    stage_harness_selftest "${KERNELS[0]}"
+    for kernel in "${KERNELS[@]}"; do
+        stage_guest_tests "$kernel"
+        stage_guest_smp "$kernel"
+    done
     say "summary (logs in $RESULTS)"
     ((${#FAILED_STAGES[@]} == 0)) || echo "failed stages: ${FAILED_STAGES[*]}"
     echo "$PASSED passed, $FAILED failed"

@@ -74,6 +74,14 @@ static void set_method(int fd, unsigned int method)
 		die("MEMPHYS_IOC_SET_METHOD");
 }
 
+static void set_max_fault(int fd, uint64_t bytes)
+{
+	struct memphys_setting s = { .value = bytes };
+
+	if (ioctl(fd, MEMPHYS_IOC_SET_MAX_FAULT, &s))
+		die("MEMPHYS_IOC_SET_MAX_FAULT");
+}
+
 static volatile uint64_t *map_shared(int fd, size_t len, off_t off)
 {
 	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off);
@@ -215,7 +223,9 @@ static int cmd_delete_module(char **argv)
 
 /*
  * touch-loop DEV METHOD: map the whole region and write every page over
- * and over until killed; prints "ready" once the mapping exists.
+ * and over until killed, one 4 KiB fault per page (no huge faults: the
+ * point is to be killed in the middle of many); prints "ready" once the
+ * mapping exists.
  */
 static __attribute__((noreturn)) int cmd_touch_loop(char **argv)
 {
@@ -225,6 +235,7 @@ static __attribute__((noreturn)) int cmd_touch_loop(char **argv)
 	size_t i;
 
 	set_method(fd, parse_method(argv[1]));
+	set_max_fault(fd, MEMPHYS_SIZE_4K);
 	if (ioctl(fd, MEMPHYS_IOC_GET_INFO, &info))
 		die("MEMPHYS_IOC_GET_INFO");
 	p = map_shared(fd, info.region_size, 0);

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Install what the VM harness needs (idempotent, quiet when all is present) and
-# fetch the guest kernel image into .cache/kernels/.
-#   tests/vm/deps.sh [KERNEL...]     (default: $KERNEL or 6.1)
+# Install what the VM harness needs (idempotent, quiet when all is present),
+# fetch the guest kernel images into .cache/kernels/ and make their headers
+# available for module builds (tests/vm/kernels.conf says how).
+#   tests/vm/deps.sh [KERNEL...]     (default: $KERNEL or the first kernel)
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
-PACKAGES=(qemu-system-x86 busybox-static cpio kmod sparse linux-headers-amd64
-          xz-utils zstd gzip make gcc)
+# dwarves: pahole, for the BTF of modules built against unpacked headers;
+# debootstrap: the build chroot of kernels whose headers need a newer gcc.
+PACKAGES=(qemu-system-x86 busybox-static cpio kmod sparse xz-utils zstd gzip make gcc
+          dwarves debootstrap)
 
 missing_packages() {
     local p
@@ -30,14 +33,13 @@ main() {
     install_packages "${PACKAGES[@]}"
     # shellcheck source=kernel.sh
     source "$VM_DIR/kernel.sh"
-    for kernel in "${@:-${KERNEL:-6.1}}"; do
+    for kernel in "${@:-${KERNEL:-$(kernel_names | head -n1)}}"; do
         kver=$(kernel_resolve "$kernel")
-        # The module is built against these headers; they must match the image.
-        # (Headers of non-system suites are not installed: that would need the
-        # private apt config for the install too.)
-        if [[ -z $(kernel_suite "$kernel") ]]; then
-            install_packages "linux-headers-$kver"
+        if [[ $(kernel_pin "$kernel" build) == host ]]; then
+            install_packages "linux-headers-$kver" \
+                || die_pin_gone "$kernel" "linux-headers-$kver"
         fi
+        kernel_headers "$kernel"
         kernel_fetch "$kver" "$kernel" >/dev/null
     done
 }

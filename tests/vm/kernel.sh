@@ -1,29 +1,38 @@
 #!/usr/bin/env bash
-# Resolve and fetch a Debian kernel image for the test VM, without touching /boot
-# or the system's apt sources.
+# Resolve and fetch the Debian kernels of the test matrix (tests/vm/kernels.conf)
+# and their headers, without touching /boot or the system's apt sources.
 #
 #   tests/vm/kernel.sh [KERNEL]      prints "KVER ROOT" (ROOT has boot/ and lib/modules/)
-#   source tests/vm/kernel.sh        provides kernel_resolve / kernel_fetch
+#   source tests/vm/kernel.sh        provides kernel_resolve / kernel_fetch / kernel_kdir ...
 #
-# KERNEL (default 6.1) selects where the image comes from:
-#   6.1   the system apt (bookworm), same version as the installed linux-headers
-#   6.12  bookworm-backports via a private apt config under .cache/apt/
-#   7.*   sid via a private apt config
+# KERNEL (default: the first of kernels.conf) is one of its names: 6.1 comes
+# from the system's apt (bookworm), the others through a private apt
+# configuration under .cache/apt/SUITE.
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 DEBIAN_KEYRING=${DEBIAN_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
+KERNELS_CONF=$VM_DIR/kernels.conf
+
+# The KERNEL names of kernels.conf, in order.
+kernel_names() { awk '!/^#/ && NF { print $1 }' "$KERNELS_CONF"; }
+
+# One column of KERNEL's line in kernels.conf: suite, kver, version, build.
+kernel_pin() {
+    local kernel=$1 field=$2 col
+    case $field in
+        suite) col=2 ;; kver) col=3 ;; version) col=4 ;; build) col=5 ;;
+        *) die "kernel_pin: unknown field $field" ;;
+    esac
+    awk -v k="$kernel" -v c="$col" '!/^#/ && $1 == k { print $c; found = 1 } END { exit !found }' \
+        "$KERNELS_CONF" || die "unsupported KERNEL '$kernel' (known: $(kernel_names | xargs | sed 's/ /, /g'))"
+}
 
 # Suite to fetch KERNEL from; empty = the system's apt configuration.
 kernel_suite() {
-    case $1 in
-        6.1)  echo "" ;;
-        6.12) echo bookworm-backports ;;
-        7.*)  echo sid ;;
-        *)    die "unsupported KERNEL '$1' (known: 6.1, 6.12, 7.x)" ;;
-    esac
+    [[ $(kernel_pin "$1" build) == host ]] || kernel_pin "$1" suite
 }
 
 # apt-get/apt-cache options for a private, cache-local apt state for SUITE.
@@ -63,15 +72,6 @@ apt_private_update() {
     fi
 }
 
-# KVER of an installed linux-headers-<KERNEL>...-amd64 package, if any (newest wins).
-installed_headers_kver() {
-    local kernel_re=${1//./\\.}
-    dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' 'linux-headers-*-amd64' 2>/dev/null \
-        | awk '$1 == "ii" { print $2 }' \
-        | sed -nE "s/^linux-headers-(${kernel_re}[.-].*-amd64)\$/\\1/p" \
-        | grep -v '^.*-common$' | sort -V | tail -n1
-}
-
 # KVER that the apt meta package (linux-headers-amd64 / linux-image-amd64) points to.
 apt_meta_kver() {
     local suite=$1 meta pkg
@@ -87,19 +87,20 @@ apt_meta_kver() {
     return 1
 }
 
-# Print the Debian kernel version (e.g. 6.1.0-56-amd64) for KERNEL.
+# Print the pinned Debian kernel release (e.g. 6.1.0-56-amd64) of KERNEL.
 kernel_resolve() {
-    local kernel=${1:-${KERNEL:-6.1}} suite kver
+    kernel_pin "${1:-${KERNEL:-$(kernel_names | head -n1)}}" kver
+}
+
+# Die because PKG=VERSION of KERNEL is not on the mirror, naming what is.
+die_pin_gone() {
+    local kernel=$1 pkg=$2 suite newest
     suite=$(kernel_suite "$kernel")
-    kver=$(installed_headers_kver "$kernel")
-    if [[ -z $kver ]]; then
-        [[ -z $suite ]] || apt_private_update "$suite"
-        kver=$(apt_meta_kver "$suite") || die "cannot resolve a kernel version for KERNEL=$kernel"
-        [[ $kver == "$kernel".* || $kver == "$kernel"-* ]] \
-            || die "KERNEL=$kernel resolved to $kver (apt meta package points elsewhere)"
-        log "warning: no linux-headers-$kver installed; modules cannot be built for this kernel"
-    fi
-    echo "$kver"
+    [[ -z $suite ]] || apt_private_update "$suite"
+    newest=$(apt_meta_kver "$suite" || echo unknown)
+    newest+=" $(apt_for apt-cache "$suite" show linux-headers-amd64 2>/dev/null | sed -n 's/^Version: //p' | head -n1)"
+    die "$pkg=$(kernel_pin "$kernel" version) (KERNEL=$kernel) is not on the mirror any more;" \
+        "the newest there is $newest: update tests/vm/kernels.conf"
 }
 
 kernel_root() { echo "$CACHE_DIR/kernels/$1/root"; }
@@ -108,7 +109,9 @@ kernel_root() { echo "$CACHE_DIR/kernels/$1/root"; }
 # classic (unsigned) image package, and the split binary/modules packages of
 # newer Debian kernels (where linux-image-KVER is only a meta package).
 kernel_package_sets() {
-    printf '%s\n' "linux-image-$1-unsigned" "linux-image-$1" "linux-binary-$1 linux-modules-$1 linux-base-$1"
+    local v=$2
+    printf '%s\n' "linux-image-$1-unsigned=$v" "linux-image-$1=$v" \
+        "linux-binary-$1=$v linux-modules-$1=$v linux-base-$1=$v"
 }
 
 # Download the packages ($3...) for SUITE ($2) into DIR ($1); unpack into DIR/root.
@@ -138,7 +141,7 @@ normalize_layout() {
 # Download and unpack the image of KVER for KERNEL into the cache (idempotent).
 # Prints the unpacked root.
 kernel_fetch() {
-    local kver=$1 kernel=${2:-${KERNEL:-6.1}} suite dir root set
+    local kver=$1 kernel=${2:-${KERNEL:-$(kernel_names | head -n1)}} suite version dir root set
     local -a pkgs
     dir=$CACHE_DIR/kernels/$kver
     root=$dir/root
@@ -146,18 +149,143 @@ kernel_fetch() {
         echo "$root"; return 0
     fi
     suite=$(kernel_suite "$kernel")
+    version=$(kernel_pin "$kernel" version)
     [[ -z $suite ]] || apt_private_update "$suite"
     mkdir -p "$dir"
     while read -r set; do
         read -ra pkgs <<<"$set"
         log "downloading ${pkgs[*]}${suite:+ from $suite}"
         download_and_unpack "$dir" "$suite" "${pkgs[@]}" && normalize_layout "$root" "$kver" && break
-    done < <(kernel_package_sets "$kver")
-    normalize_layout "$root" "$kver" || die "no package set provided vmlinuz and modules of $kver"
+    done < <(kernel_package_sets "$kver" "$version")
+    normalize_layout "$root" "$kver" || die_pin_gone "$kernel" "linux-image-$kver"
     depmod -b "$root" "$kver"
     touch "$root/.unpacked"
     log "kernel $kver unpacked in $root"
     echo "$root"
+}
+
+# The headers packages of KERNEL, pinned: linux-headers-KVER and the
+# -common and linux-kbuild packages it depends on.
+headers_packages() {
+    local kernel=$1 suite kver version
+    suite=$(kernel_suite "$kernel")
+    kver=$(kernel_pin "$kernel" kver)
+    version=$(kernel_pin "$kernel" version)
+    echo "linux-headers-$kver=$version"
+    apt_for apt-cache "$suite" depends "linux-headers-$kver=$version" 2>/dev/null \
+        | sed -nE 's/^ *Depends: (linux-headers-[^ ]*-common|linux-kbuild-[^ ]*)$/\1/p' \
+        | sort -u | sed "s/\$/=$version/"
+}
+
+# Unpack KERNEL's headers into the cache and point their Makefile's absolute
+# "include /usr/src/..." at the unpacked -common tree (idempotent).
+headers_unpack() {
+    local kernel=$1 kver dir kdir
+    local -a pkgs
+    kver=$(kernel_pin "$kernel" kver)
+    dir=$CACHE_DIR/kernels/$kver/headers
+    kdir=$dir/root/usr/src/linux-headers-$kver
+    [[ -f $dir/root/.unpacked ]] && return 0
+    apt_private_update "$(kernel_suite "$kernel")"
+    mapfile -t pkgs < <(headers_packages "$kernel")
+    mkdir -p "$dir"
+    log "downloading ${pkgs[*]}"
+    if ! download_and_unpack "$dir" "$(kernel_suite "$kernel")" "${pkgs[@]}" || [[ ! -f $kdir/Makefile ]]; then
+        die_pin_gone "$kernel" "linux-headers-$kver"
+    fi
+    sed -i "s,^include /usr/src/,include $dir/root/usr/src/," "$kdir/Makefile"
+    install_checker_valid "$kdir/scripts"
+    touch "$dir/root/.unpacked"
+}
+
+# Debian's kbuild packages of 7.x lack scripts/checker-valid.sh, without which
+# C=1 skips sparse silently: put our stand-in there (headers under SCRIPTS).
+install_checker_valid() {
+    [[ -e $1/checker-valid.sh ]] || cp "$VM_DIR/checker-valid.sh" "$(realpath "$1")/checker-valid.sh"
+}
+
+chroot_dir() { echo "$CACHE_DIR/chroots/$(kernel_pin "$1" suite)"; }
+
+# Run a command in chroot DIR, in a private mount namespace that has /proc,
+# /dev and the host folders BIND... at the same paths (gone when it ends).
+#   chroot_run DIR [BIND...] -- COMMAND...
+chroot_run() {
+    local dir=$1; shift
+    local -a binds=()
+    while [[ $1 != -- ]]; do binds+=("$1"); shift; done
+    shift
+    as_root unshare -m -- bash -euc '
+        dir=$1; shift
+        mount -t proc proc "$dir/proc"
+        mount --rbind /dev "$dir/dev"
+        while [[ $1 != -- ]]; do mkdir -p "$dir$1"; mount --bind "$1" "$dir$1"; shift; done
+        shift
+        exec chroot "$dir" "$@"' _ "$dir" ${binds[@]+"${binds[@]}"} -- "$@"
+}
+
+# A minimal chroot of KERNEL's suite with make, gcc, sparse and its headers
+# installed (created once, ~450 MB; idempotent).
+chroot_prepare() {
+    local kernel=$1 dir suite stamp
+    local -a pkgs
+    dir=$(chroot_dir "$kernel")
+    suite=$(kernel_pin "$kernel" suite)
+    stamp=$dir/.memphys-headers-$(kernel_pin "$kernel" kver)-$(kernel_pin "$kernel" version)
+    [[ -f $stamp ]] && return 0
+    need_cmd debootstrap unshare
+    if [[ ! -f $dir/.debootstrapped ]]; then
+        log "creating a minimal $suite chroot for kernel builds in $dir (once)"
+        as_root rm -rf "$dir"
+        mkdir -p "$dir"
+        as_root debootstrap --variant=minbase --keyring="$DEBIAN_KEYRING" "$suite" "$dir" "$DEBIAN_MIRROR" \
+            >"$dir.log" 2>&1 || { tail -n 20 "$dir.log" >&2; die "debootstrap $suite failed (log: $dir.log)"; }
+        echo 'Acquire::Check-Valid-Until "false";' >"$dir/etc/apt/apt.conf.d/99memphys"
+        touch "$dir/.debootstrapped"
+    fi
+    cp /etc/resolv.conf "$dir/etc/resolv.conf"
+    apt_private_update "$suite"
+    mapfile -t pkgs < <(headers_packages "$kernel")
+    log "installing make, sparse and ${pkgs[0]} in the $suite chroot"
+    chroot_run "$dir" -- apt-get -qq update >&2 || die "apt-get update in $dir failed"
+    chroot_run "$dir" -- env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        --no-install-recommends make sparse "${pkgs[@]}" >"$dir.log" 2>&1 \
+        || { tail -n 20 "$dir.log" >&2; die_pin_gone "$kernel" "linux-headers-$(kernel_pin "$kernel" kver)"; }
+    install_checker_valid "$dir/usr/src/linux-headers-$(kernel_pin "$kernel" kver)/scripts"
+    touch "$stamp"
+}
+
+# Make KERNEL's headers available for module builds (idempotent; host
+# headers are installed by deps.sh with the system's apt).
+kernel_headers() {
+    case $(kernel_pin "$1" build) in
+        host)     [[ -d $(kernel_kdir "$1") ]] \
+                      || die "no $(kernel_kdir "$1"): run 'make deps KERNEL=$1'" ;;
+        unpacked) headers_unpack "$1" ;;
+        chroot)   chroot_prepare "$1" ;;
+    esac
+}
+
+# KDIR of KERNEL, as the build (kbuild_make) sees it.
+kernel_kdir() {
+    local kver
+    kver=$(kernel_pin "$1" kver)
+    case $(kernel_pin "$1" build) in
+        unpacked) echo "$CACHE_DIR/kernels/$kver/headers/root/usr/src/linux-headers-$kver" ;;
+        *)        echo "/usr/src/linux-headers-$kver" ;;
+    esac
+}
+
+# make -C DIR KDIR=<KERNEL's headers> ARGS..., in KERNEL's chroot where it
+# has one (DIR is bound into it at the same path).
+kbuild_make() {
+    local kernel=$1 dir=$2; shift 2
+    local -a cmd=(make -C "$dir" KDIR="$(kernel_kdir "$kernel")" "$@")
+    kernel_headers "$kernel"
+    if [[ $(kernel_pin "$kernel" build) == chroot ]]; then
+        chroot_run "$(chroot_dir "$kernel")" "$dir" -- "${cmd[@]}"
+    else
+        "${cmd[@]}"
+    fi
 }
 
 # Decompress the ELF vmlinux out of bzImage IMG into OUT (like the kernel's
@@ -208,7 +336,8 @@ kernel_boot_image() {
 }
 
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
-    kver=$(kernel_resolve "${1:-${KERNEL:-6.1}}")
-    root=$(kernel_fetch "$kver" "${1:-${KERNEL:-6.1}}")
+    kernel=${1:-${KERNEL:-$(kernel_names | head -n1)}}
+    kver=$(kernel_resolve "$kernel")
+    root=$(kernel_fetch "$kver" "$kernel")
     echo "$kver $root"
 fi

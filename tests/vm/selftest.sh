@@ -9,19 +9,20 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 source "$VM_DIR/kernel.sh"
 
 [[ ${1:-} == --kernel ]] && KERNEL=$2
-KERNEL=${KERNEL:-6.1}
+KERNEL=${KERNEL:-$(kernel_names | head -n1)}
 export KERNEL
 RUN=$VM_DIR/run-in-vm.sh
 WORK=$CACHE_DIR/selftest/$(date +%Y%m%d-%H%M%S)-$$
 PASSED=0
 FAILED=0
 
-# Build the WARN-on-load module for KVER out of tree in the cache; print its path.
+# Build the WARN-on-load module for KERNEL out of tree in the cache; print its path.
 build_warn_module() {
-    local kver=$1 dir=$CACHE_DIR/warn-module/$1
+    local dir
+    dir=$CACHE_DIR/warn-module/$(kernel_resolve "$1")
     mkdir -p "$dir"
-    cp "$VM_DIR"/warn-module/{Kbuild,memphys_vm_warn.c} "$dir/"
-    make -s -C "/usr/src/linux-headers-$kver" M="$dir" modules >"$dir/build.log" 2>&1 \
+    cp "$VM_DIR"/warn-module/{Kbuild,Makefile,memphys_vm_warn.c} "$dir/"
+    kbuild_make "$1" "$dir" -s modules >"$dir/build.log" 2>&1 \
         || { cat "$dir/build.log" >&2; die "building the warn module failed"; }
     echo "$dir/memphys_vm_warn.ko"
 }
@@ -92,7 +93,7 @@ main() {
     kver=$(kernel_resolve "$KERNEL")
     mkdir -p "$WORK"
     log "self-testing kernel $kver; logs in $WORK"
-    warn_ko=$(build_warn_module "$kver") || warn_ko=""
+    warn_ko=$(build_warn_module "$KERNEL") || warn_ko=""
 
     run_case success 0 check_success -- --no-module -- \
         sh -c 'echo "selftest-hello $PWD"; echo written-in-guest >"$MEMPHYS_OUT/from-guest.txt"'
@@ -101,7 +102,7 @@ main() {
         run_case kernel-warning 1 check_warning -- --no-module -- \
             sh -c "insmod '$warn_ko' || true"
     else
-        echo "FAIL kernel-warning: cannot build warn-module against /usr/src/linux-headers-$kver"
+        echo "FAIL kernel-warning: cannot build warn-module for $kver"
         FAILED=$((FAILED + 1))
     fi
     run_case timeout 124 check_timeout -- --no-module --timeout 60 -- sleep 100000

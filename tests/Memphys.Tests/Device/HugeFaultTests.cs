@@ -58,21 +58,96 @@ public sealed unsafe class HugeFaultTests
         Assert.Equal(stats.TotalFaults, dev.GetStats().TotalFaults);
     }
 
-    [DeviceFact]
-    public void AnUnalignedMappingFallsBackToPteFaults()
+    /// <summary>One pass over the whole region: exactly one fault per aligned block (512 PMD faults or one PUD fault
+    /// per GiB), no 4 KiB fault, and every page of the region at its own frame.</summary>
+    [Theory]
+    [MemberData(nameof(HugeSizes))]
+    public void OnePassOverTheWholeRegionTakesOneFaultPerBlock(ulong size)
     {
-        using MemphysDevice dev = OpenForHuge(FaultSize.Pmd);
+        Assert.SkipUnless(DeviceEnvironment.Available, DeviceEnvironment.SkipReason ?? "");
+        using MemphysDevice dev = OpenForHuge(size);
         MemphysInfo info = dev.GetInfo();
-        // Offset one page into the region: no 2 MiB block of it can be mapped at a 2 MiB-aligned address.
-        using MemphysMapping map = dev.Map(Page, 4 * (long)FaultSize.Pmd - 2 * Page, alignment: FaultSize.Pmd);
-        map.TouchPages(write: true);
+        Assert.SkipWhen(info.PhysicalBase % size != 0, $"region base {info.PhysicalBase:x} is not {size:x}-aligned");
+        long length = (long)(info.RegionSize / size * size);
+        using MemphysMapping map = dev.Map(0, length, alignment: size);
+
+        Assert.Equal(map.PageCount, map.TouchPages(write: true));
         MemphysStats stats = dev.GetStats();
-        Assert.Equal(0UL, stats.PmdFaults + stats.PudFaults);
-        Assert.Equal((ulong)map.PageCount, stats.PteFaults);
+        ulong blocks = (ulong)length / size;
+        Assert.Equal(size == FaultSize.Pud ? blocks : 0UL, stats.PudFaults);
+        Assert.Equal(size == FaultSize.Pmd ? blocks : 0UL, stats.PmdFaults);
+        Assert.Equal(0UL, stats.PteFaults);
+        // The kernel offers a PUD fault first wherever no page table exists yet below it; with 2 MiB the most
+        // allowed, that is at most one fallback per GiB.
+        Assert.InRange(stats.FallbackFaults, 0UL, size == FaultSize.Pud ? 0UL : ((ulong)length + FaultSize.Pud - 1) / FaultSize.Pud);
         PageTableEntry[] entries = dev.QueryPages(map);
         for (long i = 0; i < entries.Length; i++)
         {
-            Assert.Equal(BasePfn(info) + 1 + (ulong)i, entries[i].Pfn);
+            Assert.True(entries[i].Present && entries[i].Writable, $"page {i} is not present and writable after the pass");
+            Assert.Equal(BasePfn(info) + (ulong)i, entries[i].Pfn);
+        }
+    }
+
+    /// <summary>GET_INFO's fault sizes are what this kernel and CPU can install: huge PFN mappings from 6.12 on
+    /// (CONFIG_ARCH_SUPPORTS_PMD/PUD_PFNMAP on x86-64), 1 GiB ones only with the CPU's pdpe1gb.</summary>
+    [DeviceFact]
+    public void GetInfoReportsTheFaultSizesOfThisKernel()
+    {
+        using MemphysDevice dev = DeviceEnvironment.Open();
+        FaultSizes sizes = dev.GetInfo().FaultSizes;
+        string release = File.ReadAllText("/proc/sys/kernel/osrelease").Trim();
+        Version kernel = Version.Parse(string.Join('.', release.Split('-', '+')[0].Split('.').Take(2)));
+        bool thp = File.Exists("/sys/kernel/mm/transparent_hugepage/enabled") &&
+            !File.ReadAllText("/sys/kernel/mm/transparent_hugepage/enabled").Contains("[never]", StringComparison.Ordinal);
+        string[] cpuFlags = File.ReadLines("/proc/cpuinfo").First(l => l.StartsWith("flags", StringComparison.Ordinal))
+            .Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        bool huge = kernel >= new Version(6, 12) && thp && cpuFlags.Contains("pse");
+
+        Assert.True(sizes.HasFlag(FaultSizes.Pte4K), $"{sizes} lacks 4 KiB");
+        Assert.Equal(huge, sizes.HasFlag(FaultSizes.Pmd2M));
+        Assert.Equal(huge && cpuFlags.Contains("pdpe1gb"), sizes.HasFlag(FaultSizes.Pud1G));
+    }
+
+    /// <summary>
+    /// A mapping whose virtual addresses are not congruent to its frames modulo 2 MiB (placed with MAP_FIXED one page
+    /// off) can hold no huge entry: every page is one 4 KiB fault at its own frame.
+    /// </summary>
+    [DeviceFact]
+    public void AMappingMisalignedWithItsFramesFallsBackToPteFaults()
+    {
+        using MemphysDevice dev = OpenForHuge(FaultSize.Pmd);
+        MemphysInfo info = dev.GetInfo();
+        Assert.SkipWhen(info.PhysicalBase % FaultSize.Pmd != 0, $"region base {info.PhysicalBase:x} is not 2 MiB-aligned");
+        const long length = 4 * (long)FaultSize.Pmd;
+        nuint reserveLength = (nuint)(length + 2 * (long)FaultSize.Pmd);
+        nint reserve = Interop.Libc.MMapAnonymous(0, reserveLength, Interop.Libc.PROT_NONE,
+            Interop.Libc.MAP_PRIVATE | Interop.Libc.MAP_ANONYMOUS | Interop.Libc.MAP_NORESERVE, -1, 0);
+        Assert.NotEqual(Interop.Libc.MAP_FAILED, reserve);
+        try
+        {
+            // Frames start 2 MiB-aligned; the virtual address one page past a 2 MiB boundary.
+            nint target = (nint)(((ulong)reserve + FaultSize.Pmd - 1) / FaultSize.Pmd * FaultSize.Pmd) + (nint)Page;
+            nint p = Interop.Libc.MMap(target, (nuint)length, Interop.Libc.PROT_READ | Interop.Libc.PROT_WRITE,
+                Interop.Libc.MAP_SHARED | Interop.Libc.MAP_FIXED, dev.Handle, 0);
+            Assert.Equal(target, p);
+            for (long page = 0; page < length / Page; page++)
+            {
+                Volatile.Write(ref *(byte*)(p + (nint)(page * Page)), 1);
+            }
+
+            MemphysStats stats = dev.GetStats();
+            Assert.Equal(0UL, stats.PmdFaults + stats.PudFaults);
+            Assert.Equal((ulong)(length / Page), stats.PteFaults);
+            for (long page = 0; page < length / Page; page++)
+            {
+                PageTableEntry e = dev.QueryPage(p + (nint)(page * Page));
+                Assert.True(e.Present, $"page {page} is not present");
+                Assert.Equal(BasePfn(info) + (ulong)page, e.Pfn);
+            }
+        }
+        finally
+        {
+            _ = Interop.Libc.MUnmap(reserve, reserveLength);
         }
     }
 

@@ -211,6 +211,7 @@ public sealed unsafe class ModuleLifecycleTests
     }
 
     [DeviceFact]
+    [Trait(TestStage.Name, TestStage.Concurrency)]
     public void AUserKilledWhileFaultingLeavesAConsistentDevice()
     {
         RequireModuleControl();
@@ -244,6 +245,7 @@ public sealed unsafe class ModuleLifecycleTests
     }
 
     [DeviceFact]
+    [Trait(TestStage.Name, TestStage.Concurrency)]
     public void ConcurrentWritersAcrossThreadsProcessesAndMethodsLoseNothing()
     {
         const int threads = 4;

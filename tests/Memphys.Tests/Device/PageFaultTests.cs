@@ -28,6 +28,7 @@ public sealed unsafe class PageFaultTests
     public void TouchingOnePageMapsExactlyThatPageWithOneFault()
     {
         using MemphysDevice dev = OpenWith(MappingMethod.Fault);
+        dev.SetMaxFaultSize(FaultSize.Pte);
         MemphysInfo info = dev.GetInfo();
         long last = RegionPages(info) - 1;
         using MemphysMapping map = dev.Map();
@@ -66,6 +67,7 @@ public sealed unsafe class PageFaultTests
     public void TouchingAllPagesFaultsEachExactlyOnceWithTheRightFrame()
     {
         using MemphysDevice dev = OpenWith(MappingMethod.Fault);
+        dev.SetMaxFaultSize(FaultSize.Pte);
         MemphysInfo info = dev.GetInfo();
         using MemphysMapping map = dev.Map();
         long pages = map.TouchPages(write: true);
