@@ -26,7 +26,7 @@ current directory.  Exit status: COMMAND's (1 if it succeeded but the guest
 kernel log has a BUG/WARNING/Oops/taint), 124 on timeout, 125 if the VM failed.
 
 options (environment variable in brackets):
-  --kernel VER      guest kernel series: 6.1, 6.12, 7.x             [KERNEL=6.1]
+  --kernel VER      guest kernel of tests/vm/kernels.conf: 6.1, 6.12, 7.2 [KERNEL=6.1]
   --mem SIZE        guest RAM                                       [VM_MEM=4G]
   --memmap SPEC     reserved RAM, SIZE\$BASE[,SIZE\$BASE...]          [VM_MEMMAP='1G\$0x100000000']
   --smp N           guest CPUs (N>1 uses multi-threaded TCG)        [VM_SMP=1]
@@ -42,7 +42,7 @@ USAGE
 }
 
 parse_args() {
-    KERNEL=${KERNEL:-6.1}
+    KERNEL=${KERNEL:-$(kernel_names | head -n1)}
     VM_MEM=${VM_MEM:-4G}
     VM_MEMMAP=${VM_MEMMAP:-'1G$0x100000000'}
     VM_SMP=${VM_SMP:-1}
@@ -104,7 +104,7 @@ snapshot_module() {
     cp "$MEMPHYS_MODULE" "$snap"
     vermagic=$(modinfo -F vermagic "$snap") || die "modinfo failed on $MEMPHYS_MODULE"
     [[ ${vermagic%% *} == "$kver" ]] \
-        || die "$MEMPHYS_MODULE was built for '${vermagic%% *}' but the guest kernel is '$kver' (rebuild against /usr/src/linux-headers-$kver)"
+        || die "$MEMPHYS_MODULE was built for '${vermagic%% *}' but the guest kernel is '$kver' (rebuild it: make driver KERNEL=$KERNEL)"
     GUEST_MODULE=$GUEST_OUT/.vm/$(basename "$MEMPHYS_MODULE")
 }
 

@@ -116,12 +116,6 @@ public sealed unsafe class BadInputTests
         ["SET_MAX_FAULT 8 KiB"] = (Interop.Errors.EINVAL, (d, i) => SetRaw(d, Uapi.IocSetMaxFault, 8192, 0)),
         ["SET_MAX_FAULT 4 MiB"] = (Interop.Errors.EINVAL, (d, i) => SetRaw(d, Uapi.IocSetMaxFault, 4 << 20, 0)),
         ["SET_MAX_FAULT reserved non-zero"] = (Interop.Errors.EINVAL, (d, i) => SetRaw(d, Uapi.IocSetMaxFault, Uapi.Size4K, 1)),
-        ["SET_MAX_FAULT a size the kernel lacks"] = (Interop.Errors.EOPNOTSUPP, (d, i) =>
-        {
-            ulong lacking = (i.FaultSizes & FaultSizes.Pud1G) == 0 ? Uapi.Size1G : ulong.MaxValue;
-            Assert.SkipWhen(lacking == ulong.MaxValue, "this kernel supports every fault size");
-            return SetRaw(d, Uapi.IocSetMaxFault, lacking, 0);
-        }),
         ["QUERY_PAGE reserved0 non-zero"] = (Interop.Errors.EINVAL, (d, i) =>
         {
             using MemphysMapping map = d.Map(0, Page);
