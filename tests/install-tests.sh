@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Runs inside the guest (tests/vm/run-in-vm.sh --no-module, as root, the host's
 # root under a RAM overlay): installs memphys the way a user does on a real
-# machine and checks each piece.  Prints PASS/FAIL per check and ends with
+# machine, through the Vagrant box's own provisioning steps (vagrant/provision.sh
+# reserve, install, verify), and checks each piece.  Prints PASS/FAIL per check and ends with
 # "N passed, N failed"; exits non-zero on any failure.
 set -euo pipefail
 
 REGIONS=${MEMPHYS_REGIONS:?run through tests/vm/run-in-vm.sh}
 LOGS=${MEMPHYS_OUT:-/tmp}/install-tests
 CLI=/usr/local/bin/memphys
+PROVISION=vagrant/provision.sh
+DROPIN=/etc/default/grub.d/memphys.cfg
 PASSED=0
 FAILED=0
 
@@ -79,9 +82,21 @@ non_member_is_refused() {
     ((rc == 3))
 }
 
+# `memphys memmap --apply` (the reserve step) proposes the guest's free high GiB
+# and writes a drop-in that a shell (grub-mkconfig) reads back with '$' escaped.
+reserve_writes_grub_dropin() {
+    local want="quiet memmap=1G\\\$0x140000000" got
+    MEMPHYS_SRC=$PWD "$PROVISION" reserve
+    cat "$DROPIN"
+    # shellcheck disable=SC2016 # expanded by the inner shell
+    got=$(bash -c 'GRUB_CMDLINE_LINUX=quiet; . "$1"; printf %s "$GRUB_CMDLINE_LINUX"' bash "$DROPIN")
+    echo "GRUB_CMDLINE_LINUX after the drop-in: $got (want $want)"
+    [[ $got == "$want" ]]
+}
+
 installed_cli_verifies() {
-    file -L "$CLI" 2>/dev/null || true
-    "$CLI" verify
+    file -L "$CLI"
+    MEMPHYS_SRC=$PWD "$PROVISION" verify
 }
 
 uninstall_removes_everything() {
@@ -97,13 +112,14 @@ uninstall_removes_everything() {
 
 main() {
     prepare_guest
-    check make-install make install REGIONS="$REGIONS"
+    check provision-reserve reserve_writes_grub_dropin
+    check make-install env MEMPHYS_SRC="$PWD" "$PROVISION" install
     check dkms-installed dkms_installed_for_guest_kernel
     check modprobe-creates-device modprobe_creates_device
     check udev-rule-mode node_has_rule_mode
     check group-member-opens group_member_may_open
     check non-member-refused non_member_is_refused
-    check installed-cli-verify installed_cli_verifies
+    check provision-verify installed_cli_verifies
     check make-uninstall uninstall_removes_everything
     echo "$PASSED passed, $FAILED failed"
     ((FAILED == 0))

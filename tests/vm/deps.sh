@@ -9,8 +9,9 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 PACKAGES=(qemu-system-x86 busybox-static cpio kmod sparse linux-headers-amd64
           xz-utils zstd gzip make gcc)
 # The install stage (tests/install-tests.sh): DKMS and udev run inside the
-# guest from the host's root; vagrant validates vagrant/, shellcheck its scripts.
-PACKAGES+=(dkms udev vagrant shellcheck)
+# guest from the host's root; vagrant (+ the libvirt provider, so that its
+# settings are validated too) checks vagrant/, shellcheck the scripts.
+PACKAGES+=(dkms udev vagrant vagrant-libvirt shellcheck)
 
 missing_packages() {
     local p
