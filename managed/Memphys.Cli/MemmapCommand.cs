@@ -140,7 +140,9 @@ internal static class MemmapCommand
     {
         if (applied is not null)
         {
-            yield return $"Wrote {applied}{(backup is null ? "" : $" (previous file kept as {backup})")}. Next:";
+            yield return "Reserve it at boot with GRUB:";
+            yield return $"  1. Done: {applied} appends {p.GrubParameter} to GRUB_CMDLINE_LINUX" +
+                         (backup is null ? "" : $" (previous file kept as {backup})");
         }
         else
         {

@@ -266,6 +266,7 @@ public sealed class MemmapCommandTests
             (int code, string stdout, _) = Run(GuestSources("--size", "256M", "--apply", "--grub-dropin", dropIn));
             Assert.Equal(ExitCodes.Ok, code);
             Assert.Contains($"previous file kept as {dropIn}.bak", stdout);
+            Assert.Contains($"1. Done: {dropIn} appends", stdout);
             Assert.Equal(first, File.ReadAllText(dropIn + ".bak"));
 
             // grub-mkconfig sources the file with a shell: '\$' must survive for grub.cfg, which turns it into '$'.
