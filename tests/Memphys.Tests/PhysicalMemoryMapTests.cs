@@ -192,23 +192,7 @@ public sealed class MemmapCommandTests
             "--firmware-memmap", Path.Combine(dir, "firmware-memmap"), "--cmdline", Path.Combine(dir, "cmdline.txt")];
     }
 
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        TextWriter oldOut = Console.Out, oldErr = Console.Error;
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        Console.SetOut(stdout);
-        Console.SetError(stderr);
-        try
-        {
-            return (Program.Run(args), stdout.ToString(), stderr.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldErr);
-        }
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliTests.Run(args);
 
     [Fact]
     public void PrintsTheProposalAndTheGrubSteps()
