@@ -9,8 +9,9 @@ MATRIX := $(or $(KERNEL),$(KERNELS))
 KERNEL ?= $(firstword $(KERNELS))
 CONFIGURATION ?= Release
 export CONFIGURATION
+CLI_FILE := managed/publish/memphys
 
-.PHONY: all deps driver check managed probe test demo clean help
+.PHONY: all deps driver check managed probe test demo clean help publish install uninstall
 
 all: driver managed probe ## build the module ($(KERNEL)), the C# solution and the test probe
 
@@ -37,9 +38,23 @@ test: managed probe ## the whole suite on every kernel (or KERNEL=): checks, hos
 demo: driver managed probe ## boot a $(KERNEL) guest with 1 GiB reserved and show the CLI at work
 	tests/vm/run-in-vm.sh --kernel $(KERNEL) -- tests/demo.sh
 
+publish: $(CLI_FILE) ## the CLI as one self-contained file (managed/publish/memphys, no SDK needed to run)
+
+CLI_SOURCES := $(shell find managed \( -name bin -o -name obj -o -name publish \) -prune -o \( -name '*.cs' -o -name '*.csproj' \) -print)
+$(CLI_FILE): $(CLI_SOURCES) Directory.Build.props
+	dotnet publish managed/Memphys.Cli/Memphys.Cli.csproj -c $(CONFIGURATION) -r linux-x64 --self-contained \
+		-p:PublishSingleFile=true -p:DebugType=none -o $(dir $@) -nologo -v q
+
+install: $(CLI_FILE) ## as root: module via DKMS, udev rule, modprobe.d file, /usr/local/bin/memphys [REGIONS=1G@0x100000000]
+	packaging/install.sh install
+
+uninstall: ## as root: remove what install put in place
+	packaging/install.sh uninstall
+
 clean: ## remove build outputs (the .cache of kernels stays)
 	$(MAKE) -C driver clean
 	$(MAKE) -C tests/native clean
+	rm -rf managed/publish
 	dotnet clean Managed.sln -c $(CONFIGURATION) -nologo -v q
 
 help:

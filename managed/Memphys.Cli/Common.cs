@@ -97,7 +97,7 @@ internal static class Common
         };
         if (Path.GetFileNameWithoutExtension(host).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
         {
-            psi.ArgumentList.Add(typeof(Program).Assembly.Location);
+            psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, typeof(Program).Assembly.GetName().Name + ".dll"));
         }
 
         psi.ArgumentList.Add("_child");

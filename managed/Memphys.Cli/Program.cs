@@ -115,6 +115,7 @@ internal static class Program
         root.Subcommands.Add(VerifyCommand.Build());
         root.Subcommands.Add(StressCommand.Build());
         root.Subcommands.Add(BenchCommand.Build());
+        root.Subcommands.Add(MemmapCommand.Build());
         root.Subcommands.Add(ChildCommand.Build());
         return root;
     }

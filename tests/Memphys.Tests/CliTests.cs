@@ -10,7 +10,7 @@ public sealed class ConsoleCollection;
 [Collection("Console")]
 public sealed class CliTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
+    internal static (int Code, string Out, string Err) Run(params string[] args)
     {
         TextWriter oldOut = Console.Out, oldErr = Console.Error;
         var stdout = new StringWriter();

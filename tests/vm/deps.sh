@@ -11,6 +11,10 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 # debootstrap: the build chroot of kernels whose headers need a newer gcc.
 PACKAGES=(qemu-system-x86 busybox-static cpio kmod sparse xz-utils zstd gzip make gcc
           dwarves debootstrap)
+# The install stage (tests/install-tests.sh): DKMS and udev run inside the
+# guest from the host's root; vagrant (+ the libvirt provider, so that its
+# settings are validated too) checks vagrant/, shellcheck the scripts.
+PACKAGES+=(dkms udev vagrant vagrant-libvirt shellcheck)
 
 missing_packages() {
     local p
