@@ -41,7 +41,7 @@ public static class PageTableVerifier
             }
         }
 
-        check.AddDetail($"{present} of {entries.Length} present, {writable} writable (driver page-table query)");
+        check.AddDetail($"{present:N0} of {entries.Length:N0} present, {writable:N0} writable (driver page-table query)");
         if (!map.IsPfnMap)
         {
             CrossCheckKernelWalks(check, map, entries);

@@ -96,8 +96,8 @@ public sealed unsafe class ToolkitTests
         _ = dev.GetStats();
         (int code, string stdout, _) = CliRunner.Run(["info", "--device", DeviceEnvironment.DevicePath]);
         Assert.Equal(ExitCodes.Ok, code);
-        Assert.Contains($"physical range       0x{info.PhysicalBase:x}-0x{info.PhysicalEnd:x}", stdout);
-        Assert.Contains("caching (this fd)    wb", stdout);
+        Assert.Matches($@"\n  physical range +0x{info.PhysicalBase:x}-0x{info.PhysicalEnd:x}\n", stdout);
+        Assert.Matches(@"\n  caching \(this fd\) +wb\n", stdout);
     }
 
     /// <summary>QUERY_PAGE formats no string when it succeeds: a 1 GiB walk makes 262,144 queries.</summary>
