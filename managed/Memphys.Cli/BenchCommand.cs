@@ -10,11 +10,11 @@ internal static class BenchCommand
 
     public static Command Build()
     {
-        var device = Program.DeviceOption();
-        var json = Program.JsonOption();
-        var offset = Program.OffsetOption();
-        var length = Program.LengthOption("Bytes per run (default: 64 MiB or the region, whichever is smaller).");
-        var iterations = new Option<int>("--iterations", "-n") { Description = "Passes per measurement (best is reported).", DefaultValueFactory = _ => 1 };
+        var device = Options.Device();
+        var json = Options.Json();
+        var offset = Options.Offset();
+        var length = Options.Length("Bytes per run (default: 64 MiB or the region, whichever is smaller).");
+        var iterations = Options.Count("--iterations", "-n", "Passes per measurement (best is reported)", 1, Options.MaxIterations);
         var command = new Command("bench",
             "Sequential write / read / copy bandwidth and first-touch time, by method and fault size, next to the same " +
             "measurements on anonymous memory of the same size taken in the same run (the reference; the 'vs anon' column is " +
@@ -23,14 +23,7 @@ internal static class BenchCommand
             device, json, offset, length, iterations,
         };
         command.SetAction(r => Program.Guard(r.GetValue(json), o =>
-        {
-            if (r.GetValue(iterations) < 1)
-            {
-                throw new UsageException("--iterations must be >= 1");
-            }
-
-            return Run(o, r.GetValue(device)!, r.GetValue(offset), r.GetValue(length), r.GetValue(iterations));
-        }));
+            Run(o, r.GetValue(device)!, r.GetValue(offset), r.GetValue(length), r.GetValue(iterations))));
         return command;
     }
 
@@ -41,7 +34,7 @@ internal static class BenchCommand
     private static int Run(Output output, string path, long offset, long length, int iterations)
     {
         MemphysInfo info;
-        using (MemphysDevice d = MemphysDevice.Open(path))
+        using (MemphysDevice d = MemphysDevice.Open(path, readOnly: true))
         {
             info = d.GetInfo();
         }
@@ -109,12 +102,12 @@ internal static class BenchCommand
         }
         else
         {
-            output.Table($"bench {path}: 0x{offset:x}+0x{length:x} ({Output.Size((ulong)length)}), best of {iterations}; reference: anonymous memory",
+            output.Table($"bench {path}: {Output.Size((ulong)length)} at region offset {Output.Hex((ulong)offset)}, best of {iterations}; reference: anonymous memory",
                 ["method", "fault size", "first touch", "faults (pte/pmd/pud)", "write", "read", "copy", "vs anon (w/r/c)"],
                 results.Select(r => new[]
                 {
                     r.Method, r.FaultSize == 0 ? "-" : Output.Size(r.FaultSize), $"{r.FirstTouchMs:F2} ms",
-                    r.Faults is { } f ? $"{f.PteFaults}/{f.PmdFaults}/{f.PudFaults}" : "-",
+                    r.Faults is { } f ? $"{Output.Count(f.PteFaults)}/{Output.Count(f.PmdFaults)}/{Output.Count(f.PudFaults)}" : "-",
                     $"{r.WriteMiBs:F0} MiB/s", $"{r.ReadMiBs:F0} MiB/s", $"{r.CopyMiBs:F0} MiB/s", RatioText(r),
                 }));
         }
@@ -141,10 +134,7 @@ internal static class BenchCommand
         long length = map.Length;
         MemphysStats? s0 = dev?.GetStats();
         var clock = Stopwatch.StartNew();
-        foreach ((long o, int l) in MemphysMapping.Chunks(length))
-        {
-            MapCommand.TouchRange(map, o, l, write: true);
-        }
+        map.TouchPages(write: true);
 
         double touchMs = clock.Elapsed.TotalMilliseconds;
         MemphysStats? faults = dev is null ? null : dev.GetStats().Since(s0!.Value);

@@ -1,32 +1,33 @@
 using System.Diagnostics;
-using System.Reflection;
+using System.Globalization;
 using System.Text.Json.Nodes;
 
 namespace Memphys.Cli;
 
 internal static class Common
 {
-    /// <summary>Resolves --offset/--length against the region; 0 length means <paramref name="defaultLength"/> (capped at the region end).</summary>
+    /// <summary>
+    /// Resolves --offset/--length against the region: 0 length means <paramref name="defaultLength"/> capped at the
+    /// region end. A range that does not fit in the region is a usage error (exit 2), whichever option caused it.
+    /// </summary>
     public static (long Offset, long Length) Range(MemphysInfo info, long offset, long length, long defaultLength)
     {
-        long page = info.PageSize;
-        if (offset % page != 0)
+        ulong region = info.RegionSize;
+        if ((ulong)offset >= region)
         {
-            throw new UsageException($"--offset 0x{offset:x} is not a multiple of the {page}-byte page size");
+            throw new UsageException($"--offset 0x{offset:x} is past the end of the {Output.Size(region)} region");
         }
 
+        ulong room = region - (ulong)offset;
         if (length == 0)
         {
-            length = Math.Min(defaultLength, (long)info.RegionSize - offset);
-            if (length <= 0)
-            {
-                throw new UsageException($"--offset 0x{offset:x} is past the end of the {Output.Size(info.RegionSize)} region");
-            }
+            length = (long)Math.Min((ulong)defaultLength, room);
         }
 
-        if (length % page != 0)
+        if ((ulong)length > room)
         {
-            throw new UsageException($"--length 0x{length:x} is not a multiple of the {page}-byte page size");
+            throw new UsageException($"--offset 0x{offset:x} + --length 0x{length:x} runs past the end of the {Output.Size(region)} region " +
+                $"(at most 0x{room:x} bytes from there)");
         }
 
         return (offset, length);
@@ -39,24 +40,34 @@ internal static class Common
         _ => throw new UsageException($"unknown method '{text}' (remap or fault)"),
     };
 
+    /// <summary>A method's name in text and JSON: <c>remap</c>, <c>fault</c>.</summary>
     public static string Name(MappingMethod method) => method.ToString().ToLowerInvariant();
 
+    /// <summary>A caching mode's name in text and JSON, as in the UAPI (<c>MEMPHYS_CACHE_WB</c>): <c>wb</c>, <c>wc</c>, <c>uc</c>.</summary>
+    public static string Name(CachingMode caching) => caching switch
+    {
+        CachingMode.WriteBack => "wb",
+        CachingMode.WriteCombining => "wc",
+        CachingMode.Uncached => "uc",
+        _ => Inv((ulong)caching),
+    };
+
     public static string FaultSizeList(FaultSizes sizes) =>
-        string.Join(", ", FaultSize.ToBytes(sizes).Select(b => Output.Size(b)));
+        string.Join(", ", FaultSize.ToBytes(sizes).Select(Output.Size));
 
     public static JsonObject ToJson(MemphysInfo info) => new()
     {
         ["index"] = info.Index,
-        ["version"] = info.Version,
+        ["uapiVersion"] = info.Version,
         ["pageSize"] = info.PageSize,
-        ["physBase"] = info.PhysicalBase,
-        ["physEnd"] = info.PhysicalEnd,
+        ["physicalBase"] = info.PhysicalBase,
+        ["physicalEnd"] = info.PhysicalEnd,
         ["regionSize"] = info.RegionSize,
-        ["methods"] = new JsonArray(info.SupportedMethods.Select(m => (JsonNode)Name(m)).ToArray()),
-        ["caching"] = new JsonArray(info.SupportedCaching.Select(c => (JsonNode)c.ToString()).ToArray()),
+        ["supportedMethods"] = new JsonArray(info.SupportedMethods.Select(m => (JsonNode)Name(m)).ToArray()),
+        ["supportedCaching"] = new JsonArray(info.SupportedCaching.Select(c => (JsonNode)Name(c)).ToArray()),
         ["faultSizes"] = new JsonArray(FaultSize.ToBytes(info.FaultSizes).Select(b => (JsonNode)b).ToArray()),
         ["method"] = Name(info.Method),
-        ["currentCaching"] = info.Caching.ToString(),
+        ["caching"] = Name(info.Caching),
         ["maxFaultSize"] = info.MaxFaultSize,
     };
 
@@ -73,13 +84,13 @@ internal static class Common
 
     public static IEnumerable<(string, string)> StatsRows(MemphysStats s) =>
     [
-        ("mmap calls", s.MmapCalls.ToString()),
-        ("bytes remapped", s.BytesRemapped.ToString()),
-        ("pte faults", s.PteFaults.ToString()),
-        ("pmd faults", s.PmdFaults.ToString()),
-        ("pud faults", s.PudFaults.ToString()),
-        ("fallback faults", s.FallbackFaults.ToString()),
-        ("refused", s.Refused.ToString()),
+        ("mmap calls", Output.Count(s.MmapCalls)),
+        ("bytes remapped", Output.Size(s.BytesRemapped)),
+        ("pte faults", Output.Count(s.PteFaults)),
+        ("pmd faults", Output.Count(s.PmdFaults)),
+        ("pud faults", Output.Count(s.PudFaults)),
+        ("fallback faults", Output.Count(s.FallbackFaults)),
+        ("refused", Output.Count(s.Refused)),
     ];
 
     /// <summary>
@@ -89,36 +100,28 @@ internal static class Common
     public static ProcessStartInfo ChildStartInfo(IEnumerable<string> args)
     {
         string host = Environment.ProcessPath ?? throw new InvalidOperationException("cannot determine the process path");
-        var psi = new ProcessStartInfo(host)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        if (Path.GetFileNameWithoutExtension(host).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
-        {
-            psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, typeof(Program).Assembly.GetName().Name + ".dll"));
-        }
-
-        psi.ArgumentList.Add("_child");
-        foreach (string a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        return psi;
+        IEnumerable<string> prefix = Path.GetFileNameWithoutExtension(host).Equals("dotnet", StringComparison.OrdinalIgnoreCase)
+            ? [Path.Combine(AppContext.BaseDirectory, typeof(Program).Assembly.GetName().Name + ".dll"), "_child"]
+            : ["_child"];
+        return ProcessRunner.StartInfo(host, prefix.Concat(args));
     }
 
-    /// <summary>Runs a child to completion; returns exit code, stdout and stderr.</summary>
-    public static (int Code, string Stdout, string Stderr) RunChild(IEnumerable<string> args)
+    /// <summary>
+    /// The second-process check of <c>verify</c>: runs <c>memphys _child read</c>, which maps the range by the
+    /// requested method in a new process and compares it with the pattern.
+    /// </summary>
+    public static void ChildRead(Memphys.Verification.SecondProcessRequest request, Memphys.Verification.Check check)
     {
-        using Process process = Process.Start(ChildStartInfo(args)) ?? throw new InvalidOperationException("failed to start child process");
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = process.StandardError.ReadToEndAsync();
-        process.WaitForExit();
-        return (process.ExitCode, stdout.Result, stderr.Result);
+        ProcessResult r = ProcessRunner.Run(ChildStartInfo(
+        [
+            "read", "--device", request.DevicePath, "--method", Name(request.Method), "--offset", Inv(request.Offset),
+            "--length", Inv(request.Length), "--seed", Inv(request.Seed),
+        ]));
+        check.AddDetail(r.Stdout.Trim());
+        check.Expect(r.ExitCode == 0, $"child exit code {r.ExitCode}: {(r.Stderr.Trim().Length > 0 ? r.Stderr.Trim() : r.Stdout.Trim())}");
     }
 
-    public static string Inv(long v) => v.ToString(System.Globalization.CultureInfo.InvariantCulture);
-    public static string Inv(ulong v) => v.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    public static string Inv(long v) => v.ToString(CultureInfo.InvariantCulture);
+
+    public static string Inv(ulong v) => v.ToString(CultureInfo.InvariantCulture);
 }

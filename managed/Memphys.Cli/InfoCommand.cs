@@ -8,7 +8,7 @@ internal static class InfoCommand
     public static Command Build()
     {
         var device = new Option<string?>("--device", "-d") { Description = "Device node (default: every /dev/memphysN)." };
-        var json = Program.JsonOption();
+        var json = Options.Json();
         var command = new Command("info", "Show region(s), physical range, supported methods and fault sizes, current counters.")
         {
             device, json,
@@ -28,22 +28,22 @@ internal static class InfoCommand
         var array = new JsonArray();
         foreach (string path in paths)
         {
-            using MemphysDevice dev = MemphysDevice.Open(path, readOnly: false);
+            using MemphysDevice dev = MemphysDevice.Open(path, readOnly: true);
             MemphysInfo info = dev.GetInfo();
             MemphysStats stats = dev.GetStats();
             array.Add(new JsonObject { ["device"] = path, ["info"] = Common.ToJson(info), ["stats"] = Common.ToJson(stats) });
             output.KeyValues(path,
             [
-                ("region", $"{Output.Size(info.RegionSize)} ({info.RegionSize} bytes)"),
-                ("physical range", $"{info.PhysicalBase:x16}-{info.PhysicalEnd:x16}"),
+                ("region", $"{Output.Size(info.RegionSize)} ({Output.Count(info.RegionSize)} bytes)"),
+                ("physical range", $"{Output.Hex(info.PhysicalBase)}-{Output.Hex(info.PhysicalEnd)}"),
                 ("base pfn", Output.Hex(info.BasePfn)),
-                ("page size", info.PageSize.ToString()),
-                ("uapi version", info.Version.ToString()),
+                ("page size", Output.Size(info.PageSize)),
+                ("uapi version", Common.Inv(info.Version)),
                 ("methods", string.Join(", ", info.SupportedMethods.Select(Common.Name))),
-                ("caching modes", string.Join(", ", info.SupportedCaching)),
+                ("caching modes", string.Join(", ", info.SupportedCaching.Select(Common.Name))),
                 ("fault sizes", Common.FaultSizeList(info.FaultSizes)),
                 ("method (this fd)", Common.Name(info.Method)),
-                ("caching (this fd)", info.Caching.ToString()),
+                ("caching (this fd)", Common.Name(info.Caching)),
                 ("max fault size", Output.Size(info.MaxFaultSize)),
                 .. Common.StatsRows(stats),
             ]);

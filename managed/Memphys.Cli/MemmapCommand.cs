@@ -19,13 +19,13 @@ internal static class MemmapCommand
         var size = new Option<long>("--size", "-s")
         {
             Description = "RAM to reserve (multiple of 4 KiB; e.g. 512M, 1G, 0x40000000).",
-            CustomParser = r => Program.ParseSize(r),
+            CustomParser = r => Options.ParseSize(r, "--size"),
             Required = true,
         };
         var align = new Option<long>("--align")
         {
             Description = "Alignment of the base (power of two; default 1G for sizes from 1G, else 2M: huge faults need it).",
-            CustomParser = r => Program.ParseSize(r),
+            CustomParser = r => Options.ParseSize(r, "--align"),
             DefaultValueFactory = _ => 0,
         };
         var apply = new Option<bool>("--apply")
@@ -44,7 +44,7 @@ internal static class MemmapCommand
             DefaultValueFactory = _ => PhysicalMemoryMap.FirmwareMemmapDirectory,
         };
         var cmdline = new Option<string>("--cmdline") { Description = "Read this file instead of /proc/cmdline.", DefaultValueFactory = _ => "/proc/cmdline" };
-        var json = Program.JsonOption();
+        var json = Options.Json();
         var command = new Command("memmap",
             "Propose the memmap=SIZE$BASE kernel parameter that reserves RAM for memphys on this machine: the highest " +
             "aligned range of RAM in the firmware map (/sys/firmware/memmap) that the running kernel still manages " +

@@ -1,13 +1,24 @@
+using System.Globalization;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Spectre.Console;
 
 namespace Memphys.Cli;
 
-/// <summary>Console output: Spectre tables on a terminal, plain text when redirected, JSON with --json.</summary>
+/// <summary>
+/// Console output: Spectre tables on a terminal, plain text when redirected, JSON with --json.
+/// Text: sizes for people (<see cref="Size"/>), counts with thousands separators (<see cref="Count(long)"/>),
+/// addresses and PFNs in hex with <c>0x</c> (<see cref="Hex"/>), booleans as yes/no.
+/// JSON: camelCase names, plain numbers (bytes, counts, addresses, PFNs), lower-case enum values.
+/// </summary>
 internal sealed class Output(bool json)
 {
-    private static readonly JsonSerializerOptions s_jsonOptions = new() { WriteIndented = true };
+    private static readonly JsonSerializerOptions s_jsonOptions = new()
+    {
+        WriteIndented = true,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // "base + index", not "base \u002B index"
+    };
 
     public bool Json { get; } = json;
 
@@ -115,6 +126,21 @@ internal sealed class Output(bool json)
     }
 
     public static string Hex(ulong value) => $"0x{value:x}";
+
+    public static string Count(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
+
+    public static string Count(ulong value) => value.ToString("N0", CultureInfo.InvariantCulture);
+
+    public static string YesNo(bool value) => value ? "yes" : "no";
+
+    public static string Milliseconds(TimeSpan time) => time.TotalMilliseconds.ToString("0.000 ms", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Runs <paramref name="body"/> with a progress callback (phase name, fraction of it done). A Spectre progress
+    /// bar is shown only on a terminal without --json; otherwise the work just runs.
+    /// </summary>
+    public T WithPhases<T>(string title, Func<Action<string, double>, T> body) =>
+        WithProgress(title, 1, set => body((phase, fraction) => set(fraction)));
 
     public static string Size(ulong bytes) => MemphysDevice.FormatSize(bytes);
 }

@@ -10,99 +10,38 @@ internal static class Program
     public static int Main(string[] args) => Run(args);
 
     /// <summary>Parses and runs; never throws, always returns an exit code from <see cref="ExitCodes"/>.</summary>
-    public static int Run(string[] args)
+    public static int Run(string[] args) => Run(args, Environment.Is64BitProcess);
+
+    /// <inheritdoc cref="Run(string[])"/>
+    /// <param name="args">The command line.</param>
+    /// <param name="is64BitProcess">Whether this process is 64-bit (a parameter so that the refusal can be tested).</param>
+    internal static int Run(string[] args, bool is64BitProcess)
     {
-        RootCommand root = BuildRoot();
-        ParseResult parse = root.Parse(args);
-        if (parse.Errors.Count > 0 && parse.Action is not System.CommandLine.Help.HelpAction)
+        if (Platform.UnsupportedReason(is64BitProcess) is { } reason)
         {
-            foreach (ParseError error in parse.Errors)
-            {
-                Console.Error.WriteLine($"memphys: {error.Message}");
-            }
-
-            Console.Error.WriteLine("Try 'memphys --help'.");
-            return ExitCodes.Usage;
-        }
-
-        return parse.Invoke();
-    }
-
-    // Shared options (each command gets its own instances so that defaults can differ per command).
-    internal static Option<string> DeviceOption() => new("--device", "-d")
-    {
-        Description = "Device node.",
-        DefaultValueFactory = _ => MemphysDevice.DefaultPath,
-    };
-
-    internal static Option<bool> JsonOption() => new("--json") { Description = "Machine-readable JSON on stdout." };
-
-    internal static Option<long> OffsetOption() => new("--offset")
-    {
-        Description = "Byte offset in the region (page-aligned; accepts 0x.., K/M/G suffixes).",
-        CustomParser = r => ParseSize(r),
-        DefaultValueFactory = _ => 0,
-    };
-
-    internal static Option<long> LengthOption(string description) => new("--length")
-    {
-        Description = description,
-        CustomParser = r => ParseSize(r),
-        DefaultValueFactory = _ => 0,
-    };
-
-    internal static Option<ulong> SeedOption() => new("--seed")
-    {
-        Description = "Pattern seed; 0 (the default) picks a random one, which is printed.",
-        DefaultValueFactory = _ => 0,
-    };
-
-    /// <summary>The seed to use: <paramref name="seed"/>, or a random one when it is 0.</summary>
-    internal static ulong ResolveSeed(ulong seed) => seed != 0 ? seed : (ulong)Random.Shared.NextInt64(1, long.MaxValue);
-
-    /// <summary>Parses "4096", "0x1000", "4K", "2M", "1G".</summary>
-    internal static long ParseSize(ArgumentResult result)
-    {
-        string text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "0";
-        if (TryParseSize(text, out long value))
-        {
-            return value;
-        }
-
-        result.AddError($"'{text}' is not a size (examples: 4096, 0x1000, 64K, 16M, 1G).");
-        return 0;
-    }
-
-    internal static bool TryParseSize(string text, out long value)
-    {
-        value = 0;
-        System.Text.RegularExpressions.Match m = System.Text.RegularExpressions.Regex.Match(text.Trim(),
-            @"^(?:0x(?<hex>[0-9a-f]+)|(?<dec>[0-9]+))(?<unit>[kmgt])?(?:i?b)?$", System.Text.RegularExpressions.RegexOptions.IgnoreCase);
-        if (!m.Success)
-        {
-            return false;
-        }
-
-        var invariant = System.Globalization.CultureInfo.InvariantCulture;
-        bool ok = m.Groups["hex"].Success
-            ? long.TryParse(m.Groups["hex"].Value, System.Globalization.NumberStyles.AllowHexSpecifier, invariant, out long parsed)
-            : long.TryParse(m.Groups["dec"].Value, System.Globalization.NumberStyles.None, invariant, out parsed);
-        long multiplier = m.Groups["unit"].Success
-            ? char.ToUpperInvariant(m.Groups["unit"].Value[0]) switch { 'K' => 1L << 10, 'M' => 1L << 20, 'G' => 1L << 30, _ => 1L << 40 }
-            : 1;
-        if (!ok || parsed < 0)
-        {
-            return false;
+            return Fail(new Output(json: false), reason, ExitCodes.Unsupported, null);
         }
 
         try
         {
-            value = checked(parsed * multiplier);
-            return true;
+            ParseResult parse = BuildRoot().Parse(args);
+            if (parse.Errors.Count > 0 && parse.Action is not System.CommandLine.Help.HelpAction)
+            {
+                foreach (ParseError error in parse.Errors)
+                {
+                    Console.Error.WriteLine($"memphys: {error.Message}");
+                }
+
+                Console.Error.WriteLine("Try 'memphys --help'.");
+                return ExitCodes.Usage;
+            }
+
+            return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
-        catch (OverflowException)
+        catch (Exception ex)
         {
-            return false;
+            // Commands run inside Guard; this catches what escapes parsing or System.CommandLine itself.
+            return Fail(new Output(json: false), $"internal error: {ex.Message}", ExitCodes.InternalError, null);
         }
     }
 
@@ -122,7 +61,7 @@ internal static class Program
 
     /// <summary>
     /// Runs a command body, turning every failure into one readable line on stderr (and a JSON error object
-    /// on stdout with --json) and the matching exit code. No stack traces.
+    /// on stdout with --json) and the matching exit code: no exception leaves, no stack trace is printed.
     /// </summary>
     internal static int Guard(bool json, Func<Output, int> body)
     {
@@ -144,18 +83,27 @@ internal static class Program
         {
             return Fail(output, ex.Message, ExitCodes.DeviceUnavailable, "EACCES");
         }
-        catch (Exception ex) when (ex is IOException or ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
+        catch (PlatformNotSupportedException ex)
+        {
+            return Fail(output, ex.Message, ExitCodes.Unsupported, null);
+        }
+        catch (IOException ex)
         {
             return Fail(output, ex.Message, ExitCodes.OsError, null);
+        }
+        catch (Exception ex)
+        {
+            return Fail(output, $"internal error: {ex.Message}", ExitCodes.InternalError, null);
         }
     }
 
     private static int Fail(Output output, string message, int code, string? errno)
     {
-        Console.Error.WriteLine($"memphys: {message}");
+        string line = message.ReplaceLineEndings(" ");
+        Console.Error.WriteLine($"memphys: {line}");
         if (output.Json)
         {
-            output.WriteJson(new JsonObject { ["error"] = message, ["errno"] = errno, ["exitCode"] = code });
+            output.WriteJson(new JsonObject { ["error"] = line, ["errno"] = errno, ["exitCode"] = code });
         }
 
         return code;

@@ -51,93 +51,104 @@ internal static class StressCommand
 
     public static Command Build()
     {
-        var device = Program.DeviceOption();
-        var json = Program.JsonOption();
-        var seconds = new Option<double>("--seconds", "-s") { Description = "Duration.", DefaultValueFactory = _ => 5 };
-        var threads = new Option<int>("--threads", "-t") { Description = "Threads per process.", DefaultValueFactory = _ => 2 };
-        var processes = new Option<int>("--processes", "-p") { Description = "Processes (this one included).", DefaultValueFactory = _ => 1 };
-        var seed = Program.SeedOption();
-        var offset = Program.OffsetOption();
-        var length = Program.LengthOption("Bytes of the region to use (default: 64 MiB or the region, whichever is smaller).");
-        var maxOp = new Option<long>("--max-op")
-        {
-            Description = "Largest single write/read-back (bytes).",
-            CustomParser = r => Program.ParseSize(r),
-            DefaultValueFactory = _ => 64 << 10,
-        };
+        var device = Options.Device();
+        var json = Options.Json();
+        var seconds = Options.Seconds(5);
+        var threads = Options.Count("--threads", "-t", "Threads per process", 2, Options.MaxThreads);
+        var processes = Options.Count("--processes", "-p", "Processes, this one included", 1, Options.MaxProcesses);
+        var seed = Options.Seed();
+        var offset = Options.Offset();
+        var length = Options.Length("Bytes of the region to use (default: 64 MiB or the region, whichever is smaller).");
+        var maxOp = Options.MaxOp();
         var command = new Command("stress",
             "Random-offset write/read-back with seeded patterns across both methods (and pread/pwrite). Exit code 1 on any corrupt byte.")
         {
             device, json, seconds, threads, processes, seed, offset, length, maxOp,
         };
-        command.SetAction(r => Program.Guard(r.GetValue(json), o =>
+        command.Validators.Add(r =>
         {
-            int t = r.GetValue(threads), p = r.GetValue(processes);
-            double s = r.GetValue(seconds);
-            if (t < 1 || p < 1 || s <= 0 || r.GetValue(maxOp) < 8)
+            long workers;
+            try
             {
-                throw new UsageException("--threads and --processes must be >= 1, --seconds > 0, --max-op >= 8");
+                workers = (long)r.GetValue(threads) * r.GetValue(processes);
+            }
+            catch (InvalidOperationException)
+            {
+                return; // a value that did not parse: already reported where it was parsed
             }
 
-            return Run(o, r.GetValue(device)!, s, t, p, Program.ResolveSeed(r.GetValue(seed)), r.GetValue(offset), r.GetValue(length), r.GetValue(maxOp));
-        }));
+            if (workers > Options.MaxWorkers)
+            {
+                r.AddError($"--threads x --processes is {workers} workers; at most {Options.MaxWorkers}.");
+            }
+        });
+        command.SetAction(r => Program.Guard(r.GetValue(json), o => Run(o, new StressSettings(r.GetValue(device)!, r.GetValue(offset),
+            r.GetValue(length), r.GetValue(seconds), r.GetValue(threads), r.GetValue(processes), 0, Options.ResolveSeed(r.GetValue(seed)),
+            r.GetValue(maxOp)))));
         return command;
     }
 
-    private static int Run(Output output, string path, double seconds, int threads, int processes, ulong seed, long offset, long length, long maxOp)
+    /// <summary>The hidden <c>_child stress</c>: one stress process; prints its totals as JSON.</summary>
+    public static Command BuildChild()
+    {
+        var device = Options.Device();
+        var offset = Options.Offset();
+        var length = Options.Length("Bytes.");
+        var seconds = Options.Seconds(5);
+        var threads = Options.Count("--threads", "-t", "Threads", 1, Options.MaxThreads);
+        var processes = Options.Count("--processes", "-p", "Processes", 1, Options.MaxProcesses);
+        var index = new Option<int>("--process-index") { Required = true };
+        var seed = new Option<ulong>("--seed") { Required = true };
+        var maxOp = Options.MaxOp();
+        var stress = new Command("stress", "One stress process; prints its totals as JSON.")
+        {
+            device, offset, length, seconds, threads, processes, index, seed, maxOp,
+        };
+        stress.SetAction(r => Program.Guard(false, o =>
+        {
+            StressTotals totals = RunWorkers(new StressSettings(r.GetValue(device)!, r.GetValue(offset), r.GetValue(length),
+                r.GetValue(seconds), r.GetValue(threads), r.GetValue(processes), r.GetValue(index), r.GetValue(seed), r.GetValue(maxOp)));
+            Console.Out.WriteLine(totals.ToJson().ToJsonString());
+            return totals.CorruptBytes == 0 ? ExitCodes.Ok : ExitCodes.CheckFailed;
+        }));
+        return stress;
+    }
+
+    private static int Run(Output output, StressSettings settings)
     {
         MemphysInfo info;
-        using (MemphysDevice dev = MemphysDevice.Open(path))
+        using (MemphysDevice dev = MemphysDevice.Open(settings.Path, readOnly: true))
         {
             info = dev.GetInfo();
         }
 
-        (offset, length) = Common.Range(info, offset, length, DefaultLength);
-        int workers = threads * processes;
+        (long offset, long length) = Common.Range(info, settings.Offset, settings.Length, DefaultLength);
+        settings = settings with { Offset = offset, Length = length };
+        int workers = checked(settings.Threads * settings.Processes);
         if (length / workers < 8)
         {
             throw new UsageException($"--length 0x{length:x} is too small for {workers} workers");
         }
 
-        output.Line($"stress {path}: 0x{offset:x}+0x{length:x}, {seconds} s, {threads} thread(s) x {processes} process(es), seed {seed}");
-        var children = new List<Process>();
-        var childOutputs = new List<Task<string>>();
-        for (int p = 1; p < processes; p++)
-        {
-            ProcessStartInfo psi = Common.ChildStartInfo(
-            [
-                "stress", "--device", path, "--offset", Common.Inv(offset), "--length", Common.Inv(length), "--seconds", seconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                "--threads", Common.Inv(threads), "--processes", Common.Inv(processes), "--process-index", Common.Inv(p), "--seed", Common.Inv(seed), "--max-op", Common.Inv(maxOp),
-            ]);
-            psi.RedirectStandardError = false;
-            Process child = Process.Start(psi) ?? throw new InvalidOperationException("failed to start child process");
-            children.Add(child);
-            childOutputs.Add(child.StandardOutput.ReadToEndAsync());
-        }
-
+        output.Line($"stress {settings.Path}: 0x{offset:x}+0x{length:x} ({Output.Size((ulong)length)}), {settings.Seconds} s, " +
+            $"{settings.Threads} thread(s) x {settings.Processes} process(es), seed {settings.Seed}");
         var clock = Stopwatch.StartNew();
-        StressTotals totals = output.WithProgress($"stress ({seconds} s)", seconds, progress =>
+        StressTotals totals;
+        int childFailures;
+        using (var children = new ChildProcessGroup())
         {
-            using var timer = new Timer(_ => progress(clock.Elapsed.TotalSeconds), null, 250, 250);
-            return RunWorkers(path, offset, length, seconds, threads, processes, 0, seed, maxOp);
-        });
-
-        int childFailures = 0;
-        for (int i = 0; i < children.Count; i++)
-        {
-            children[i].WaitForExit();
-            string text = childOutputs[i].Result.Trim();
-            try
+            // Started before the local workers and killed by Dispose if anything below throws.
+            for (int p = 1; p < settings.Processes; p++)
             {
-                totals.Add(StressTotals.FromJson(JsonNode.Parse(text)!));
-            }
-            catch (Exception ex) when (ex is JsonException or NullReferenceException or InvalidOperationException)
-            {
-                childFailures++;
-                totals.Corruptions.Add($"child {i + 1} exited {children[i].ExitCode} without a result: {text}");
+                children.Start(Common.ChildStartInfo(["stress", .. settings.ChildArguments(p)]));
             }
 
-            children[i].Dispose();
+            totals = output.WithProgress($"stress ({settings.Seconds} s)", settings.Seconds, progress =>
+            {
+                using var timer = new Timer(_ => progress(clock.Elapsed.TotalSeconds), null, 250, 250);
+                return RunWorkers(settings);
+            });
+            childFailures = CollectChildren(children, totals);
         }
 
         double elapsed = clock.Elapsed.TotalSeconds;
@@ -145,11 +156,11 @@ internal static class StressCommand
         if (output.Json)
         {
             JsonObject o = totals.ToJson();
-            o["device"] = path;
-            o["seed"] = seed;
+            o["device"] = settings.Path;
+            o["seed"] = settings.Seed;
             o["seconds"] = elapsed;
-            o["threads"] = threads;
-            o["processes"] = processes;
+            o["threads"] = settings.Threads;
+            o["processes"] = settings.Processes;
             o["childFailures"] = childFailures;
             o["passed"] = ok;
             output.WriteJson(o);
@@ -158,11 +169,11 @@ internal static class StressCommand
         {
             output.KeyValues("stress",
             [
-                ("operations", totals.Operations.ToString()),
-                ("bytes", $"{totals.Bytes} ({totals.Bytes / elapsed / (1 << 20):F1} MiB/s)"),
-                ("corrupt bytes", totals.CorruptBytes.ToString()),
-                ("child failures", childFailures.ToString()),
-                ("seed", seed.ToString()),
+                ("operations", Output.Count(totals.Operations)),
+                ("bytes", $"{Output.Size((ulong)totals.Bytes)} ({Output.Size((ulong)(totals.Bytes / elapsed))}/s)"),
+                ("corrupt bytes", Output.Count(totals.CorruptBytes)),
+                ("child failures", Output.Count(childFailures)),
+                ("seed", Common.Inv(settings.Seed)),
             ]);
             foreach (string c in totals.Corruptions)
             {
@@ -173,14 +184,35 @@ internal static class StressCommand
         return ok ? ExitCodes.Ok : ExitCodes.CheckFailed;
     }
 
+    /// <summary>Waits for every child, adds its totals; returns how many ended without a result.</summary>
+    private static int CollectChildren(ChildProcessGroup children, StressTotals totals)
+    {
+        int failures = 0;
+        foreach ((int index, ProcessResult result) in children.WaitAll().Select((r, i) => (i + 1, r)))
+        {
+            string text = result.Stdout.Trim();
+            try
+            {
+                totals.Add(StressTotals.FromJson(JsonNode.Parse(text)!));
+            }
+            catch (Exception ex) when (ex is JsonException or NullReferenceException or InvalidOperationException)
+            {
+                failures++;
+                totals.Corruptions.Add($"child {index} exited {result.ExitCode} without a result: {(text + " " + result.Stderr.Trim()).Trim()}");
+            }
+        }
+
+        return failures;
+    }
+
     /// <summary>
     /// Runs this process's workers. Worker w (global index processIndex*threads + t) owns an 8-byte-aligned
     /// slice of the range, so workers never race on bytes; each operation writes a seeded pattern through one
     /// path (remap mapping, fault mapping or pwrite) and reads it back through another (or pread).
     /// </summary>
-    internal static StressTotals RunWorkers(string path, long offset, long length, double seconds, int threads, int processes,
-        int processIndex, ulong seed, long maxOp)
+    internal static StressTotals RunWorkers(StressSettings settings)
     {
+        (string path, long offset, long length, double seconds, int threads, int processes, int processIndex, ulong seed, long maxOp) = settings;
         using MemphysDevice remapDev = MemphysDevice.Open(path);
         remapDev.SetMethod(MappingMethod.Remap);
         using MemphysMapping remap = remapDev.Map(offset, length);
@@ -193,15 +225,24 @@ internal static class StressCommand
         var totals = new StressTotals();
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(seconds);
         var tasks = new Thread[threads];
+        Exception? failure = null;
         for (int t = 0; t < threads; t++)
         {
             int worker = processIndex * threads + t;
             tasks[t] = new Thread(() =>
             {
-                StressTotals mine = Worker(remapDev, remap, fault, offset, worker * slice, slice, seed, worker, maxOp, deadline);
-                lock (totals)
+                try
                 {
-                    totals.Add(mine);
+                    StressTotals mine = Worker(remapDev, remap, fault, offset, worker * slice, slice, seed, worker, maxOp, deadline);
+                    lock (totals)
+                    {
+                        totals.Add(mine);
+                    }
+                }
+                catch (Exception ex)
+                {
+                    // Rethrown on the calling thread after the join: an exception on a worker thread would end the process.
+                    Interlocked.CompareExchange(ref failure, ex, null);
                 }
             });
             tasks[t].Start();
@@ -210,6 +251,11 @@ internal static class StressCommand
         foreach (Thread t in tasks)
         {
             t.Join();
+        }
+
+        if (failure is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
         }
 
         return totals;
@@ -274,4 +320,34 @@ internal static class StressCommand
 
         return totals;
     }
+}
+
+/// <summary>What one stress process runs: the range, the duration, its share of the workers, the seed.</summary>
+internal sealed record StressSettings(string Path, long Offset, long Length, double Seconds, int Threads, int Processes,
+    int ProcessIndex, ulong Seed, long MaxOp)
+{
+    /// <summary>The arguments of <c>_child stress</c> for process <paramref name="index"/>.</summary>
+    public string[] ChildArguments(int index) =>
+    [
+        "--device", Path, "--offset", Common.Inv(Offset), "--length", Common.Inv(Length),
+        "--seconds", Seconds.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+        "--threads", Common.Inv(Threads), "--processes", Common.Inv(Processes), "--process-index", Common.Inv(index),
+        "--seed", Common.Inv(Seed), "--max-op", Common.Inv(MaxOp),
+    ];
+}
+
+/// <summary>Small deterministic PRNG (xorshift64*), seeded per worker.</summary>
+internal struct XorShift(ulong seed)
+{
+    private ulong _state = Pattern.Mix(seed, 0) | 1;
+
+    public ulong Next()
+    {
+        _state ^= _state >> 12;
+        _state ^= _state << 25;
+        _state ^= _state >> 27;
+        return _state * 0x2545F4914F6CDD1DUL;
+    }
+
+    public long Below(long bound) => (long)(Next() % (ulong)bound);
 }

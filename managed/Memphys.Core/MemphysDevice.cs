@@ -50,6 +50,7 @@ public sealed unsafe partial class MemphysDevice : IDisposable
     /// <exception cref="MemphysException">open failed, e.g. ENOENT (no device) or EACCES/EPERM (not root).</exception>
     public static MemphysDevice Open(string path = DefaultPath, bool readOnly = false)
     {
+        Platform.ThrowIfUnsupported();
         ArgumentException.ThrowIfNullOrEmpty(path);
         var fd = SafeFileDescriptor.Open(path, readOnly ? Interop.Libc.O_RDONLY : Interop.Libc.O_RDWR);
         return new MemphysDevice(path, fd);
@@ -60,6 +61,7 @@ public sealed unsafe partial class MemphysDevice : IDisposable
     {
         MemphysInfoNative native = default;
         Ioctl(Uapi.IocGetInfo, &native, "ioctl GET_INFO");
+        Uapi.CheckHeader(native.Size, native.Version, sizeof(MemphysInfoNative), "ioctl GET_INFO", Path);
         uint methods = native.Methods;
         uint cachingModes = native.CachingModes;
         var info = new MemphysInfo(
@@ -92,6 +94,7 @@ public sealed unsafe partial class MemphysDevice : IDisposable
     {
         MemphysStatsNative native = default;
         Ioctl(Uapi.IocGetStats, &native, "ioctl GET_STATS");
+        Uapi.CheckHeader(native.Size, native.Version, sizeof(MemphysStatsNative), "ioctl GET_STATS", Path);
         return new MemphysStats(native.MmapCalls, native.BytesRemapped, native.PteFaults, native.PmdFaults,
             native.PudFaults, native.FallbackFaults, native.Refused);
     }
@@ -103,19 +106,29 @@ public sealed unsafe partial class MemphysDevice : IDisposable
     public PageTableEntry QueryPage(nint address)
     {
         MemphysPageQueryNative query = new() { Address = (ulong)address };
-        Ioctl(Uapi.IocQueryPage, &query, $"ioctl QUERY_PAGE 0x{address:x}");
+        if (Interop.Libc.Ioctl(_fd, Uapi.IocQueryPage, &query) < 0)
+        {
+            // The operation text is formatted only on failure: a 1 GiB walk makes 262,144 queries.
+            throw Interop.Errors.LastError($"ioctl QUERY_PAGE 0x{address:x}", Path);
+        }
+
         return new PageTableEntry((query.Flags & Uapi.PagePresent) != 0, (query.Flags & Uapi.PageWrite) != 0, query.Pfn);
     }
 
-    /// <summary>The page table entry of every page of <paramref name="mapping"/>, in order.</summary>
+    /// <summary>
+    /// The page table entry of every page of <paramref name="mapping"/>, in order. The mapping stays mapped for
+    /// the whole walk even if another thread disposes it meanwhile.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The mapping is disposed.</exception>
     public PageTableEntry[] QueryPages(MemphysMapping mapping)
     {
         ArgumentNullException.ThrowIfNull(mapping);
+        using MemphysMapping.Lease lease = mapping.Acquire();
         var entries = new PageTableEntry[mapping.PageCount];
         long pageSize = Environment.SystemPageSize;
         for (long i = 0; i < entries.Length; i++)
         {
-            entries[i] = QueryPage(mapping.BaseAddress + (nint)(i * pageSize));
+            entries[i] = QueryPage(lease.Address + (nint)(i * pageSize));
         }
 
         return entries;
@@ -193,15 +206,25 @@ public sealed unsafe partial class MemphysDevice : IDisposable
     /// <summary>Closes the device. Existing mappings stay valid until disposed.</summary>
     public void Dispose() => _fd.Dispose();
 
-    /// <summary>Formats a byte count as <c>1 GiB</c>, <c>2 MiB</c>, <c>4 KiB</c> or bytes.</summary>
-    public static string FormatSize(ulong bytes) => bytes switch
+    /// <summary>
+    /// Formats a byte count for people: exact multiples as <c>1 GiB</c>, <c>2 MiB</c>, <c>4 KiB</c>; other counts of
+    /// 1 KiB and more with one decimal (<c>1.5 MiB</c>); smaller ones in bytes (<c>100 B</c>).
+    /// </summary>
+    public static string FormatSize(ulong bytes)
     {
-        0 => "0 B",
-        _ when bytes % (1UL << 30) == 0 => $"{bytes >> 30} GiB",
-        _ when bytes % (1UL << 20) == 0 => $"{bytes >> 20} MiB",
-        _ when bytes % (1UL << 10) == 0 => $"{bytes >> 10} KiB",
-        _ => $"{bytes} B",
-    };
+        var invariant = System.Globalization.CultureInfo.InvariantCulture;
+        (ulong unit, string name) = bytes switch
+        {
+            >= 1UL << 40 => (1UL << 40, "TiB"),
+            >= 1UL << 30 => (1UL << 30, "GiB"),
+            >= 1UL << 20 => (1UL << 20, "MiB"),
+            >= 1UL << 10 => (1UL << 10, "KiB"),
+            _ => (1UL, "B"),
+        };
+        return bytes % unit == 0
+            ? string.Create(invariant, $"{bytes / unit} {name}")
+            : string.Create(invariant, $"{(double)bytes / unit:0.0} {name}");
+    }
 
     private string? DescribeMapError(int errno, long offset, long length)
     {

@@ -11,9 +11,15 @@ public delegate void SpanChunkAction(Span<byte> chunk, long offset);
 
 /// <summary>
 /// A mapped range: of a memphys device (<see cref="MemphysDevice.Map"/>) or anonymous memory
-/// (<see cref="CreateAnonymous"/>). Disposing unmaps it; spans and memories obtained from it must
-/// not be used afterwards. <see cref="Span{T}"/> is limited to <see cref="int.MaxValue"/> bytes, so
-/// mappings over 2 GiB are accessed in windows (<see cref="GetSpan"/>) or chunks (<see cref="ForEachChunk"/>).
+/// (<see cref="CreateAnonymous"/>). Disposing unmaps it once nothing uses it any more: every method of this class
+/// holds a reference on the <see cref="SafeMappingHandle"/> for the duration of its system call, and a
+/// <see cref="MemoryHandle"/> from <c>GetMemory(...).Pin()</c> holds one until it is disposed, so a concurrent
+/// <see cref="Dispose"/> never lets a call reach memory that is mapped at the same address next.
+/// Spans (<see cref="GetSpan"/>, <see cref="AsSpan"/>, <c>Memory.Span</c>) and <see cref="Pointer"/> hold no
+/// reference: use them only while the mapping is alive (or pinned). Touching memory past the end of a mapping,
+/// or after it is unmapped, is a fatal signal (SIGSEGV or SIGBUS) that ends the process, not an exception.
+/// <see cref="Span{T}"/> is limited to <see cref="int.MaxValue"/> bytes, so mappings over 2 GiB are accessed in
+/// windows (<see cref="GetSpan"/>) or chunks (<see cref="ForEachChunk"/>).
 /// </summary>
 public sealed unsafe class MemphysMapping : IDisposable
 {
@@ -21,12 +27,15 @@ public sealed unsafe class MemphysMapping : IDisposable
     public const int DefaultChunkSize = 1 << 30;
 
     private readonly SafeMappingHandle _handle;
-    private readonly byte* _base;
+
+    // Set by Dispose. The handle itself reports closed only once the last reference is released, and accepts new
+    // references until then; this flag refuses them from the moment Dispose is called.
+    private volatile bool _disposed;
 
     internal MemphysMapping(SafeMappingHandle handle, long regionOffset, bool isPrivate, MapProtection protection, string? devicePath)
     {
         _handle = handle;
-        _base = (byte*)handle.DangerousGetHandle();
+        BaseAddress = handle.DangerousGetHandle();
         Length = checked((long)handle.Length);
         RegionOffset = regionOffset;
         IsPrivate = isPrivate;
@@ -36,20 +45,21 @@ public sealed unsafe class MemphysMapping : IDisposable
 
     /// <summary>Creates a private anonymous mapping (MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE).</summary>
     /// <param name="length">Length in bytes; rounded up to whole pages by the kernel.</param>
-    /// <param name="protection">Protection of the mapping.</param>
+    /// <param name="protection">Protection of the mapping; <see cref="MapProtection.None"/> reserves address space.</param>
     public static MemphysMapping CreateAnonymous(long length, MapProtection protection = MapProtection.ReadWrite)
     {
+        Platform.ThrowIfUnsupported();
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
         SafeMappingHandle handle = SafeMappingHandle.Map(0, (nuint)length, (int)protection,
             Interop.Libc.MAP_PRIVATE | Interop.Libc.MAP_ANONYMOUS | Interop.Libc.MAP_NORESERVE, null, 0);
         return new MemphysMapping(handle, 0, isPrivate: true, protection, null);
     }
 
-    /// <summary>Base address of the mapping.</summary>
-    public nint BaseAddress => (nint)_base;
+    /// <summary>Base address of the mapping; it stays the same after <see cref="Dispose"/>, when nothing is mapped there.</summary>
+    public nint BaseAddress { get; }
 
-    /// <summary>Base pointer of the mapping.</summary>
-    public byte* Pointer => _base;
+    /// <summary>Base pointer of the mapping; valid only while the mapping is alive (see the class remarks).</summary>
+    public byte* Pointer => (byte*)BaseAddress;
 
     /// <summary>Length of the mapping in bytes.</summary>
     public long Length { get; }
@@ -72,15 +82,16 @@ public sealed unsafe class MemphysMapping : IDisposable
     /// <summary>The owning <see cref="SafeBuffer"/>; releasing it unmaps the range.</summary>
     public SafeBuffer Buffer => _handle;
 
-    /// <summary>True once disposed.</summary>
-    public bool IsDisposed => _handle.IsClosed;
+    /// <summary>True once disposed (the range is unmapped when the last reference is released).</summary>
+    public bool IsDisposed => _disposed;
 
-    /// <summary>A span over <paramref name="length"/> bytes starting at <paramref name="offset"/>.</summary>
+    /// <summary>A span over <paramref name="length"/> bytes starting at <paramref name="offset"/>; valid while the mapping is alive.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The window is not inside the mapping.</exception>
+    /// <exception cref="ObjectDisposedException">The mapping is disposed.</exception>
     public Span<byte> GetSpan(long offset, int length)
     {
         CheckWindow(offset, length);
-        return new Span<byte>(_base + offset, length);
+        return new Span<byte>(Pointer + offset, length);
     }
 
     /// <summary>The whole mapping as one span; only for mappings of at most <see cref="int.MaxValue"/> bytes.</summary>
@@ -95,11 +106,15 @@ public sealed unsafe class MemphysMapping : IDisposable
         return GetSpan(0, (int)Length);
     }
 
-    /// <summary>A <see cref="Memory{T}"/> over <paramref name="length"/> bytes starting at <paramref name="offset"/>.</summary>
+    /// <summary>
+    /// A <see cref="Memory{T}"/> over <paramref name="length"/> bytes starting at <paramref name="offset"/>. Its
+    /// <c>Pin()</c> keeps the mapping mapped until the returned <see cref="MemoryHandle"/> is disposed, and throws
+    /// <see cref="ObjectDisposedException"/> once the mapping is disposed.
+    /// </summary>
     public Memory<byte> GetMemory(long offset, int length)
     {
         CheckWindow(offset, length);
-        return new WindowManager(this, _base + offset, length).Memory;
+        return new WindowManager(this, offset, length).Memory;
     }
 
     /// <summary>
@@ -115,13 +130,17 @@ public sealed unsafe class MemphysMapping : IDisposable
         }
     }
 
-    /// <summary>Calls <paramref name="action"/> for consecutive spans covering the whole mapping.</summary>
+    /// <summary>
+    /// Calls <paramref name="action"/> for consecutive spans covering the whole mapping; the mapping stays mapped
+    /// until the walk ends, even if it is disposed meanwhile.
+    /// </summary>
     public void ForEachChunk(SpanChunkAction action, int maxChunk = DefaultChunkSize)
     {
         ArgumentNullException.ThrowIfNull(action);
+        using Lease lease = Acquire();
         foreach ((long offset, int length) in Chunks(Length, maxChunk))
         {
-            action(GetSpan(offset, length), offset);
+            action(new Span<byte>(lease.Pointer + offset, length), offset);
         }
     }
 
@@ -136,18 +155,29 @@ public sealed unsafe class MemphysMapping : IDisposable
 
     /// <summary>Touches one byte in every page (a volatile read, or a write of the byte's own value).</summary>
     /// <returns>The number of pages touched.</returns>
-    public long TouchPages(bool write = false)
+    public long TouchPages(bool write = false) => TouchPages(0, Length, write);
+
+    /// <summary>
+    /// Touches one byte in every <paramref name="stride"/>-th page of [<paramref name="offset"/>, +<paramref name="length"/>),
+    /// starting with the page at <paramref name="offset"/>.
+    /// </summary>
+    /// <returns>The number of pages touched.</returns>
+    public long TouchPages(long offset, long length, bool write = false, long stride = 1)
     {
-        ThrowIfDisposed();
-        long pageSize = Environment.SystemPageSize;
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(stride);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(offset, Length - length);
+        using Lease lease = Acquire();
+        long step = checked(stride * Environment.SystemPageSize);
         long pages = 0;
-        for (long offset = 0; offset < Length; offset += pageSize, pages++)
+        for (long o = offset; o < offset + length; o += step, pages++)
         {
-            byte* p = _base + offset;
-            byte value = System.Threading.Volatile.Read(ref *p);
+            byte* p = lease.Pointer + o;
+            byte value = Volatile.Read(ref *p);
             if (write)
             {
-                System.Threading.Volatile.Write(ref *p, value);
+                Volatile.Write(ref *p, value);
             }
         }
 
@@ -161,7 +191,14 @@ public sealed unsafe class MemphysMapping : IDisposable
     /// whatever is mapped. For device mappings use <see cref="MemphysDevice.QueryPage"/> /
     /// <see cref="MemphysDevice.QueryPages"/> instead: they read the page table entry the MMU uses.
     /// </summary>
-    public bool IsPfnMap => PageInspector.GetVmaFlags(BaseAddress).Contains("pf");
+    public bool IsPfnMap
+    {
+        get
+        {
+            using Lease lease = Acquire();
+            return PageInspector.GetVmaFlags(lease.Address).Contains("pf");
+        }
+    }
 
     /// <summary>
     /// Residency of each page according to mincore(2). Meaningful for anonymous memory; for a device mapping
@@ -170,8 +207,8 @@ public sealed unsafe class MemphysMapping : IDisposable
     /// </summary>
     public bool[] GetResidency()
     {
-        ThrowIfDisposed();
-        return PageInspector.GetResidency(BaseAddress, Length);
+        using Lease lease = Acquire();
+        return PageInspector.GetResidency(lease.Address, Length);
     }
 
     /// <summary>
@@ -181,15 +218,15 @@ public sealed unsafe class MemphysMapping : IDisposable
     /// </summary>
     public PagemapEntry[] ReadPagemap()
     {
-        ThrowIfDisposed();
-        return PageInspector.ReadPagemap(BaseAddress, Length);
+        using Lease lease = Acquire();
+        return PageInspector.ReadPagemap(lease.Address, Length);
     }
 
     /// <summary>msync(2) the whole mapping.</summary>
     public void Flush(bool synchronous = true)
     {
         ThrowIfDisposed();
-        Interop.Errors.ThrowIfNegative(Interop.Libc.MSync(BaseAddress, (nuint)Length,
+        Interop.Errors.ThrowIfNegative(Interop.Libc.MSync(_handle, (nuint)Length,
             synchronous ? Interop.Libc.MS_SYNC : Interop.Libc.MS_ASYNC), "msync", DevicePath);
     }
 
@@ -197,25 +234,57 @@ public sealed unsafe class MemphysMapping : IDisposable
     public void Lock()
     {
         ThrowIfDisposed();
-        Interop.Errors.ThrowIfNegative(Interop.Libc.MLock(BaseAddress, (nuint)Length), "mlock", DevicePath);
+        Interop.Errors.ThrowIfNegative(Interop.Libc.MLock(_handle, (nuint)Length), "mlock", DevicePath);
     }
 
     /// <summary>munlock(2) the whole mapping.</summary>
     public void Unlock()
     {
         ThrowIfDisposed();
-        Interop.Errors.ThrowIfNegative(Interop.Libc.MUnlock(BaseAddress, (nuint)Length), "munlock", DevicePath);
+        Interop.Errors.ThrowIfNegative(Interop.Libc.MUnlock(_handle, (nuint)Length), "munlock", DevicePath);
     }
 
     /// <summary>madvise(2) with a raw <c>MADV_*</c> value over the whole mapping.</summary>
     public void Advise(int advice)
     {
         ThrowIfDisposed();
-        Interop.Errors.ThrowIfNegative(Interop.Libc.MAdvise(BaseAddress, (nuint)Length, advice), "madvise", DevicePath);
+        Interop.Errors.ThrowIfNegative(Interop.Libc.MAdvise(_handle, (nuint)Length, advice), "madvise", DevicePath);
     }
 
-    /// <summary>Unmaps the range.</summary>
-    public void Dispose() => _handle.Dispose();
+    /// <summary>Unmaps the range, at once or when the last call or pin using it ends.</summary>
+    public void Dispose()
+    {
+        _disposed = true;
+        _handle.Dispose();
+    }
+
+    /// <summary>
+    /// Takes a reference on the mapping for a scope: the range stays mapped until the lease is disposed.
+    /// Library code passes <see cref="Lease.Address"/> to system calls only inside such a scope.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The mapping is disposed.</exception>
+    internal Lease Acquire()
+    {
+        ThrowIfDisposed();
+        bool added = false;
+        try
+        {
+            _handle.DangerousAddRef(ref added);
+        }
+        catch (ObjectDisposedException)
+        {
+            ThrowDisposed();
+        }
+
+        if (_disposed)
+        {
+            // Disposed between the check and the reference: give it back, so that the range is unmapped.
+            _handle.DangerousRelease();
+            ThrowDisposed();
+        }
+
+        return new Lease(_handle);
+    }
 
     private void CheckWindow(long offset, int length)
     {
@@ -228,26 +297,44 @@ public sealed unsafe class MemphysMapping : IDisposable
         }
     }
 
-    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
+    private void ThrowIfDisposed()
+    {
+        if (_disposed)
+        {
+            ThrowDisposed();
+        }
+    }
 
-    private sealed class WindowManager(MemphysMapping owner, byte* pointer, int length) : MemoryManager<byte>
+    private void ThrowDisposed() => throw new ObjectDisposedException(nameof(MemphysMapping), $"the mapping at 0x{BaseAddress:x} is disposed");
+
+    /// <summary>A reference on a <see cref="SafeMappingHandle"/>, released by <see cref="Dispose"/>.</summary>
+    internal readonly ref struct Lease(SafeMappingHandle handle)
+    {
+        public nint Address => handle.DangerousGetHandle();
+
+        public byte* Pointer => (byte*)Address;
+
+        public void Dispose() => handle.DangerousRelease();
+    }
+
+    /// <summary>A window of the mapping as <see cref="Memory{T}"/>; each pin holds a reference until unpinned.</summary>
+    private sealed class WindowManager(MemphysMapping owner, long offset, int length) : MemoryManager<byte>
     {
         public override Span<byte> GetSpan()
         {
             owner.ThrowIfDisposed();
-            return new Span<byte>(pointer, length);
+            return new Span<byte>(owner.Pointer + offset, length);
         }
 
         public override MemoryHandle Pin(int elementIndex = 0)
         {
             ArgumentOutOfRangeException.ThrowIfNegative(elementIndex);
             ArgumentOutOfRangeException.ThrowIfGreaterThan(elementIndex, length);
-            return new MemoryHandle(pointer + elementIndex);
+            owner.Acquire(); // released by Unpin, which MemoryHandle.Dispose calls
+            return new MemoryHandle(owner.Pointer + offset + elementIndex, default, this);
         }
 
-        public override void Unpin()
-        {
-        }
+        public override void Unpin() => owner._handle.DangerousRelease();
 
         protected override void Dispose(bool disposing)
         {

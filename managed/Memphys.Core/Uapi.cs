@@ -59,6 +59,21 @@ internal static class Uapi
     internal static readonly uint IocResetStats = Io(IocMagic, 0x05);
     internal static readonly uint IocQueryPage = IoWR<MemphysPageQueryNative>(IocMagic, 0x06);
 
+    /// <summary>
+    /// Checks the <c>size</c> and <c>version</c> a driver wrote into a GET_INFO / GET_STATS reply: a driver built
+    /// from another UAPI revision would fill the fields at other offsets, so its reply cannot be read.
+    /// </summary>
+    /// <exception cref="MemphysException">EPROTO, naming what the driver reported and what this toolkit expects.</exception>
+    internal static void CheckHeader(uint size, uint version, int expectedSize, string operation, string? path)
+    {
+        if (size != (uint)expectedSize || version != UapiVersion)
+        {
+            throw new MemphysException(Interop.Errors.EPROTO, operation, path,
+                $"reports UAPI version {version} with a {size}-byte reply; this toolkit reads version {UapiVersion} with {expectedSize} bytes " +
+                "(driver and toolkit come from different memphys versions)");
+        }
+    }
+
     internal const uint PagePresent = 1u << 0;
     internal const uint PageWrite = 1u << 1;
 }

@@ -10,24 +10,7 @@ public sealed class ConsoleCollection;
 [Collection("Console")]
 public sealed class CliTests
 {
-    internal static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        TextWriter oldOut = Console.Out, oldErr = Console.Error;
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        Console.SetOut(stdout);
-        Console.SetError(stderr);
-        try
-        {
-            int code = Program.Run(args);
-            return (code, stdout.ToString(), stderr.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldErr);
-        }
-    }
+    internal static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
     [Theory]
     [InlineData("")]
@@ -90,6 +73,24 @@ public sealed class CliTests
         Assert.Equal(3, json["exitCode"]!.GetValue<int>());
     }
 
+    /// <summary>info opens the device read-only: a file that refuses write opens (sysfs, mode 0444) gets to the ioctl.</summary>
+    [Fact]
+    public void InfoOpensTheDeviceReadOnly()
+    {
+        (int code, _, string err) = Run("info", "--device", "/sys/kernel/notes");
+        Assert.Equal("memphys: /sys/kernel/notes: ioctl GET_INFO: Inappropriate ioctl for device (ENOTTY)", err.TrimEnd('\n'));
+        Assert.Equal(ExitCodes.OsError, code);
+    }
+
+    [Fact]
+    public void JsonKeepsPlusSignsAndUsesCamelCase()
+    {
+        (_, string stdout, _) = Run("map", "--method", "remap", "--json", "--device", "/nonexistent/a+b");
+        Assert.Contains("/nonexistent/a+b", stdout);
+        Assert.DoesNotContain("\\u002B", stdout);
+        Assert.Contains("\"exitCode\"", stdout);
+    }
+
     [Fact]
     public void OtherOsErrorExitsFour()
     {
@@ -109,7 +110,7 @@ public sealed class CliTests
     [InlineData("2g", 2L << 30)]
     public void ParsesSizes(string text, long expected)
     {
-        Assert.True(Program.TryParseSize(text, out long value));
+        Assert.True(Options.TryParseSize(text, out long value));
         Assert.Equal(expected, value);
     }
 
@@ -119,7 +120,8 @@ public sealed class CliTests
     [InlineData("1X")]
     [InlineData("0x")]
     [InlineData("99999999999G")]
-    public void RejectsBadSizes(string text) => Assert.False(Program.TryParseSize(text, out _));
+    [InlineData("8388608T")]
+    public void RejectsBadSizes(string text) => Assert.False(Options.TryParseSize(text, out _));
 
     [Fact]
     public void PatternIsPositionalAndDetectsCorruption()
@@ -148,6 +150,7 @@ public sealed class CliTests
         var psi = Common.ChildStartInfo(["read"]);
         Assert.Equal(Environment.ProcessPath, psi.FileName);
         Assert.Equal("_child", psi.ArgumentList[^2]);
+        Assert.Equal("read", psi.ArgumentList[^1]);
         if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
         {
             Assert.EndsWith("memphys.dll", psi.ArgumentList[0]);

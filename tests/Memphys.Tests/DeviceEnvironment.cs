@@ -30,6 +30,14 @@ public static class DeviceEnvironment
         return MemphysDevice.Open(DevicePath);
     }
 
+    /// <summary>Makes <paramref name="fact"/> skip, with <see cref="SkipReason"/>, unless the device is available.</summary>
+    internal static void SkipUnlessAvailable(FactAttribute fact)
+    {
+        fact.Skip = SkipReason ?? "device unavailable";
+        fact.SkipType = typeof(DeviceEnvironment);
+        fact.SkipUnless = nameof(Available);
+    }
+
     private static string? ComputeSkipReason()
     {
         if (!OperatingSystem.IsLinux())
@@ -54,15 +62,20 @@ public static class DeviceEnvironment
 /// <summary>A fact that needs /dev/memphys* and root; skipped with the reason everywhere else.</summary>
 public sealed class DeviceFactAttribute : FactAttribute
 {
-    /// <summary>Creates the attribute; sets <see cref="FactAttribute.Skip"/> when the device is unavailable.</summary>
+    /// <summary>Creates the attribute; the skip is decided when the test runs (<see cref="DeviceEnvironment.Available"/>).</summary>
     public DeviceFactAttribute([CallerFilePath] string? sourceFilePath = null, [CallerLineNumber] int sourceLineNumber = -1)
-        : base(sourceFilePath, sourceLineNumber)
-    {
-        if (DeviceEnvironment.SkipReason is { } reason)
-        {
-            Skip = reason;
-        }
-    }
+        : base(sourceFilePath, sourceLineNumber) => DeviceEnvironment.SkipUnlessAvailable(this);
+}
+
+/// <summary>
+/// A theory that needs /dev/memphys* and root. Each data row is its own test case everywhere (the host counts the
+/// rows the guest must run) and each skips with the reason where the device is unavailable.
+/// </summary>
+public sealed class DeviceTheoryAttribute : TheoryAttribute
+{
+    /// <summary>Creates the attribute; the skip is decided when each row runs.</summary>
+    public DeviceTheoryAttribute([CallerFilePath] string? sourceFilePath = null, [CallerLineNumber] int sourceLineNumber = -1)
+        : base(sourceFilePath, sourceLineNumber) => DeviceEnvironment.SkipUnlessAvailable(this);
 }
 
 /// <summary>Device tests share the region and its counters: they never run in parallel with each other.</summary>

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Memphys.Native;
@@ -97,22 +96,13 @@ public sealed class UapiLayoutTests
 
     private static string Run(string file, string[] args)
     {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in args)
+        ProcessResult result = ProcessRunner.Run(file, args);
+        if (result.ExitCode != 0)
         {
-            psi.ArgumentList.Add(a);
+            throw new InvalidOperationException($"{file} exited {result.ExitCode}: {result.Stderr}");
         }
 
-        using Process p = Process.Start(psi)!;
-        Task<string> err = p.StandardError.ReadToEndAsync();
-        string stdout = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{file} exited {p.ExitCode}: {err.Result}");
-        }
-
-        return stdout;
+        return result.Stdout;
     }
 
     private static ulong C(string name) =>

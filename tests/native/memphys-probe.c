@@ -101,9 +101,18 @@ static unsigned int parse_method(const char *s)
 	exit(2);
 }
 
+/*
+ * The memphys test pattern (Memphys.Pattern in the C# library): the 8 bytes at
+ * region offset 8k are SplitMix64(seed, k).  word() is the one at the start of
+ * region page i, which the C# tests read and write as Pattern.PageWord.
+ */
 static uint64_t word(uint64_t seed, size_t i)
 {
-	return (seed * 0x9e3779b97f4a7c15ULL) ^ (i * 0xbf58476d1ce4e5b9ULL);
+	uint64_t z = seed + (i * (PAGE / 8) + 1) * 0x9e3779b97f4a7c15ULL;
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
 }
 
 /*

@@ -27,6 +27,7 @@ internal static partial class Interop
         internal const int EROFS = 30;
         internal const int ERANGE = 34;
         internal const int ENOSYS = 38;
+        internal const int EPROTO = 71;
         internal const int EOVERFLOW = 75;
         internal const int EOPNOTSUPP = 95;
 
@@ -38,7 +39,7 @@ internal static partial class Interop
             [19] = "ENODEV", [20] = "ENOTDIR", [21] = "EISDIR", [22] = "EINVAL", [23] = "ENFILE", [24] = "EMFILE",
             [25] = "ENOTTY", [26] = "ETXTBSY", [27] = "EFBIG", [28] = "ENOSPC", [29] = "ESPIPE", [30] = "EROFS",
             [31] = "EMLINK", [32] = "EPIPE", [33] = "EDOM", [34] = "ERANGE", [35] = "EDEADLK", [36] = "ENAMETOOLONG",
-            [37] = "ENOLCK", [38] = "ENOSYS", [39] = "ENOTEMPTY", [40] = "ELOOP", [61] = "ENODATA",
+            [37] = "ENOLCK", [38] = "ENOSYS", [39] = "ENOTEMPTY", [40] = "ELOOP", [61] = "ENODATA", [71] = "EPROTO",
             [75] = "EOVERFLOW", [95] = "EOPNOTSUPP", [110] = "ETIMEDOUT", [133] = "EHWPOISON",
         };
 

@@ -37,19 +37,30 @@ internal static partial class Interop
         [LibraryImport(Libraries.Libc, EntryPoint = "munmap", SetLastError = true)]
         internal static partial int MUnmap(nint address, nuint length);
 
+        // The calls on a whole mapping take its SafeMappingHandle, as dotnet/runtime does for descriptors: the
+        // marshaller holds a reference on it for the duration of the call, so a concurrent Dispose cannot unmap the
+        // range (and let another mapping take its address) between the disposal check and the system call.
         [LibraryImport(Libraries.Libc, EntryPoint = "madvise", SetLastError = true)]
-        internal static partial int MAdvise(nint address, nuint length, int advice);
+        internal static partial int MAdvise(SafeMappingHandle mapping, nuint length, int advice);
+
+        /// <summary>mprotect(2); raw addresses, for tests of the kernel's VMA handling.</summary>
+        [LibraryImport(Libraries.Libc, EntryPoint = "mprotect", SetLastError = true)]
+        internal static partial int MProtect(nint address, nuint length, int protection);
+
+        /// <summary>mremap(2) with a fixed target (flags MREMAP_MAYMOVE | MREMAP_FIXED) or none (0).</summary>
+        [LibraryImport(Libraries.Libc, EntryPoint = "mremap", SetLastError = true)]
+        internal static partial nint MRemap(nint address, nuint oldLength, nuint newLength, int flags, nint newAddress);
 
         [LibraryImport(Libraries.Libc, EntryPoint = "mincore", SetLastError = true)]
         internal static unsafe partial int MinCore(nint address, nuint length, byte* vector);
 
         [LibraryImport(Libraries.Libc, EntryPoint = "msync", SetLastError = true)]
-        internal static partial int MSync(nint address, nuint length, int flags);
+        internal static partial int MSync(SafeMappingHandle mapping, nuint length, int flags);
 
         [LibraryImport(Libraries.Libc, EntryPoint = "mlock", SetLastError = true)]
-        internal static partial int MLock(nint address, nuint length);
+        internal static partial int MLock(SafeMappingHandle mapping, nuint length);
 
         [LibraryImport(Libraries.Libc, EntryPoint = "munlock", SetLastError = true)]
-        internal static partial int MUnlock(nint address, nuint length);
+        internal static partial int MUnlock(SafeMappingHandle mapping, nuint length);
     }
 }

@@ -14,6 +14,10 @@ internal static partial class Interop
         [LibraryImport(Libraries.Libc, EntryPoint = "pwrite", SetLastError = true)]
         internal static unsafe partial nint PWrite(SafeFileDescriptor fd, byte* buffer, nuint count, long offset);
 
+        /// <summary>lseek(2).</summary>
+        [LibraryImport(Libraries.Libc, EntryPoint = "lseek", SetLastError = true)]
+        internal static partial long LSeek(SafeFileDescriptor fd, long offset, int whence);
+
         /// <summary>geteuid(2); cannot fail.</summary>
         [LibraryImport(Libraries.Libc, EntryPoint = "geteuid", SetLastError = true)]
         internal static partial uint GetEUid();

@@ -22,6 +22,9 @@ internal static partial class Interop
 
         private static int s_registered;
 
+        /// <summary>The file the resolver loaded for <see cref="Libc"/>; null until the first import is bound.</summary>
+        internal static string? LoadedFrom { get; private set; }
+
         /// <summary>Installs the resolver once; runs as the module initializer, before any import is bound.</summary>
 #pragma warning disable CA2255 // The resolver must be in place before the first P/Invoke of this assembly binds.
         [System.Runtime.CompilerServices.ModuleInitializer]
@@ -45,6 +48,7 @@ internal static partial class Interop
             {
                 if (NativeLibrary.TryLoad(candidate, out IntPtr handle))
                 {
+                    LoadedFrom = candidate;
                     return handle;
                 }
             }

@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Memphys.Native;
+using Memphys.Verification;
 
 namespace Memphys.Tests.Device;
 
@@ -14,27 +14,18 @@ internal static unsafe partial class DeviceSupport
     public const int SEEK_SET = 0;
     public const int SEEK_END = 2;
 
-    [LibraryImport("libc", EntryPoint = "mprotect", SetLastError = true)]
-    private static partial int MProtectNative(nint address, nuint length, int protection);
-
-    [LibraryImport("libc", EntryPoint = "mremap", SetLastError = true)]
-    private static partial nint MRemapNative(nint address, nuint oldLength, nuint newLength, int flags, nint newAddress);
-
-    [LibraryImport("libc", EntryPoint = "lseek", SetLastError = true)]
-    private static partial long LSeekNative(SafeFileDescriptor fd, long offset, int whence);
-
     /// <summary>errno of a libc call that returned <paramref name="result"/> (0 on success).</summary>
     private static int ErrnoOf(long result) => result == -1 ? Marshal.GetLastPInvokeError() : 0;
 
     public static int MProtect(nint address, long length, int protection) =>
-        ErrnoOf(MProtectNative(address, (nuint)length, protection));
+        ErrnoOf(Interop.Libc.MProtect(address, (nuint)length, protection));
 
     public static int MRemap(nint address, long oldLength, long newLength, int flags, nint newAddress = 0) =>
-        ErrnoOf(MRemapNative(address, (nuint)oldLength, (nuint)newLength, flags, newAddress));
+        ErrnoOf(Interop.Libc.MRemap(address, (nuint)oldLength, (nuint)newLength, flags, newAddress));
 
     public static int LSeek(MemphysDevice dev, long offset, int whence, out long position)
     {
-        position = LSeekNative(dev.Handle, offset, whence);
+        position = Interop.Libc.LSeek(dev.Handle, offset, whence);
         return ErrnoOf(position);
     }
 
@@ -69,9 +60,15 @@ internal static unsafe partial class DeviceSupport
         }
     }
 
-    /// <summary>The word the probe and the tests write at the start of page <paramref name="page"/>.</summary>
-    public static ulong Word(ulong seed, ulong page) =>
-        unchecked((seed * 0x9e3779b97f4a7c15UL) ^ (page * 0xbf58476d1ce4e5b9UL));
+    /// <summary>The word the probe and the tests write at the start of region page <paramref name="page"/>: <see cref="Pattern.PageWord"/>.</summary>
+    public static ulong Word(ulong seed, ulong page) => Pattern.PageWord(seed, page);
+
+    /// <summary>Asserts every page table entry of <paramref name="map"/> against <paramref name="expected"/> (the library's walk).</summary>
+    public static void AssertPages(MemphysDevice dev, MemphysMapping map, PageExpectation expected, string what) =>
+        AssertPassed(PageTableVerifier.Verify(dev, map, expected, what));
+
+    /// <summary>Asserts that <paramref name="check"/> did not fail, with its failures as the message.</summary>
+    public static void AssertPassed(Check check) => Assert.True(check.Passed, check.ToString());
 
     public static ulong* PageWord(MemphysMapping map, long page) => (ulong*)(map.Pointer + page * Page);
 
@@ -98,17 +95,8 @@ internal static unsafe partial class DeviceSupport
 
     public static (int Exit, string Output) Run(string file, params string[] args)
     {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        using Process p = Process.Start(psi)!;
-        Task<string> stderr = p.StandardError.ReadToEndAsync();
-        string stdout = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        return (p.ExitCode, stdout + stderr.Result);
+        ProcessResult result = ProcessRunner.Run(file, args);
+        return (result.ExitCode, result.Output);
     }
 
     /// <summary>Resident set of this process, from /proc/self/status (bytes).</summary>

@@ -1,4 +1,5 @@
 using Memphys.Native;
+using Memphys.Verification;
 using static Memphys.Tests.Device.DeviceSupport;
 
 namespace Memphys.Tests.Device;
@@ -100,12 +101,7 @@ public sealed unsafe class FaultRaceTests
             ulong installed = size == FaultSize.Pud ? stats.PudFaults : size == FaultSize.Pmd ? stats.PmdFaults : stats.PteFaults;
             Assert.InRange(installed, blocks, blocks * (ulong)Threads);
             Assert.Equal(0UL, stats.Refused);
-            PageTableEntry[] entries = dev.QueryPages(map);
-            for (long i = 0; i < entries.Length; i++)
-            {
-                Assert.True(entries[i].Present, $"{MemphysDevice.FormatSize(size)} faults: page {i} is not present after the race");
-                Assert.Equal(BasePfn(info) + (ulong)i, entries[i].Pfn);
-            }
+            AssertPages(dev, map, PageExpectation.AllPresent, $"{MemphysDevice.FormatSize(size)} faults racing on {Threads} threads");
         }
     }
 
@@ -137,8 +133,8 @@ public sealed unsafe class FaultRaceTests
                 using MemphysMapping map = dev.Map(offset, window, alignment: (ulong)window);
                 long page = random.NextInt64(window / Page);
                 ulong* word = PageWord(map, page) + 1 + t;
-                *word = Word((ulong)t, (ulong)rounds[t]);
-                Assert.Equal(Word((ulong)t, (ulong)rounds[t]), Volatile.Read(ref *word));
+                *word = Pattern.Mix((ulong)t, (ulong)rounds[t]);
+                Assert.Equal(Pattern.Mix((ulong)t, (ulong)rounds[t]), Volatile.Read(ref *word));
                 PageTableEntry e = dev.QueryPage(map.BaseAddress + (nint)(page * Page));
                 Assert.True(e.Present, $"thread {t}: page {page} of window 0x{offset:x} is not present after a write");
                 Assert.Equal(BasePfn(info) + (ulong)((offset / Page) + page), e.Pfn);

@@ -1,4 +1,5 @@
 using Memphys.Native;
+using Memphys.Verification;
 using static Memphys.Tests.Device.DeviceSupport;
 
 namespace Memphys.Tests.Device;
@@ -30,11 +31,10 @@ public sealed unsafe class HugeFaultTests
         return dev;
     }
 
-    [Theory]
+    [DeviceTheory]
     [MemberData(nameof(HugeSizes))]
     public void OneTouchMapsTheWholeAlignedBlockWithOneHugeFault(ulong size)
     {
-        Assert.SkipUnless(DeviceEnvironment.Available, DeviceEnvironment.SkipReason ?? "");
         using MemphysDevice dev = OpenForHuge(size);
         MemphysInfo info = dev.GetInfo();
         Assert.SkipWhen(info.PhysicalBase % size != 0, $"region base {info.PhysicalBase:x} is not {size:x}-aligned");
@@ -84,12 +84,7 @@ public sealed unsafe class HugeFaultTests
             Assert.Equal(0UL, stats.FallbackFaults);
         }
 
-        PageTableEntry[] entries = dev.QueryPages(map);
-        for (long i = 0; i < entries.Length; i++)
-        {
-            Assert.True(entries[i].Present && entries[i].Writable, $"page {i} is not present and writable after the pass");
-            Assert.Equal(BasePfn(info) + (ulong)i, entries[i].Pfn);
-        }
+        AssertPages(dev, map, PageExpectation.AllPresent with { Writable = true }, $"one pass with {MemphysDevice.FormatSize(size)} faults");
     }
 
     /// <summary>SET_MAX_FAULT takes exactly the sizes GET_INFO reports and refuses the others with EOPNOTSUPP

@@ -1,3 +1,4 @@
+using Memphys.Verification;
 using static Memphys.Tests.Device.DeviceSupport;
 
 namespace Memphys.Tests.Device;
@@ -19,9 +20,8 @@ public sealed unsafe class PageFaultTests
         Assert.Equal(1UL, stats.MmapCalls);
         Assert.Equal(0UL, stats.TotalFaults);
         Assert.Equal(0UL, stats.BytesRemapped);
-        PageTableEntry[] entries = dev.QueryPages(map);
-        Assert.Equal(RegionPages(dev.GetInfo()), entries.Length);
-        Assert.DoesNotContain(entries, e => e.Present);
+        Assert.Equal(RegionPages(dev.GetInfo()), map.PageCount);
+        AssertPages(dev, map, PageExpectation.NonePresent, "fault method right after mmap");
     }
 
     [DeviceFact]
@@ -76,15 +76,7 @@ public sealed unsafe class PageFaultTests
 
         map.TouchPages(write: true);
         Assert.Equal((ulong)pages, dev.GetStats().PteFaults);
-
-        PageTableEntry[] entries = dev.QueryPages(map);
-        for (long i = 0; i < entries.Length; i++)
-        {
-            if (!entries[i].Present || entries[i].Pfn != BasePfn(info) + (ulong)i || !entries[i].Writable)
-            {
-                Assert.Fail($"page {i}: expected present writable PFN {BasePfn(info) + (ulong)i:x}, found {entries[i]}");
-            }
-        }
+        AssertPages(dev, map, PageExpectation.AllPresent with { Writable = true }, "fault method after touching every page");
     }
 
     [DeviceFact]
@@ -93,14 +85,7 @@ public sealed unsafe class PageFaultTests
         using MemphysDevice dev = OpenWith(MappingMethod.Remap);
         MemphysInfo info = dev.GetInfo();
         using MemphysMapping map = dev.Map();
-        PageTableEntry[] entries = dev.QueryPages(map);
-        for (long i = 0; i < entries.Length; i++)
-        {
-            if (!entries[i].Present || entries[i].Pfn != BasePfn(info) + (ulong)i)
-            {
-                Assert.Fail($"page {i}: expected present PFN {BasePfn(info) + (ulong)i:x}, found {entries[i]}");
-            }
-        }
+        AssertPages(dev, map, PageExpectation.AllPresent with { Writable = true }, "remap method right after mmap");
 
         map.TouchPages(write: true);
         MemphysStats stats = dev.GetStats();
@@ -119,11 +104,22 @@ public sealed unsafe class PageFaultTests
             long offset = (long)info.RegionSize / 2 + 3 * Page;
             using MemphysMapping map = dev.Map(offset, 16 * Page);
             map.TouchPages();
-            PageTableEntry[] entries = dev.QueryPages(map);
-            for (long i = 0; i < entries.Length; i++)
-            {
-                Assert.Equal(BasePfn(info) + (ulong)(offset / Page + i), entries[i].Pfn);
-            }
+            AssertPages(dev, map, PageExpectation.AllPresent, $"{method} mapping at region offset 0x{offset:x}");
+
+            // Any address inside a page reads that page's entry.
+            Assert.Equal(BasePfn(info) + (ulong)(offset / Page) + 3, dev.QueryPage(map.BaseAddress + (nint)(3 * Page) + 123).Pfn);
+        }
+    }
+
+    [DeviceFact]
+    public void AReadOnlyMappingHasReadOnlyEntries()
+    {
+        foreach (MappingMethod method in Enum.GetValues<MappingMethod>())
+        {
+            using MemphysDevice dev = OpenWith(method);
+            using MemphysMapping map = dev.Map(0, 4 * Page, MapProtection.Read);
+            map.TouchPages();
+            AssertPages(dev, map, PageExpectation.AllPresent with { ReadOnly = true }, $"{method} read-only mapping");
         }
     }
 

@@ -18,11 +18,10 @@ public sealed unsafe class VmaOperationTests
         Assert.Equal(BasePfn(dev.GetInfo()) + (ulong)page, e.Pfn);
     }
 
-    [Theory]
+    [DeviceTheory]
     [MemberData(nameof(Methods))]
     public void MadviseDontneedIsRefusedAndTheMappingStaysIntact(MappingMethod method)
     {
-        Assert.SkipUnless(DeviceEnvironment.Available, DeviceEnvironment.SkipReason ?? "");
         using MemphysDevice dev = OpenWith(method);
         using MemphysMapping map = dev.Map(0, 8 * Page);
         *PageWord(map, 2) = Word(51, 2);
@@ -63,20 +62,18 @@ public sealed unsafe class VmaOperationTests
         Assert.Equal(2UL, dev.GetStats().PteFaults);
     }
 
-    [Theory]
+    [DeviceTheory]
     [MemberData(nameof(Methods))]
     public void WritingAfterMprotectReadOnlyKillsTheWriterWithSigsegv(MappingMethod method)
     {
-        Assert.SkipUnless(DeviceEnvironment.Available, DeviceEnvironment.SkipReason ?? "");
         string name = method == MappingMethod.Remap ? "remap" : "fault";
         Assert.Equal("signal SIGSEGV", Probe("mprotect-write", DeviceEnvironment.DevicePath, name));
     }
 
-    [Theory]
+    [DeviceTheory]
     [MemberData(nameof(Methods))]
     public void UnmappingTheMiddleLeavesBothEndsCorrect(MappingMethod method)
     {
-        Assert.SkipUnless(DeviceEnvironment.Available, DeviceEnvironment.SkipReason ?? "");
         using MemphysDevice dev = OpenWith(method);
         using MemphysMapping map = dev.Map(0, 64 * Page);
         for (long page = 0; page < 64; page++)
@@ -100,11 +97,10 @@ public sealed unsafe class VmaOperationTests
         }
     }
 
-    [Theory]
+    [DeviceTheory]
     [MemberData(nameof(Methods))]
     public void MremapCannotGrowOrMoveAMapping(MappingMethod method)
     {
-        Assert.SkipUnless(DeviceEnvironment.Available, DeviceEnvironment.SkipReason ?? "");
         using MemphysDevice dev = OpenWith(method);
         using MemphysMapping map = dev.Map(0, 8 * Page);
         *PageWord(map, 1) = Word(54, 1);

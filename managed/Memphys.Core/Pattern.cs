@@ -1,20 +1,25 @@
 using System.Runtime.InteropServices;
 
-namespace Memphys.Cli;
+namespace Memphys;
 
 /// <summary>
-/// Seeded, position-dependent test pattern: the 8 bytes at region offset 8k are SplitMix64(seed, k), so
-/// any window can be regenerated from its region offset alone. Offsets and lengths are multiples of 8.
+/// The one test pattern of memphys (CLI, tests and <c>tests/native/memphys-probe</c>): seeded and positional, the
+/// 8 bytes at region offset 8k are <c>SplitMix64(seed, k)</c> (<see cref="Mix"/>), so any window can be regenerated
+/// from its region offset alone. Offsets and lengths are multiples of 8.
 /// </summary>
-internal static class Pattern
+public static class Pattern
 {
+    /// <summary>SplitMix64 of <paramref name="seed"/> and <paramref name="index"/>: the pattern word number <paramref name="index"/>.</summary>
     public static ulong Mix(ulong seed, ulong index)
     {
-        ulong z = seed + (index + 1) * 0x9E3779B97F4A7C15UL;
+        ulong z = seed + ((index + 1) * 0x9E3779B97F4A7C15UL);
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
         return z ^ (z >> 31);
     }
+
+    /// <summary>The pattern word at the start of region page <paramref name="page"/> (4 KiB pages).</summary>
+    public static ulong PageWord(ulong seed, ulong page) => Mix(seed, page * (4096 / sizeof(ulong)));
 
     /// <summary>Fills <paramref name="target"/>, which holds region bytes starting at <paramref name="regionOffset"/>.</summary>
     public static void Fill(Span<byte> target, long regionOffset, ulong seed)
@@ -40,41 +45,31 @@ internal static class Pattern
         firstBad = -1;
         for (int i = 0; i < words.Length; i++)
         {
-            ulong expected = Mix(seed, first + (ulong)i);
-            ulong found = words[i];
-            if (found != expected)
+            ulong diff = words[i] ^ Mix(seed, first + (ulong)i);
+            if (diff == 0)
             {
-                ulong diff = found ^ expected;
-                for (int b = 0; b < 8; b++)
-                {
-                    if (((diff >> (8 * b)) & 0xFF) != 0)
-                    {
-                        bad++;
-                        if (firstBad < 0)
-                        {
-                            firstBad = regionOffset + (long)i * 8 + b;
-                        }
-                    }
-                }
+                continue;
+            }
+
+            bad += DifferingBytes(diff);
+            if (firstBad < 0)
+            {
+                firstBad = regionOffset + ((long)i * 8) + (System.Numerics.BitOperations.TrailingZeroCount(diff) / 8);
             }
         }
 
         return bad;
     }
-}
 
-/// <summary>Small deterministic PRNG (xorshift64*), seeded per worker.</summary>
-internal struct XorShift(ulong seed)
-{
-    private ulong _state = Pattern.Mix(seed, 0) | 1;
-
-    public ulong Next()
+    /// <summary>How many of the 8 bytes of <paramref name="diff"/> (an XOR of two words) are non-zero.</summary>
+    public static int DifferingBytes(ulong diff)
     {
-        _state ^= _state >> 12;
-        _state ^= _state << 25;
-        _state ^= _state >> 27;
-        return _state * 0x2545F4914F6CDD1DUL;
-    }
+        int n = 0;
+        for (; diff != 0; diff >>= 8)
+        {
+            n += (diff & 0xff) != 0 ? 1 : 0;
+        }
 
-    public long Below(long bound) => (long)(Next() % (ulong)bound);
+        return n;
+    }
 }

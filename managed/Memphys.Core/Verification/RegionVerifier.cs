@@ -1,0 +1,221 @@
+namespace Memphys.Verification;
+
+/// <summary>What a second process is asked to check: map by <paramref name="Method"/> and compare with the pattern.</summary>
+/// <param name="DevicePath">The device.</param>
+/// <param name="Method">The mapping method the second process uses.</param>
+/// <param name="Offset">Region offset of the range.</param>
+/// <param name="Length">Length of the range.</param>
+/// <param name="Seed">Pattern seed the range holds.</param>
+public sealed record SecondProcessRequest(string DevicePath, MappingMethod Method, long Offset, long Length, ulong Seed);
+
+/// <summary>Options of <see cref="RegionVerifier.Run"/>.</summary>
+public sealed record VerifyOptions
+{
+    /// <summary>Region offset of the range to check (page-aligned).</summary>
+    public long Offset { get; init; }
+
+    /// <summary>Bytes to check (whole pages, within the region).</summary>
+    public long Length { get; init; } = 16L << 20;
+
+    /// <summary>Pattern seed (non-zero).</summary>
+    public ulong Seed { get; init; } = 1;
+
+    /// <summary>
+    /// Runs the second-process check in another process and records into the check; null skips that check.
+    /// The CLI runs itself (<c>memphys _child read</c>).
+    /// </summary>
+    public Action<SecondProcessRequest, Check>? SecondProcess { get; init; }
+
+    /// <summary>Called with the current phase and the fraction of it done.</summary>
+    public Action<string, double>? Progress { get; init; }
+}
+
+/// <summary>The result of <see cref="RegionVerifier.Run"/>: the options used and every check, in order.</summary>
+/// <param name="DevicePath">The device.</param>
+/// <param name="Info">The device's GET_INFO.</param>
+/// <param name="Options">The options used.</param>
+/// <param name="Checks">Every check, in the order run.</param>
+public sealed record VerificationReport(string DevicePath, MemphysInfo Info, VerifyOptions Options, IReadOnlyList<Check> Checks)
+{
+    /// <summary>True when no check failed.</summary>
+    public bool Passed => Checks.All(c => c.Passed);
+
+    /// <summary>Checks that failed.</summary>
+    public IEnumerable<Check> Failed => Checks.Where(c => !c.Passed);
+}
+
+/// <summary>
+/// The checks of <c>memphys verify</c>, as a library: maps a range by each method and checks fault counts, every
+/// page table entry (present or not, PFN = base + index), the contents across methods and processes, and huge
+/// faults where the kernel installs them. The CLI prints the report; the device tests assert it.
+/// </summary>
+public sealed class RegionVerifier
+{
+    private readonly string _path;
+    private readonly VerifyOptions _options;
+    private readonly MemphysInfo _info;
+    private readonly List<Check> _checks = [];
+
+    private RegionVerifier(string path, VerifyOptions options, MemphysInfo info)
+    {
+        _path = path;
+        _options = options;
+        _info = info;
+    }
+
+    /// <summary>Runs every check on [Offset, +Length) of the region of <paramref name="path"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The range is not whole pages inside the region.</exception>
+    /// <exception cref="MemphysException">A system call failed (not a check: a check failing is in the report).</exception>
+    public static VerificationReport Run(string path, VerifyOptions options)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(options);
+        using MemphysDevice remapDevice = MemphysDevice.Open(path);
+        MemphysInfo info = remapDevice.GetInfo();
+        CheckRange(info, options.Offset, options.Length);
+        var verifier = new RegionVerifier(path, options, info);
+        verifier.RunAll(remapDevice);
+        return new VerificationReport(path, info, options, verifier._checks);
+    }
+
+    /// <summary>Throws unless [<paramref name="offset"/>, +<paramref name="length"/>) is whole pages inside the region.</summary>
+    public static void CheckRange(MemphysInfo info, long offset, long length)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
+        if (offset % info.PageSize != 0 || length % info.PageSize != 0 || (ulong)offset > info.RegionSize ||
+            (ulong)length > info.RegionSize - (ulong)offset)
+        {
+            throw new ArgumentOutOfRangeException(nameof(length),
+                $"0x{offset:x}+0x{length:x} is not whole {info.PageSize}-byte pages inside the {MemphysDevice.FormatSize(info.RegionSize)} region");
+        }
+    }
+
+    private Check Add(string name)
+    {
+        var check = new Check(name);
+        _checks.Add(check);
+        return check;
+    }
+
+    private Action<double> Phase(string phase) => fraction => _options.Progress?.Invoke(phase, fraction);
+
+    private void RunAll(MemphysDevice remapDevice)
+    {
+        long pages = _options.Length / _info.PageSize;
+        ulong seedA = _options.Seed;
+        ulong seedB = Pattern.Mix(_options.Seed, 0xB);
+
+        remapDevice.SetMethod(MappingMethod.Remap);
+        using MemphysMapping remap = MapCounted(remapDevice, "remap: mmap counted, bytes_remapped == length, zero faults",
+            (ulong)_options.Length, out MemphysStats remapStart);
+        Pages(remapDevice, remap, PageExpectation.AllPresent with { Writable = true }, "remap: every page present right after mmap, PFN == base + index");
+        PatternVerifier.Fill(remap, seedA, Phase("writing the pattern (remap)"));
+        NoFaultsSince(remapDevice, remapStart, "remap: still zero faults after writing");
+
+        using MemphysDevice faultDevice = MemphysDevice.Open(_path);
+        faultDevice.SetMethod(MappingMethod.Fault);
+        if (_info.FaultSizes != FaultSizes.None)
+        {
+            faultDevice.SetMaxFaultSize(FaultSize.Pte);
+        }
+
+        using MemphysMapping fault = MapCounted(faultDevice, "fault: mmap counted, nothing remapped, no faults in mmap", 0, out _);
+        Pages(faultDevice, fault, PageExpectation.NonePresent, "fault: no page present right after mmap");
+
+        // Every other page first: exactly those become present, one fault each.
+        MemphysStats start = faultDevice.GetStats();
+        long odd = fault.TouchPages(_info.PageSize, fault.Length - _info.PageSize, stride: 2);
+        MemphysStats d = faultDevice.GetStats().Since(start);
+        Check c = Add("fault: touching every other page faults once each, only those present");
+        c.Expect(d.PteFaults == (ulong)odd, $"pte_faults: expected {odd}, found {d.PteFaults}");
+        c.AddDetail($"pte {d.PteFaults} for {odd} touched pages");
+        PageTableVerifier.VerifyInto(c, faultDevice, fault, PageExpectation.PresentWhere(i => (i & 1) == 1, "odd pages present"));
+
+        PatternVerifier.Compare(Add("fault: reads the pattern written through remap"), fault, seedA, Phase("comparing (fault)"));
+        d = faultDevice.GetStats().Since(start);
+        c = Add("fault: exactly one pte fault per page after reading all");
+        c.AddDetail($"pte {d.PteFaults}, pmd {d.PmdFaults}, pud {d.PudFaults}, fallback {d.FallbackFaults}");
+        c.Expect(d.PteFaults == (ulong)pages, $"pte_faults: expected {pages}, found {d.PteFaults}");
+        c.Expect(d.PmdFaults == 0 && d.PudFaults == 0, $"huge faults: expected 0, found pmd {d.PmdFaults} pud {d.PudFaults}");
+        Pages(faultDevice, fault, PageExpectation.AllPresent, "fault: every page present after touching, PFN == base + index");
+
+        PatternVerifier.Fill(fault, seedB, Phase("writing the pattern (fault)"));
+        d = faultDevice.GetStats().Since(start);
+        Add("fault: no further faults when writing touched pages").Expect(d.PteFaults == (ulong)pages,
+            $"pte_faults: expected {pages}, found {d.PteFaults}");
+        PatternVerifier.Compare(Add("remap: reads the pattern written through fault"), remap, seedB, Phase("comparing (remap)"));
+
+        foreach (MappingMethod method in Enum.GetValues<MappingMethod>())
+        {
+            SecondProcess(method, seedB);
+        }
+
+        HugeFaults(FaultSize.Pmd, FaultSizes.Pmd2M, "pmd", seedB);
+        HugeFaults(FaultSize.Pud, FaultSizes.Pud1G, "pud", seedB);
+    }
+
+    /// <summary>Maps the range and checks the counters of that mmap: one call, <paramref name="remapped"/> bytes, no faults.</summary>
+    private MemphysMapping MapCounted(MemphysDevice device, string name, ulong remapped, out MemphysStats start)
+    {
+        start = device.GetStats();
+        MemphysMapping map = device.Map(_options.Offset, _options.Length);
+        MemphysStats d = device.GetStats().Since(start);
+        Check c = Add(name);
+        c.Expect(d.MmapCalls == 1, $"mmap_calls: expected 1, found {d.MmapCalls}");
+        c.Expect(d.BytesRemapped == remapped, $"bytes_remapped: expected {remapped}, found {d.BytesRemapped}");
+        c.Expect(d.TotalFaults == 0, $"faults: expected 0, found pte {d.PteFaults} pmd {d.PmdFaults} pud {d.PudFaults}");
+        return map;
+    }
+
+    private void Pages(MemphysDevice device, MemphysMapping map, PageExpectation expected, string name) =>
+        PageTableVerifier.VerifyInto(Add(name), device, map, expected);
+
+    private void NoFaultsSince(MemphysDevice device, MemphysStats start, string name)
+    {
+        MemphysStats d = device.GetStats().Since(start);
+        Add(name).Expect(d.TotalFaults == 0, $"faults: expected 0, found pte {d.PteFaults} pmd {d.PmdFaults} pud {d.PudFaults}");
+    }
+
+    private void SecondProcess(MappingMethod method, ulong seed)
+    {
+        string name = method.ToString().ToLowerInvariant();
+        Check c = Add($"second process ({name}) reads the pattern");
+        if (_options.SecondProcess is null)
+        {
+            c.Skip("no second-process runner");
+            return;
+        }
+
+        _options.SecondProcess(new SecondProcessRequest(_path, method, _options.Offset, _options.Length, seed), c);
+    }
+
+    private void HugeFaults(ulong size, FaultSizes flag, string name, ulong seed)
+    {
+        Check c = Add($"fault: one {name} fault per {MemphysDevice.FormatSize(size)} block");
+        if (!_info.FaultSizes.HasFlag(flag))
+        {
+            c.Skip($"kernel cannot install {MemphysDevice.FormatSize(size)} faults");
+            return;
+        }
+
+        if ((ulong)_options.Length < size)
+        {
+            c.Skip($"length below {MemphysDevice.FormatSize(size)}");
+            return;
+        }
+
+        using MemphysDevice device = MemphysDevice.Open(_path);
+        device.SetMethod(MappingMethod.Fault);
+        device.SetMaxFaultSize(size);
+        using MemphysMapping map = device.Map(_options.Offset, _options.Length, alignment: size);
+        c.Include(PageTableVerifier.Verify(device, map, PageExpectation.NonePresent), "before touching: ");
+        MemphysStats start = device.GetStats();
+        map.TouchPages();
+        HugeFaultPlan.For((ulong)map.BaseAddress, (ulong)map.Length, _info.FaultSizes, size, _info.PageSize)
+            .Verify(c, device.GetStats().Since(start));
+        PatternVerifier.Compare(c, map, seed, Phase($"comparing ({MemphysDevice.FormatSize(size)} faults)"));
+        PageTableVerifier.VerifyInto(c, device, map, PageExpectation.AllPresent);
+    }
+}

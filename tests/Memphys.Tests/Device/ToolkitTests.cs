@@ -1,0 +1,154 @@
+using Memphys.Cli;
+using Memphys.Verification;
+using static Memphys.Tests.Device.DeviceSupport;
+
+namespace Memphys.Tests.Device;
+
+/// <summary>
+/// The C# toolkit against the real driver: the verification library that <c>memphys verify</c> prints, the CLI's
+/// range checks through its real entry point, and the library's own checks of the driver's replies.
+/// </summary>
+[Trait(DeviceEnvironment.Category, DeviceEnvironment.Device)]
+[Collection(DeviceCollection.Name)]
+public sealed unsafe class ToolkitTests
+{
+    /// <summary>Every check of <c>memphys verify</c> on 16 MiB at an offset, the second process included (the CLI's child).</summary>
+    [DeviceFact]
+    public void TheVerificationSuitePasses()
+    {
+        VerificationReport report = RegionVerifier.Run(DeviceEnvironment.DevicePath, new VerifyOptions
+        {
+            Offset = 64 * Page,
+            Length = 16L << 20,
+            Seed = 77,
+            SecondProcess = Common.ChildRead,
+        });
+        Assert.All(report.Checks, AssertPassed);
+        Assert.Contains(report.Checks, c => c.Name.StartsWith("second process (fault)", StringComparison.Ordinal) && c.Status == CheckStatus.Passed);
+        Assert.True(report.Checks.Count(c => c.Status == CheckStatus.Passed) >= 12, string.Join("\n", report.Checks));
+    }
+
+    [DeviceFact]
+    public void AVerificationFailureIsReportedNotThrown()
+    {
+        // Page 3 of a remap mapping holds the wrong bytes: the pattern check names it, nothing throws.
+        using MemphysDevice dev = OpenWith(MappingMethod.Remap);
+        using MemphysMapping map = dev.Map(0, 8 * Page);
+        PatternVerifier.Fill(map, seed: 5);
+        map.Pointer[(3 * Page) + 17] ^= 0xFF;
+        var check = new Check("pattern");
+        Assert.Equal(1, PatternVerifier.Compare(check, map, seed: 5));
+        Assert.Equal("page 3 (region offset 0x3011): 1 bad bytes, first expected " +
+            $"0x{Pattern.ExpectedByte((3 * Page) + 17, 5):x2} found 0x{(byte)(Pattern.ExpectedByte((3 * Page) + 17, 5) ^ 0xFF):x2}", Assert.Single(check.Failures));
+        AssertPassed(PageTableVerifier.Verify(dev, map, PageExpectation.AllPresent));
+        Check wrong = PageTableVerifier.Verify(dev, map, PageExpectation.NonePresent);
+        Assert.Equal(8, wrong.FailureCount);
+    }
+
+    public static TheoryData<string, string> RangesPastTheEnd => new()
+    {
+        { "map", "--length past the end" },
+        { "map", "--offset at the end" },
+        { "verify", "--length past the end" },
+        { "stress", "--length past the end" },
+        { "bench", "--offset at the end" },
+    };
+
+    /// <summary>--offset and --length past the end are both usage errors (exit 2), caught before mmap.</summary>
+    [DeviceTheory]
+    [MemberData(nameof(RangesPastTheEnd))]
+    public void ARangePastTheRegionIsAUsageError(string command, string what)
+    {
+        ulong size;
+        using (MemphysDevice dev = DeviceEnvironment.Open())
+        {
+            size = dev.GetInfo().RegionSize;
+        }
+
+        string[] range = what.StartsWith("--length", StringComparison.Ordinal)
+            ? ["--offset", "0x1000", "--length", Common.Inv(size)]
+            : ["--offset", Common.Inv(size)];
+        string[] method = command == "map" ? ["--method", "remap"] : [];
+        (int code, string stdout, string stderr) = CliRunner.Run([command, .. method, .. range, "--device", DeviceEnvironment.DevicePath]);
+        CliRunner.AssertOneLineError(stderr);
+        Assert.Contains("past the end", stderr);
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.Equal("", stdout);
+    }
+
+    /// <summary>A bad --max-fault never reaches the driver: the CLI refuses it with exit 2 and the driver counts nothing.</summary>
+    [DeviceFact]
+    public void ABadMaxFaultNeverReachesTheDriver()
+    {
+        using MemphysDevice dev = OpenWith(MappingMethod.Fault);
+        (int code, _, string stderr) = CliRunner.Run(["map", "--method", "fault", "--max-fault", "3M", "--device", DeviceEnvironment.DevicePath]);
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.Contains("--max-fault", stderr);
+        Assert.Equal(0UL, dev.GetStats().MmapCalls);
+    }
+
+    [DeviceFact]
+    public void InfoWorksOnAReadOnlyDescriptor()
+    {
+        using MemphysDevice dev = MemphysDevice.Open(DeviceEnvironment.DevicePath, readOnly: true);
+        MemphysInfo info = dev.GetInfo();
+        Assert.Equal(1u, info.Version);
+        _ = dev.GetStats();
+        (int code, string stdout, _) = CliRunner.Run(["info", "--device", DeviceEnvironment.DevicePath]);
+        Assert.Equal(ExitCodes.Ok, code);
+        Assert.Matches($@"\n  physical range +0x{info.PhysicalBase:x}-0x{info.PhysicalEnd:x}\n", stdout);
+        Assert.Matches(@"\n  caching \(this fd\) +wb\n", stdout);
+    }
+
+    /// <summary>QUERY_PAGE formats no string when it succeeds: a 1 GiB walk makes 262,144 queries.</summary>
+    [DeviceFact]
+    public void QueryPageAllocatesNothing()
+    {
+        using MemphysDevice dev = OpenWith(MappingMethod.Remap);
+        using MemphysMapping map = dev.Map(0, 16 * Page);
+        _ = dev.QueryPage(map.BaseAddress);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 4096; i++)
+        {
+            _ = dev.QueryPage(map.BaseAddress + (nint)(i % 16 * Page));
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated < 1024, $"4096 queries allocated {allocated} bytes");
+    }
+
+    [DeviceFact]
+    public void QueryPagesHoldsTheMappingAndRefusesADisposedOne()
+    {
+        using MemphysDevice dev = OpenWith(MappingMethod.Remap);
+        MemphysMapping map = dev.Map(0, 4 * Page);
+        Assert.Equal(4, dev.QueryPages(map).Length);
+        map.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => dev.QueryPages(map));
+    }
+
+    [DeviceFact]
+    public void MapPastTheEndIsEinvalWithAReadableMessage()
+    {
+        using MemphysDevice dev = DeviceEnvironment.Open();
+        MemphysInfo info = dev.GetInfo();
+        var ex = Assert.Throws<MemphysException>(() => dev.Map((long)info.RegionSize - Page, 2 * Page));
+        Assert.Equal("EINVAL", ex.ErrnoName);
+        Assert.Equal($"{DeviceEnvironment.DevicePath}: mmap 0x{info.RegionSize - (ulong)Page:x}+0x2000 past end of " +
+            $"{MemphysDevice.FormatSize(info.RegionSize)} region (EINVAL)", ex.Message);
+    }
+
+    [DeviceFact]
+    public void ResetStatsZeroesCounters()
+    {
+        using MemphysDevice dev = DeviceEnvironment.Open();
+        dev.SetMethod(MappingMethod.Remap);
+        using (dev.Map(0, Page))
+        {
+        }
+
+        Assert.NotEqual(0UL, dev.GetStats().MmapCalls);
+        dev.ResetStats();
+        Assert.Equal(default, dev.GetStats());
+    }
+}

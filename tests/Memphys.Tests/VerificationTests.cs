@@ -1,0 +1,106 @@
+using Memphys.Native;
+using Memphys.Verification;
+
+namespace Memphys.Tests;
+
+/// <summary>Host tests of the verification library and of the smaller library checks (UAPI header, 32-bit, resolver).</summary>
+public sealed unsafe class VerificationTests
+{
+    [Fact]
+    public void PageWordIsThePatternAtThePageStart()
+    {
+        byte[] page = new byte[4096];
+        Pattern.Fill(page, 5 * 4096, seed: 9);
+        Assert.Equal(Pattern.PageWord(9, 5), BitConverter.ToUInt64(page, 0));
+        Assert.NotEqual(Pattern.PageWord(9, 5), Pattern.PageWord(9, 6));
+        Assert.Equal(3, Pattern.DifferingBytes(0x00FF_0000_0100_0100UL));
+    }
+
+    [Fact]
+    public void ACheckKeepsTheFirstFailuresAndCountsAll()
+    {
+        var check = new Check("c");
+        Assert.Equal(CheckStatus.Passed, check.Status);
+        for (int i = 0; i < 25; i++)
+        {
+            check.Expect(i % 2 == 0, $"odd {i}");
+        }
+
+        Assert.Equal(CheckStatus.Failed, check.Status);
+        Assert.Equal(12, check.FailureCount);
+        var outer = new Check("outer");
+        outer.Include(check, "inner: ");
+        Assert.Equal(12, outer.FailureCount);
+        Assert.StartsWith("inner: odd 1", outer.Failures[0]);
+        Assert.Contains("FAIL (12)", outer.ToString());
+        Assert.True(new Check("s").Skip("why").Passed);
+    }
+
+    /// <summary>
+    /// verify used to print "mincore and pagemap agree" after recording that they disagreed. An anonymous mapping
+    /// with page 0 touched, checked against entries that claim page 1 is present, must fail and say so.
+    /// </summary>
+    [Fact]
+    public void KernelWalkCrossCheckReportsDisagreement()
+    {
+        int page = Environment.SystemPageSize;
+        using MemphysMapping map = MemphysMapping.CreateAnonymous(2L * page);
+        map.Advise(Interop.Libc.MADV_NOHUGEPAGE);
+        map.Pointer[0] = 1;
+        var agree = new Check("agree");
+        PageTableVerifier.CrossCheckKernelWalks(agree, map, [new PageTableEntry(true, true, map.ReadPagemap()[0].Pfn), default]);
+        Assert.True(agree.Passed, agree.ToString());
+        Assert.Contains("mincore and pagemap agree", agree.Detail);
+
+        var disagree = new Check("disagree");
+        PageTableVerifier.CrossCheckKernelWalks(disagree, map, [default, new PageTableEntry(true, true, 1)]);
+        Assert.False(disagree.Passed);
+        Assert.DoesNotContain("agree;", disagree.Detail + ";");
+        Assert.Contains("disagree on 4 page(s)", disagree.Detail);
+    }
+
+    [Theory]
+    [InlineData(0x40000000UL, 0x40000000UL, 7u, 0x40000000UL, 0UL, 0UL, 1UL)]
+    [InlineData(0x40000000UL, 0x40000000UL, 3u, 0x40000000UL, 0UL, 512UL, 0UL)]
+    [InlineData(0x40000000UL, 0x40000000UL, 7u, 0x200000UL, 0UL, 512UL, 0UL)]
+    [InlineData(0x40001000UL, 0x800000UL, 3u, 0x200000UL, 512UL, 3UL, 0UL)]
+    [InlineData(0x40000000UL, 0x1000000UL, 1u, 0x1000UL, 4096UL, 0UL, 0UL)]
+    public void HugeFaultPlanCountsAlignedBlocks(ulong address, ulong length, uint sizes, ulong max, ulong pte, ulong pmd, ulong pud) =>
+        Assert.Equal(new HugeFaultPlan(pte, pmd, pud), HugeFaultPlan.For(address, length, (FaultSizes)sizes, max, 4096));
+
+    [Fact]
+    public void ADriverReplyOfAnotherUapiRevisionIsRefused()
+    {
+        Uapi.CheckHeader(96, Uapi.UapiVersion, 96, "ioctl GET_INFO", "/dev/memphys0");
+        var size = Assert.Throws<MemphysException>(() => Uapi.CheckHeader(88, Uapi.UapiVersion, 96, "ioctl GET_INFO", "/dev/memphys0"));
+        Assert.Equal("EPROTO", size.ErrnoName);
+        Assert.Contains("88-byte", size.Message);
+        var version = Assert.Throws<MemphysException>(() => Uapi.CheckHeader(96, Uapi.UapiVersion + 1, 96, "ioctl GET_STATS", null));
+        Assert.Contains($"version {Uapi.UapiVersion + 1}", version.Message);
+        Assert.DoesNotContain("\n", version.Message);
+    }
+
+    [Fact]
+    public void A32BitProcessIsRefused()
+    {
+        Assert.Null(Platform.UnsupportedReason(is64BitProcess: true));
+        var ex = Assert.Throws<PlatformNotSupportedException>(() => Platform.ThrowIfUnsupported(is64BitProcess: false));
+        Assert.Equal(Platform.ThirtyTwoBitMessage, ex.Message);
+        Assert.DoesNotContain("\n", ex.Message);
+    }
+
+    [Fact]
+    public void LibcImportsBindThroughTheLibraryResolver()
+    {
+        Assert.True(Interop.Libc.GetEUid() < uint.MaxValue);
+        Assert.Equal("libc.so.6", Interop.Libraries.LoadedFrom);
+    }
+
+    [Theory]
+    [InlineData(0UL, "0 B")]
+    [InlineData(100UL, "100 B")]
+    [InlineData(4096UL, "4 KiB")]
+    [InlineData(1536UL << 10, "1.5 MiB")]
+    [InlineData(1UL << 30, "1 GiB")]
+    public void SizesAreForPeople(ulong bytes, string text) => Assert.Equal(text, MemphysDevice.FormatSize(bytes));
+}
