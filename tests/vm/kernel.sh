@@ -9,6 +9,9 @@
 #   6.1   the system apt (bookworm), same version as the installed linux-headers
 #   6.12  bookworm-backports via a private apt config under .cache/apt/
 #   7.*   sid via a private apt config
+#   6.1-686, 6.1-686-pae
+#         the 32-bit x86 kernels of bookworm via a private apt config that adds
+#         the i386 architecture (kernel_headers_fetch unpacks their headers)
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
@@ -22,9 +25,23 @@ kernel_suite() {
         6.1)  echo "" ;;
         6.12) echo bookworm-backports ;;
         7.*)  echo sid ;;
-        *)    die "unsupported KERNEL '$1' (known: 6.1, 6.12, 7.x)" ;;
+        6.1-686|6.1-686-pae) echo bookworm-i386 ;;
+        *)    die "unsupported KERNEL '$1' (known: 6.1, 6.12, 7.x, 6.1-686, 6.1-686-pae)" ;;
     esac
 }
+
+# Debian kernel flavour of KERNEL: amd64, or 686 / 686-pae for "6.1-686[-pae]".
+kernel_flavour() {
+    case $1 in
+        *-686|*-686-pae) echo "${1#*-}" ;;
+        *)               echo amd64 ;;
+    esac
+}
+
+# A private suite NAME-i386 is Debian's NAME for i386 and amd64 (the host's
+# kbuild tools build the i386 modules).
+suite_dist()  { echo "${1%-i386}"; }
+suite_archs() { [[ $1 == *-i386 ]] && echo amd64,i386 || echo amd64; }
 
 # apt-get/apt-cache options for a private, cache-local apt state for SUITE.
 apt_private_opts() {
@@ -35,7 +52,11 @@ apt_private_opts() {
         -o "Dir::Etc::PreferencesParts=/dev/null" \
         -o "Dir::State::Lists=$d/lists" \
         -o "Dir::Cache=$d/cache" \
-        -o "Debug::NoLocking=1"
+        -o "Debug::NoLocking=1" \
+        -o "APT::Architecture=amd64"
+    local arch archs
+    IFS=, read -ra archs <<<"$(suite_archs "$suite")"
+    for arch in "${archs[@]}"; do printf '%s\n' -o "APT::Architectures::=$arch"; done
 }
 
 apt_sandbox_opts() {
@@ -55,7 +76,8 @@ apt_for() {
 apt_private_update() {
     local suite=$1 d=$CACHE_DIR/apt/$1
     mkdir -p "$d/lists/partial" "$d/cache/archives/partial"
-    printf 'deb [signed-by=%s] %s %s main\n' "$DEBIAN_KEYRING" "$DEBIAN_MIRROR" "$suite" >"$d/sources.list"
+    printf 'deb [arch=%s signed-by=%s] %s %s main\n' "$(suite_archs "$suite")" "$DEBIAN_KEYRING" \
+        "$DEBIAN_MIRROR" "$(suite_dist "$suite")" >"$d/sources.list"
     if [[ -z $(find "$d/updated" -mtime -1 2>/dev/null) ]]; then
         log "updating private apt lists for $suite"
         apt_for apt-get "$suite" -qq update >&2 || die "apt-get update for $suite failed"
@@ -69,15 +91,16 @@ installed_headers_kver() {
     dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' 'linux-headers-*-amd64' 2>/dev/null \
         | awk '$1 == "ii" { print $2 }' \
         | sed -nE "s/^linux-headers-(${kernel_re}[.-].*-amd64)\$/\\1/p" \
-        | grep -v '^.*-common$' | sort -V | tail -n1
+        | { grep -v '^.*-common$' || true; } | sort -V | tail -n1
 }
 
-# KVER that the apt meta package (linux-headers-amd64 / linux-image-amd64) points to.
+# KVER that the apt meta package (linux-headers-FLAVOUR / linux-image-FLAVOUR)
+# points to; FLAVOUR defaults to amd64.
 apt_meta_kver() {
-    local suite=$1 meta pkg
-    for meta in linux-headers-amd64 linux-image-amd64; do
+    local suite=$1 flavour=${2:-amd64} meta pkg
+    for meta in "linux-headers-$flavour" "linux-image-$flavour"; do
         pkg=$(apt_for apt-cache "$suite" depends "$meta" 2>/dev/null \
-            | sed -nE 's/^ *Depends: (linux-(headers|image)-[0-9][^ ]*-amd64)$/\1/p' | head -n1)
+            | sed -nE "s/^ *Depends: (linux-(headers|image)-[0-9][^ :]*-$flavour)(:i386)?\$/\1/p" | head -n1)
         if [[ -n $pkg ]]; then
             pkg=${pkg#linux-headers-}
             echo "${pkg#linux-image-}"
@@ -94,10 +117,13 @@ kernel_resolve() {
     kver=$(installed_headers_kver "$kernel")
     if [[ -z $kver ]]; then
         [[ -z $suite ]] || apt_private_update "$suite"
-        kver=$(apt_meta_kver "$suite") || die "cannot resolve a kernel version for KERNEL=$kernel"
-        [[ $kver == "$kernel".* || $kver == "$kernel"-* ]] \
+        kver=$(apt_meta_kver "$suite" "$(kernel_flavour "$kernel")") \
+            || die "cannot resolve a kernel version for KERNEL=$kernel"
+        [[ $kver == "${kernel%%-*}".* || $kver == "${kernel%%-*}"-* ]] \
             || die "KERNEL=$kernel resolved to $kver (apt meta package points elsewhere)"
-        log "warning: no linux-headers-$kver installed; modules cannot be built for this kernel"
+        # (The i386 flavours' headers are unpacked into the cache instead.)
+        [[ $(kernel_flavour "$kernel") != amd64 ]] \
+            || log "warning: no linux-headers-$kver installed; modules cannot be built for this kernel"
     fi
     echo "$kver"
 }
