@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -113,13 +114,28 @@ static size_t pattern_misses(const volatile uint64_t *p, size_t first,
 	return misses;
 }
 
+/* A check that passes when no page missed the pattern; names the first. */
+static void check_misses(struct region *r, size_t misses, size_t bad,
+			 const char *fmt, ...)
+{
+	char what[160];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (misses)
+		check(r, false, "%s: %zu differ, first page %zu", what, misses, bad);
+	else
+		check(r, true, "%s: all hold the pattern", what);
+}
+
 static void check_pattern(struct region *r, const volatile uint64_t *p,
 			  uint64_t seed, const char *what)
 {
 	size_t bad = 0, misses = pattern_misses(p, 0, r->pages, seed, &bad);
 
-	check(r, !misses, "%s: %zu of %zu pages differ%s%zu", what, misses,
-	      r->pages, misses ? ", first " : "", misses ? bad : r->pages);
+	check_misses(r, misses, bad, "%s: %zu pages", what, r->pages);
 }
 
 /* Why the entry behind page @i is not what it must be, or NULL. */
@@ -190,9 +206,9 @@ static void report_memtypes(struct region *r, const char *when)
 		return;
 	}
 	while (fgets(line, sizeof(line), f)) {
-		char *range = strchr(line, '@');
+		char *range = strstr(line, "[mem ");
 
-		if (!range || sscanf(range, "@ 0x%llx-0x%llx", &start, &end) != 2 ||
+		if (!range || sscanf(range, "[mem 0x%llx-0x%llx]", &start, &end) != 2 ||
 		    end <= r->base || start >= r->base + r->size)
 			continue;
 		line[strcspn(line, "\n")] = '\0';
@@ -201,7 +217,7 @@ static void report_memtypes(struct region *r, const char *when)
 	}
 	fclose(f);
 	if (!found)
-		printf("info: %s: no PAT memtype reservation over the region (inserted PFNs get uncached-minus)\n",
+		printf("info: %s: no PAT memtype reservation over the region (lookup_memtype() gives inserted PFNs uncached-minus)\n",
 		       when);
 }
 
@@ -285,7 +301,7 @@ static volatile uint64_t *check_remap_map(struct region *r, int fd)
 static void check_pread(struct region *r, uint64_t seed)
 {
 	uint64_t *buf = malloc(IO_CHUNK);
-	size_t per = IO_CHUNK / PAGE, misses = 0, bad = 0, chunk;
+	size_t per = IO_CHUNK / PAGE, misses = 0, bad = 0, first = 0, chunk;
 	ssize_t n = 0;
 	off_t off;
 
@@ -295,14 +311,15 @@ static void check_pread(struct region *r, uint64_t seed)
 		n = pread(r->fd, buf, IO_CHUNK, off);
 		if (n != (ssize_t)IO_CHUNK)
 			break;
-		chunk = pattern_misses(buf, off / PAGE, per, seed, &bad);
+		chunk = pattern_misses(buf, off / PAGE, per, seed, &first);
+		if (chunk && !misses)
+			bad = first;
 		misses += chunk;
 	}
 	free(buf);
-	check(r, (uint64_t)off == r->size && !misses,
-	      "pread: %" PRIu64 " MiB read, %zu pages differ%s%zu",
-	      (uint64_t)off >> 20, misses, misses ? ", first " : "",
-	      misses ? bad : r->pages);
+	check(r, (uint64_t)off == r->size, "pread: %" PRIu64 " of %" PRIu64
+	      " MiB read (last: %zd)", (uint64_t)off >> 20, r->size >> 20, n);
+	check_misses(r, misses, bad, "pread: %zu pages", r->pages);
 }
 
 /*
@@ -334,6 +351,7 @@ static void check_child(struct region *r, volatile uint64_t *fault_map,
 		if (p) {
 			check_pattern(&c, p, SEED_REMAP, "child: reads the parent's pattern");
 			check_frames(&c, c.fd, p, "child: fault");
+			report_memtypes(&c, "child's fault mapping");
 			write_pattern(p, c.pages, SEED_CHILD);
 		}
 		fflush(stdout);
@@ -379,23 +397,36 @@ static int query_errno(struct region *r, uint64_t address)
 }
 
 /*
- * Offsets past 4 GiB and past 2 GiB (negative as a 32-bit off_t), 64-bit
- * ioctl fields whose low 32 bits alone would be valid, and the usual
- * out-of-range requests.
+ * The VFS refuses mmap() offsets of a character device past the kernel's
+ * ULONG_MAX (file_mmap_ok()) with EOVERFLOW before the driver sees them:
+ * under a 32-bit kernel, every offset from 4 GiB on.
  */
-static void check_bad_inputs(struct region *r, volatile uint64_t *map)
+static int past_4g_errno(void)
+{
+	struct utsname u;
+
+	if (uname(&u))
+		die("uname");
+	return strstr(u.machine, "64") ? EINVAL : EOVERFLOW;
+}
+
+/*
+ * Offsets past 4 GiB (0 in a 32-bit off_t) and past 2 GiB (negative in
+ * one), and the usual out-of-range requests; before the whole-region
+ * mappings take two of the 3 GiB of a 32-bit address space.
+ */
+static void check_bad_mmaps(struct region *r)
 {
 	const off_t four_g = (off_t)1 << 32, two_g = (off_t)1 << 31;
 	const int rw = PROT_READ | PROT_WRITE;
-	uint64_t v;
-	int want_2m;
+	int want_4g = past_4g_errno();
 
 	check_errno(r, mmap_errno(r, PAGE, four_g, rw, MAP_SHARED, MEMPHYS_METHOD_REMAP),
-		    EINVAL, "bad: mmap at offset 4 GiB (0 in a 32-bit off_t)");
+		    want_4g, "bad: mmap at offset 4 GiB");
 	check_errno(r, mmap_errno(r, PAGE, four_g, rw, MAP_SHARED, MEMPHYS_METHOD_FAULT),
-		    EINVAL, "bad: fault mmap at offset 4 GiB");
+		    want_4g, "bad: fault mmap at offset 4 GiB");
 	check_errno(r, mmap_errno(r, PAGE, two_g, rw, MAP_SHARED, MEMPHYS_METHOD_REMAP),
-		    EINVAL, "bad: mmap at offset 2 GiB (negative in a 32-bit off_t)");
+		    EINVAL, "bad: mmap at offset 2 GiB");
 	check_errno(r, mmap_errno(r, PAGE, r->size, rw, MAP_SHARED, MEMPHYS_METHOD_REMAP),
 		    EINVAL, "bad: mmap at the region's end");
 	check_errno(r, mmap_errno(r, 2 * PAGE, r->size - PAGE, rw, MAP_SHARED,
@@ -408,6 +439,17 @@ static void check_bad_inputs(struct region *r, volatile uint64_t *map)
 	check_errno(r, mmap_errno(r, PAGE, 0, PROT_READ | PROT_EXEC, MAP_SHARED,
 				  MEMPHYS_METHOD_REMAP),
 		    EPERM, "bad: executable mapping");
+}
+
+/*
+ * pread/pwrite/lseek past 2 and 4 GiB, and 64-bit ioctl fields whose low
+ * 32 bits alone would be valid; @map is a live mapping of page 0.
+ */
+static void check_bad_io(struct region *r, volatile uint64_t *map)
+{
+	const off_t four_g = (off_t)1 << 32, two_g = (off_t)1 << 31;
+	uint64_t v;
+	int want_2m;
 
 	check(r, pread(r->fd, &v, sizeof(v), four_g) == 0,
 	      "bad: pread at 4 GiB reads nothing (not offset 0)");
@@ -452,6 +494,7 @@ int cmd_region_check(char **argv)
 	r.fd = open_dev(r.dev);
 	remap_fd = open_dev(r.dev);
 	check_info(&r);
+	check_bad_mmaps(&r);
 	if (ioctl(r.fd, MEMPHYS_IOC_RESET_STATS))
 		die("MEMPHYS_IOC_RESET_STATS");
 
@@ -464,7 +507,7 @@ int cmd_region_check(char **argv)
 		check_pattern(&r, fault_map, SEED_REMAP, "remap-written pattern through fault");
 		check_pread(&r, SEED_REMAP);
 		check_child(&r, fault_map, remap_map);
-		check_bad_inputs(&r, remap_map);
+		check_bad_io(&r, remap_map);
 		check(&r, !munmap((void *)fault_map, r.size) &&
 		      !munmap((void *)remap_map, r.size), "munmap of both mappings");
 		check_errno(&r, query_errno(&r, (uintptr_t)remap_map), EINVAL,
