@@ -115,12 +115,33 @@ stage_guest_tests() {
     tally guest-tests "$passed" "$failed"
 }
 
+# 32-bit x86 (tests/vm/run-i386.sh): a 686 and a 686-pae guest each map
+# 1 GiB of reserved RAM by both methods into a 32-bit process.
+stage_i386() {
+    say "32-bit x86 guests: 686 (1 GiB of highmem) and 686-pae (1 GiB above 4 GiB)"
+    local log=$RESULTS/i386.log name line passed failed
+    tests/vm/run-i386.sh --out "$RESULTS/i386" >"$log" 2>&1 || true
+    grep -E '^(FAIL - |memphys-vm: )' "$log" || true
+    for name in 686 686-pae; do
+        line=$(grep -E "^layout $name: [0-9]+ passed, [0-9]+ failed$" "$log" | tail -n 1 || true)
+        if [[ -z $line ]]; then
+            tail -n 30 "$log"
+            tally "i386-$name" 0 1
+            continue
+        fi
+        echo "$line"
+        read -r _ _ passed _ failed _ <<<"$line"
+        tally "i386-$name" "$passed" "$failed"
+    done
+}
+
 main() {
     mkdir -p "$RESULTS"
     stage_driver_check
     stage_host_tests
     stage_harness_selftest
     stage_guest_tests
+    stage_i386
     say "summary (logs in $RESULTS)"
     ((${#FAILED_STAGES[@]} == 0)) || echo "failed stages: ${FAILED_STAGES[*]}"
     echo "$PASSED passed, $FAILED failed"

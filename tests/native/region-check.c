@@ -35,7 +35,7 @@
 #define PAT_LIST	"/sys/kernel/debug/x86/pat_memtype_list"
 
 /* Pattern seeds: one per writer, so a stale value is never mistaken. */
-enum { SEED_FAULT = 1, SEED_REMAP, SEED_CHILD };
+enum { SEED_FAULT = 1, SEED_REMAP, SEED_CHILD, SEED_PWRITE };
 
 struct region {
 	const char *dev;
@@ -322,6 +322,31 @@ static void check_pread(struct region *r, uint64_t seed)
 	check_misses(r, misses, bad, "pread: %zu pages", r->pages);
 }
 
+/* pwrite() of the whole region, in chunks; both mappings must see it. */
+static void check_pwrite(struct region *r, volatile uint64_t *fault_map,
+			 volatile uint64_t *remap_map, uint64_t seed)
+{
+	uint64_t *buf = malloc(IO_CHUNK);
+	size_t per = IO_CHUNK / PAGE, i;
+	off_t off;
+
+	if (!buf)
+		die("malloc");
+	for (off = 0; (uint64_t)off < r->size; off += IO_CHUNK) {
+		for (i = 0; i < per; i++) {
+			buf[i * WORDS] = word(seed, off / PAGE + i);
+			buf[i * WORDS + WORDS - 1] = ~word(seed, off / PAGE + i);
+		}
+		if (pwrite(r->fd, buf, IO_CHUNK, off) != (ssize_t)IO_CHUNK)
+			break;
+	}
+	free(buf);
+	check(r, (uint64_t)off == r->size, "pwrite: %" PRIu64 " of %" PRIu64
+	      " MiB written", (uint64_t)off >> 20, r->size >> 20);
+	check_pattern(r, remap_map, seed, "pwrite-written pattern through remap");
+	check_pattern(r, fault_map, seed, "pwrite-written pattern through fault");
+}
+
 /*
  * A second process opens the device itself, maps the whole region by
  * fault, must see the pattern and the same frames, and writes its own.
@@ -458,7 +483,7 @@ static void check_bad_io(struct region *r, volatile uint64_t *map)
 	check_errno(r, pread(r->fd, &v, sizeof(v), -1) < 0 ? errno : 0, EINVAL,
 		    "bad: pread at offset -1");
 	check(r, pwrite(r->fd, &v, sizeof(v), four_g) == 0 &&
-	      map[0] == word(SEED_CHILD, 0),
+	      map[0] == word(SEED_PWRITE, 0),
 	      "bad: pwrite at 4 GiB writes nothing (page 0 intact)");
 	check_errno(r, lseek(r->fd, four_g, SEEK_SET) < 0 ? errno : 0, EINVAL,
 		    "bad: lseek to 4 GiB");
@@ -507,6 +532,7 @@ int cmd_region_check(char **argv)
 		check_pattern(&r, fault_map, SEED_REMAP, "remap-written pattern through fault");
 		check_pread(&r, SEED_REMAP);
 		check_child(&r, fault_map, remap_map);
+		check_pwrite(&r, fault_map, remap_map, SEED_PWRITE);
 		check_bad_io(&r, remap_map);
 		check(&r, !munmap((void *)fault_map, r.size) &&
 		      !munmap((void *)remap_map, r.size), "munmap of both mappings");

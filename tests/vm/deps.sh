@@ -8,6 +8,8 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
 PACKAGES=(qemu-system-x86 busybox-static cpio kmod sparse linux-headers-amd64
           xz-utils zstd gzip make gcc)
+# The static 32-bit probe of the i386 stage (gcc -m32 -static).
+PACKAGES+=(gcc-multilib libc6-dev-i386)
 
 missing_packages() {
     local p
