@@ -217,7 +217,7 @@ static void report_memtypes(struct region *r, const char *when)
 	}
 	fclose(f);
 	if (!found)
-		printf("info: %s: no PAT memtype reservation over the region (lookup_memtype() gives inserted PFNs uncached-minus)\n",
+		printf("info: %s: no PAT memtype reservation over the region\n",
 		       when);
 }
 
