@@ -190,6 +190,16 @@ static bool query_present(int fd, const volatile void *addr)
 	return q.flags & MEMPHYS_PAGE_PRESENT;
 }
 
+/* Whether the kernel (not this process) is a 32-bit one. */
+static bool kernel_is_32bit(void)
+{
+	struct utsname u;
+
+	if (uname(&u))
+		die("uname");
+	return !strstr(u.machine, "64");
+}
+
 /*
  * The kernel's PAT memtype reservations that overlap the region
  * (debugfs): what the x86 page attribute code will hand later mappings.
@@ -216,9 +226,11 @@ static void report_memtypes(struct region *r, const char *when)
 		found = 1;
 	}
 	fclose(f);
+	/* The list walks [0, ULONG_MAX]: 4 GiB on a 32-bit kernel. */
 	if (!found)
-		printf("info: %s: no PAT memtype reservation over the region\n",
-		       when);
+		printf("info: %s: no PAT memtype reservation over the region listed%s\n",
+		       when, kernel_is_32bit() && r->base + r->size > 1ULL << 32 ?
+		       " (a 32-bit kernel lists none above 4 GiB)" : "");
 }
 
 static volatile uint64_t *map_whole(struct region *r, int fd,
@@ -428,11 +440,7 @@ static int query_errno(struct region *r, uint64_t address)
  */
 static int past_4g_errno(void)
 {
-	struct utsname u;
-
-	if (uname(&u))
-		die("uname");
-	return strstr(u.machine, "64") ? EINVAL : EOVERFLOW;
+	return kernel_is_32bit() ? EOVERFLOW : EINVAL;
 }
 
 /*
