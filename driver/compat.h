@@ -6,10 +6,22 @@
 #ifndef _MEMPHYS_COMPAT_H
 #define _MEMPHYS_COMPAT_H
 
+#include <linux/highmem.h>	/* pte_unmap() under CONFIG_HIGHPTE */
 #include <linux/mm.h>
 #include <linux/version.h>
 #ifdef CONFIG_X86_PAT
 #include <asm/memtype.h>
+#endif
+
+/*
+ * Physical address bits the kernel can map.  FLATMEM kernels (32-bit x86)
+ * have no MAX_PHYSMEM_BITS: there the page tables' reach bounds it, 32
+ * bits without PAE and 44 with it (a PFN must fit an unsigned long).
+ */
+#ifdef MAX_PHYSMEM_BITS
+#define MEMPHYS_PHYS_BITS	MAX_PHYSMEM_BITS
+#else
+#define MEMPHYS_PHYS_BITS	__PHYSICAL_MASK_SHIFT
 #endif
 
 /* vm_flags became read-only behind accessors in 6.3. */

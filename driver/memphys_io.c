@@ -3,17 +3,47 @@
  * memphys: read()/write()/lseek() at region offsets, like /dev/mem.
  *
  * The region has no permanent kernel mapping; each transfer maps a bounded
- * window with memremap(), copies, and unmaps it again.
+ * window, copies, and unmaps it again.
  */
 #include <linux/fs.h>
+#include <linux/highmem.h>
 #include <linux/io.h>
 #include <linux/minmax.h>
 #include <linux/uaccess.h>
 
 #include "memphys.h"
 
-/* Largest window mapped at once: bounds kernel address space use. */
+/*
+ * Each transfer maps at most one window of the region at a time.  32-bit
+ * kernels (CONFIG_HIGHMEM) map a page at a time with kmap_local_pfn(): their
+ * vmalloc space is small, and there memremap() of RAM above 4 GiB mapped
+ * the wrong frame (physical 0 for 0x100000000 on Debian's 6.1 686-pae).
+ */
+#ifdef CONFIG_HIGHMEM
+#define MEMPHYS_IO_WINDOW	PAGE_SIZE
+
+static void *memphys_io_map(phys_addr_t phys, size_t len)
+{
+	return kmap_local_pfn(PHYS_PFN(phys)) + offset_in_page(phys);
+}
+
+static void memphys_io_unmap(void *kaddr)
+{
+	kunmap_local(kaddr);
+}
+#else
 #define MEMPHYS_IO_WINDOW	(1UL << 20)
+
+static void *memphys_io_map(phys_addr_t phys, size_t len)
+{
+	return memremap(phys, len, MEMREMAP_WB);
+}
+
+static void memphys_io_unmap(void *kaddr)
+{
+	memunmap(kaddr);
+}
+#endif
 
 /*
  * Clamp a transfer of @count bytes at *@ppos to the region; 0 bytes at or
@@ -48,7 +78,7 @@ static ssize_t memphys_rw(struct file *file, char __user *ubuf, size_t count,
 		unsigned long left;
 		void *kaddr;
 
-		kaddr = memremap(r->base + pos, chunk, MEMREMAP_WB);
+		kaddr = memphys_io_map(r->base + pos, chunk);
 		if (!kaddr) {
 			if (!done)
 				done = -ENOMEM;
@@ -58,7 +88,7 @@ static ssize_t memphys_rw(struct file *file, char __user *ubuf, size_t count,
 			left = copy_from_user(kaddr, ubuf + done, chunk);
 		else
 			left = copy_to_user(ubuf + done, kaddr, chunk);
-		memunmap(kaddr);
+		memphys_io_unmap(kaddr);
 		done += chunk - left;
 		if (left) {
 			if (!done)

@@ -83,9 +83,9 @@ static int memphys_check_region(const char *spec, u64 size, u64 base)
 		return -EINVAL;
 	}
 	if (check_add_overflow(base, size - 1, &last) ||
-	    last > (u64)(phys_addr_t)-1 || (last >> MAX_PHYSMEM_BITS)) {
+	    last > (u64)(phys_addr_t)-1 || (last >> MEMPHYS_PHYS_BITS)) {
 		pr_err("region %s: ends beyond the %d-bit physical address space\n",
-		       spec, MAX_PHYSMEM_BITS);
+		       spec, MEMPHYS_PHYS_BITS);
 		return -EINVAL;
 	}
 	for (i = 0; i < memphys_nr_regions; i++) {

@@ -24,9 +24,9 @@
 
 #include <linux/memphys.h>
 
-#define PAGE 4096UL
+#include "probe.h"
 
-static const char *errname(int err)
+const char *errname(int err)
 {
 	switch (err) {
 	case 0: return "OK";
@@ -51,13 +51,13 @@ static const char *errname(int err)
 	}
 }
 
-static void die(const char *what)
+void die(const char *what)
 {
 	fprintf(stderr, "memphys-probe: %s: %s\n", what, strerror(errno));
 	exit(2);
 }
 
-static int open_dev(const char *dev)
+int open_dev(const char *dev)
 {
 	int fd = open(dev, O_RDWR);
 
@@ -66,7 +66,7 @@ static int open_dev(const char *dev)
 	return fd;
 }
 
-static void set_method(int fd, unsigned int method)
+void set_method(int fd, unsigned int method)
 {
 	struct memphys_setting s = { .value = method };
 
@@ -82,7 +82,7 @@ static void set_max_fault(int fd, uint64_t bytes)
 		die("MEMPHYS_IOC_SET_MAX_FAULT");
 }
 
-static volatile uint64_t *map_shared(int fd, size_t len, off_t off)
+volatile uint64_t *map_shared(int fd, size_t len, off_t off)
 {
 	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off);
 
@@ -91,7 +91,7 @@ static volatile uint64_t *map_shared(int fd, size_t len, off_t off)
 	return p;
 }
 
-static unsigned int parse_method(const char *s)
+unsigned int parse_method(const char *s)
 {
 	if (!strcmp(s, "remap"))
 		return MEMPHYS_METHOD_REMAP;
@@ -106,7 +106,7 @@ static unsigned int parse_method(const char *s)
  * region offset 8k are SplitMix64(seed, k).  word() is the one at the start of
  * region page i, which the C# tests read and write as Pattern.PageWord.
  */
-static uint64_t word(uint64_t seed, size_t i)
+uint64_t word(uint64_t seed, size_t i)
 {
 	uint64_t z = seed + (i * (PAGE / 8) + 1) * 0x9e3779b97f4a7c15ULL;
 
@@ -332,6 +332,7 @@ static const struct {
 	{ "touch-loop", 2, cmd_touch_loop, "DEV remap|fault" },
 	{ "check-pattern", 5, cmd_check_pattern, "DEV remap|fault OFFSET PAGES SEED" },
 	{ "own-writes", 5, cmd_own_writes, "DEV remap|fault OWNER OWNERS SECONDS" },
+	{ "region-check", 3, cmd_region_check, "DEV BASE SIZE" },
 };
 
 int main(int argc, char **argv)

@@ -15,6 +15,8 @@ PACKAGES=(qemu-system-x86 busybox-static cpio kmod sparse xz-utils zstd gzip mak
 # guest from the host's root; vagrant (+ the libvirt provider, so that its
 # settings are validated too) checks vagrant/, shellcheck the scripts.
 PACKAGES+=(dkms udev vagrant vagrant-libvirt shellcheck)
+# The static 32-bit probe of the i386 stage (gcc -m32 -static).
+PACKAGES+=(gcc-multilib libc6-dev-i386)
 
 missing_packages() {
     local p

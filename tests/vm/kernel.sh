@@ -7,7 +7,8 @@
 #
 # KERNEL (default: the first of kernels.conf) is one of its names: 6.1 comes
 # from the system's apt (bookworm), the others through a private apt
-# configuration under .cache/apt/SUITE.
+# configuration under .cache/apt/SUITE (SUITE-i386: SUITE with the i386
+# architecture added, for the 32-bit kernels).
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
@@ -16,8 +17,9 @@ DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 DEBIAN_KEYRING=${DEBIAN_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
 KERNELS_CONF=$VM_DIR/kernels.conf
 
-# The KERNEL names of kernels.conf, in order.
-kernel_names() { awk '!/^#/ && NF { print $1 }' "$KERNELS_CONF"; }
+# The KERNEL names of the x86-64 matrix of kernels.conf, in order (the
+# 32-bit ones, BUILD i386, have their own stage: run-i386.sh).
+kernel_names() { awk '!/^#/ && NF && $5 != "i386" { print $1 }' "$KERNELS_CONF"; }
 
 # One column of KERNEL's line in kernels.conf: suite, kver, version, build.
 kernel_pin() {
@@ -35,6 +37,19 @@ kernel_suite() {
     [[ $(kernel_pin "$1" build) == host ]] || kernel_pin "$1" suite
 }
 
+# Debian kernel flavour of KERNEL: amd64, or 686 / 686-pae for "6.1-686[-pae]".
+kernel_flavour() {
+    case $1 in
+        *-686|*-686-pae) echo "${1#*-}" ;;
+        *)               echo amd64 ;;
+    esac
+}
+
+# A private suite NAME-i386 is Debian's NAME for i386 and amd64 (the host's
+# kbuild tools build the i386 modules).
+suite_dist()  { echo "${1%-i386}"; }
+suite_archs() { [[ $1 == *-i386 ]] && echo amd64,i386 || echo amd64; }
+
 # apt-get/apt-cache options for a private, cache-local apt state for SUITE.
 apt_private_opts() {
     local suite=$1 d=$CACHE_DIR/apt/$1
@@ -44,7 +59,11 @@ apt_private_opts() {
         -o "Dir::Etc::PreferencesParts=/dev/null" \
         -o "Dir::State::Lists=$d/lists" \
         -o "Dir::Cache=$d/cache" \
-        -o "Debug::NoLocking=1"
+        -o "Debug::NoLocking=1" \
+        -o "APT::Architecture=amd64"
+    local arch archs
+    IFS=, read -ra archs <<<"$(suite_archs "$suite")"
+    for arch in "${archs[@]}"; do printf '%s\n' -o "APT::Architectures::=$arch"; done
 }
 
 apt_sandbox_opts() {
@@ -64,7 +83,8 @@ apt_for() {
 apt_private_update() {
     local suite=$1 d=$CACHE_DIR/apt/$1
     mkdir -p "$d/lists/partial" "$d/cache/archives/partial"
-    printf 'deb [signed-by=%s] %s %s main\n' "$DEBIAN_KEYRING" "$DEBIAN_MIRROR" "$suite" >"$d/sources.list"
+    printf 'deb [arch=%s signed-by=%s] %s %s main\n' "$(suite_archs "$suite")" "$DEBIAN_KEYRING" \
+        "$DEBIAN_MIRROR" "$(suite_dist "$suite")" >"$d/sources.list"
     if [[ -z $(find "$d/updated" -mtime -1 2>/dev/null) ]]; then
         log "updating private apt lists for $suite"
         apt_for apt-get "$suite" -qq update >&2 || die "apt-get update for $suite failed"
@@ -72,12 +92,13 @@ apt_private_update() {
     fi
 }
 
-# KVER that the apt meta package (linux-headers-amd64 / linux-image-amd64) points to.
+# KVER that the apt meta package (linux-headers-FLAVOUR / linux-image-FLAVOUR)
+# points to; FLAVOUR defaults to amd64.
 apt_meta_kver() {
-    local suite=$1 meta pkg
-    for meta in linux-headers-amd64 linux-image-amd64; do
+    local suite=$1 flavour=${2:-amd64} meta pkg
+    for meta in "linux-headers-$flavour" "linux-image-$flavour"; do
         pkg=$(apt_for apt-cache "$suite" depends "$meta" 2>/dev/null \
-            | sed -nE 's/^ *Depends: (linux-(headers|image)-[0-9][^ ]*-amd64)$/\1/p' | head -n1)
+            | sed -nE "s/^ *Depends: (linux-(headers|image)-[0-9][^ :]*-$flavour)(:i386)?\$/\1/p" | head -n1)
         if [[ -n $pkg ]]; then
             pkg=${pkg#linux-headers-}
             echo "${pkg#linux-image-}"
@@ -97,7 +118,7 @@ die_pin_gone() {
     local kernel=$1 pkg=$2 suite newest
     suite=$(kernel_suite "$kernel")
     [[ -z $suite ]] || apt_private_update "$suite"
-    newest=$(apt_meta_kver "$suite" || echo unknown)
+    newest=$(apt_meta_kver "$suite" "$(kernel_flavour "$kernel")" || echo unknown)
     newest+=" $(apt_for apt-cache "$suite" show linux-headers-amd64 2>/dev/null | sed -n 's/^Version: //p' | head -n1)"
     die "$pkg=$(kernel_pin "$kernel" version) (KERNEL=$kernel) is not on the mirror any more;" \
         "the newest there is $newest: update tests/vm/kernels.conf"
@@ -258,6 +279,7 @@ chroot_prepare() {
 # headers are installed by deps.sh with the system's apt).
 kernel_headers() {
     case $(kernel_pin "$1" build) in
+        i386)     ;;  # unpacked by run-i386.sh (tests/vm/i386.sh)
         host)     [[ -d $(kernel_kdir "$1") ]] \
                       || die "no $(kernel_kdir "$1"): run 'make deps KERNEL=$1'" ;;
         unpacked) headers_unpack "$1" ;;

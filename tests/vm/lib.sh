@@ -20,3 +20,36 @@ need_cmd() {
         command -v "$c" >/dev/null 2>&1 || die "'$c' not found (run tests/vm/deps.sh)"
     done
 }
+
+# Guest kernel log lines that fail a run, and the taint notes of our own
+# out-of-tree, unsigned module that do not.
+KLOG_BAD='BUG:|WARNING:|Oops|general protection|Call Trace|Tainted:|taint'
+KLOG_BENIGN='loading out-of-tree module taints kernel|module verification failed'
+
+# Prints the offending lines of guest kernel log FILE; returns 1 if there are any.
+klog_scan() {
+    local f=$1 hits marker
+    hits=$(grep -vE "$KLOG_BENIGN" "$f" | grep -E "$KLOG_BAD" || true)
+    [[ -z $hits ]] && return 0
+    marker=$(grep -oE -m1 "$KLOG_BAD" <<<"$hits")
+    log "guest kernel log has $marker ($f):"
+    # One line of context before each hit: WARN() prints its message there.
+    grep -vE "$KLOG_BENIGN" "$f" | grep -E -B1 "$KLOG_BAD" | head -n 40 | sed 's/^/    /' >&2
+    return 1
+}
+
+# QEMU accelerator arguments (ACCEL_ARGS, ACCEL) for VM_SMP guest CPUs.
+choose_accel() {
+    local accel=${VM_ACCEL:-}
+    if [[ -z $accel ]]; then
+        accel=tcg
+        grep -qE '^kvm_(intel|amd) ' /proc/modules 2>/dev/null && accel=kvm
+    fi
+    case $accel in
+        kvm) ACCEL_ARGS=(-accel kvm -cpu host) ;;
+        tcg) if [[ $VM_SMP -gt 1 ]]; then ACCEL_ARGS=(-accel tcg,thread=multi -cpu max)
+             else ACCEL_ARGS=(-accel tcg,thread=single -cpu max); fi ;;
+        *)   die "VM_ACCEL must be kvm or tcg, got '$accel'" ;;
+    esac
+    ACCEL=$accel
+}

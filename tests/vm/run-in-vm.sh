@@ -13,8 +13,6 @@ GUEST_OUT=/mnt/memphys-out        # must match OUT_MNT in init.sh
 EXIT_TIMEOUT=124
 EXIT_VM_FAILURE=125
 DIE_STATUS=$EXIT_VM_FAILURE    # setup errors of this script exit 125 too
-KLOG_BAD='BUG:|WARNING:|Oops|general protection|Call Trace|Tainted:|taint'
-KLOG_BENIGN='loading out-of-tree module taints kernel|module verification failed'
 
 usage() {
     cat <<USAGE
@@ -106,21 +104,6 @@ snapshot_module() {
     [[ ${vermagic%% *} == "$kver" ]] \
         || die "$MEMPHYS_MODULE was built for '${vermagic%% *}' but the guest kernel is '$kver' (rebuild it: make driver KERNEL=$KERNEL)"
     GUEST_MODULE=$GUEST_OUT/.vm/$(basename "$MEMPHYS_MODULE")
-}
-
-choose_accel() {
-    local accel=${VM_ACCEL:-}
-    if [[ -z $accel ]]; then
-        accel=tcg
-        grep -qE '^kvm_(intel|amd) ' /proc/modules 2>/dev/null && accel=kvm
-    fi
-    case $accel in
-        kvm) ACCEL_ARGS=(-accel kvm -cpu host) ;;
-        tcg) if [[ $VM_SMP -gt 1 ]]; then ACCEL_ARGS=(-accel tcg,thread=multi -cpu max)
-             else ACCEL_ARGS=(-accel tcg,thread=single -cpu max); fi ;;
-        *)   die "VM_ACCEL must be kvm or tcg, got '$accel'" ;;
-    esac
-    ACCEL=$accel
 }
 
 prepare_out() {
@@ -230,16 +213,10 @@ boot_once() {
 
 # Prints offending guest kernel log lines; returns 1 if there are any.
 scan_kernel_log() {
-    local f=$VM_OUT/dmesg.txt hits marker
+    local f=$VM_OUT/dmesg.txt
     [[ -f $f ]] || f=$VM_OUT/console.log
     [[ -f $f ]] || return 0
-    hits=$(grep -vE "$KLOG_BENIGN" "$f" | grep -E "$KLOG_BAD" || true)
-    [[ -z $hits ]] && return 0
-    marker=$(grep -oE -m1 "$KLOG_BAD" <<<"$hits")
-    log "guest kernel log has $marker ($f):"
-    # One line of context before each hit: WARN() prints its message there.
-    grep -vE "$KLOG_BENIGN" "$f" | grep -E -B1 "$KLOG_BAD" | head -n 40 | sed 's/^/    /' >&2
-    return 1
+    klog_scan "$f"
 }
 
 main() {
