@@ -12,6 +12,9 @@
 #ifdef CONFIG_X86_PAT
 #include <asm/memtype.h>
 #endif
+#ifdef CONFIG_X86
+#include <asm/e820/api.h>
+#endif
 
 /*
  * Physical address bits the kernel can map.  FLATMEM kernels (32-bit x86)
@@ -131,14 +134,45 @@ memphys_mm_get_unmapped_area(struct file *file, unsigned long addr,
 #endif /* MEMPHYS_HAVE_HUGE_FAULT */
 
 /*
- * Read the page table entry that maps @address in @vma: its PFN and
- * whether it is writable.  Returns -ENOENT when nothing maps it.
+ * The firmware's own memory map, before memmap= edited it (the table that
+ * /sys/firmware/memmap shows): the name of a non-RAM type it gives to any
+ * part of [base, base + size), or NULL.  Holes are left to the caller's
+ * iomem check.  Only x86 keeps that table; elsewhere iomem must do.
+ */
+static inline const char *memphys_firmware_reserved(u64 base, u64 size)
+{
+#ifdef CONFIG_X86
+	static const struct {
+		enum e820_type type;
+		const char *name;
+	} types[] = {
+		{ E820_TYPE_RESERVED, "Reserved" },
+		{ E820_TYPE_ACPI, "ACPI Tables" },
+		{ E820_TYPE_NVS, "ACPI Non-volatile Storage" },
+		{ E820_TYPE_UNUSABLE, "Unusable memory" },
+		{ E820_TYPE_PMEM, "Persistent Memory" },
+		{ E820_TYPE_PRAM, "Persistent Memory (legacy)" },
+		{ E820_TYPE_SOFT_RESERVED, "Soft Reserved" },
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(types); i++)
+		if (e820__mapped_raw_any(base, base + size, types[i].type))
+			return types[i].name;
+#endif
+	return NULL;
+}
+
+/*
+ * Read the page table entry that maps @address in @vma: its PFN, its
+ * protection bits (in the format of its level) and whether it is writable.
+ * Returns -ENOENT when nothing maps it.
  * follow_pte() took an mm before 6.10 and gave way to follow_pfnmap_start()
  * in 6.12.
  */
 static inline int memphys_follow_pfn(struct vm_area_struct *vma,
-				     unsigned long address,
-				     unsigned long *pfn, bool *writable)
+				     unsigned long address, unsigned long *pfn,
+				     pgprot_t *prot, bool *writable)
 {
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
 	struct follow_pfnmap_args args = { .vma = vma, .address = address };
@@ -146,6 +180,7 @@ static inline int memphys_follow_pfn(struct vm_area_struct *vma,
 	if (follow_pfnmap_start(&args))
 		return -ENOENT;
 	*pfn = args.pfn;
+	*prot = args.pgprot;
 	*writable = args.writable;
 	follow_pfnmap_end(&args);
 	return 0;
@@ -163,6 +198,7 @@ static inline int memphys_follow_pfn(struct vm_area_struct *vma,
 	__acquire(ptl);	/* follow_pte() returned with the PTE lock held */
 	pte = ptep_get(ptep);
 	*pfn = pte_pfn(pte);
+	*prot = pte_pgprot(pte);
 	*writable = pte_write(pte);
 	pte_unmap_unlock(ptep, ptl);
 	return 0;

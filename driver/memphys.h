@@ -8,6 +8,7 @@
 #include <linux/atomic.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
+#include <linux/pgtable.h>
 #include <linux/types.h>
 #include <uapi/linux/memphys.h>
 
@@ -28,6 +29,8 @@ struct memphys_region {
 	unsigned int index;
 	phys_addr_t base;
 	u64 size;
+	u32 caching;		/* MEMPHYS_CACHE_*, held from load to unload */
+	void *kaddr;		/* kernel mapping holding it, or NULL (see memtype.c) */
 	struct resource *res;
 	struct miscdevice misc;
 	char name[16];
@@ -38,7 +41,6 @@ struct memphys_region {
 struct memphys_file {
 	struct memphys_region *region;
 	u32 method;		/* MEMPHYS_METHOD_* */
-	u32 caching;		/* MEMPHYS_CACHE_* */
 	u64 max_fault_size;	/* MEMPHYS_SIZE_* */
 };
 
@@ -54,6 +56,16 @@ u32 memphys_fault_sizes(void);
 u64 memphys_largest_fault_size(void);
 int memphys_query_page(struct memphys_file *mf,
 		       struct memphys_page_query *query);
+
+/* memphys_memtype.c */
+int memphys_caching_parse(const char *name, u32 *caching);
+const char *memphys_caching_name(u32 caching);
+int memphys_memtype_hold(struct memphys_region *r);
+void memphys_memtype_release(struct memphys_region *r);
+pgprot_t memphys_region_pgprot(const struct memphys_region *r, pgprot_t prot);
+u32 memphys_entry_memtype(pgprot_t prot, u64 entry_size);
+void *memphys_io_map(struct memphys_region *r, u64 pos, size_t len);
+void memphys_io_unmap(struct memphys_region *r, void *kaddr);
 
 /* memphys_io.c */
 ssize_t memphys_read(struct file *file, char __user *buf, size_t count,

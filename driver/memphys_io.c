@@ -2,11 +2,11 @@
 /*
  * memphys: read()/write()/lseek() at region offsets, like /dev/mem.
  *
- * The region has no permanent kernel mapping; each transfer maps a bounded
- * window, copies, and unmaps it again.
+ * Transfers copy through a kernel mapping of the region's own memory type
+ * (memphys_memtype.c): the persistent one that holds a wb or uc region's
+ * type, or a bounded window per chunk for a wc region.
  */
 #include <linux/fs.h>
-#include <linux/highmem.h>
 #include <linux/io.h>
 #include <linux/minmax.h>
 #include <linux/uaccess.h>
@@ -14,35 +14,14 @@
 #include "memphys.h"
 
 /*
- * Each transfer maps at most one window of the region at a time.  32-bit
- * kernels (CONFIG_HIGHMEM) map a page at a time with kmap_local_pfn(): their
- * vmalloc space is small, and there memremap() of RAM above 4 GiB mapped
- * the wrong frame (physical 0 for 0x100000000 on Debian's 6.1 686-pae).
+ * Largest chunk copied at once: bounds windows and the time between
+ * reschedules.  32-bit kernels (CONFIG_HIGHMEM) map windows a page at a
+ * time with kmap_local (memphys_io_map()).
  */
 #ifdef CONFIG_HIGHMEM
 #define MEMPHYS_IO_WINDOW	PAGE_SIZE
-
-static void *memphys_io_map(phys_addr_t phys, size_t len)
-{
-	return kmap_local_pfn(PHYS_PFN(phys)) + offset_in_page(phys);
-}
-
-static void memphys_io_unmap(void *kaddr)
-{
-	kunmap_local(kaddr);
-}
 #else
 #define MEMPHYS_IO_WINDOW	(1UL << 20)
-
-static void *memphys_io_map(phys_addr_t phys, size_t len)
-{
-	return memremap(phys, len, MEMREMAP_WB);
-}
-
-static void memphys_io_unmap(void *kaddr)
-{
-	memunmap(kaddr);
-}
 #endif
 
 /*
@@ -78,7 +57,7 @@ static ssize_t memphys_rw(struct file *file, char __user *ubuf, size_t count,
 		unsigned long left;
 		void *kaddr;
 
-		kaddr = memphys_io_map(r->base + pos, chunk);
+		kaddr = memphys_io_map(r, pos, chunk);
 		if (!kaddr) {
 			if (!done)
 				done = -ENOMEM;
@@ -88,7 +67,7 @@ static ssize_t memphys_rw(struct file *file, char __user *ubuf, size_t count,
 			left = copy_from_user(kaddr, ubuf + done, chunk);
 		else
 			left = copy_to_user(ubuf + done, kaddr, chunk);
-		memphys_io_unmap(kaddr);
+		memphys_io_unmap(r, kaddr);
 		done += chunk - left;
 		if (left) {
 			if (!done)

@@ -22,11 +22,11 @@ static long memphys_get_info(struct memphys_file *mf, void __user *arg)
 	info.phys_base = r->base;
 	info.region_size = r->size;
 	info.methods = BIT(MEMPHYS_METHOD_REMAP) | BIT(MEMPHYS_METHOD_FAULT);
-	info.caching_modes = BIT(MEMPHYS_CACHE_WB) | BIT(MEMPHYS_CACHE_WC) |
-			     BIT(MEMPHYS_CACHE_UC);
+	/* The region's type is the only one its mappings can have. */
+	info.caching_modes = BIT(r->caching);
 	info.fault_sizes = memphys_fault_sizes();
 	info.method = READ_ONCE(mf->method);
-	info.caching = READ_ONCE(mf->caching);
+	info.caching = r->caching;
 	info.max_fault_size = READ_ONCE(mf->max_fault_size);
 	return copy_to_user(arg, &info, sizeof(info)) ? -EFAULT : 0;
 }
@@ -96,8 +96,8 @@ static long memphys_set(struct memphys_file *mf, unsigned int cmd,
 	case MEMPHYS_IOC_SET_CACHING:
 		if (set.value >= MEMPHYS_CACHE_COUNT)
 			return -EINVAL;
-		WRITE_ONCE(mf->caching, set.value);
-		return 0;
+		/* Another type would conflict with the one the region holds. */
+		return set.value == mf->region->caching ? 0 : -EBUSY;
 	default: /* MEMPHYS_IOC_SET_MAX_FAULT */
 		bit = memphys_fault_size_bit(set.value);
 		if (!bit)
@@ -116,7 +116,7 @@ static long memphys_ioc_query_page(struct memphys_file *mf, void __user *arg)
 
 	if (copy_from_user(&query, arg, sizeof(query)))
 		return -EFAULT;
-	if (query.reserved0 || query.reserved[0] || query.reserved[1])
+	if (query.reserved)
 		return -EINVAL;
 	ret = memphys_query_page(mf, &query);
 	if (ret)

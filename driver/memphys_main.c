@@ -11,6 +11,8 @@
 #include <linux/ioport.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
+#include <linux/security.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
@@ -22,7 +24,7 @@
 static char *regions;
 module_param(regions, charp, 0444);
 MODULE_PARM_DESC(regions,
-		 "Reserved physical ranges to expose, SIZE@BASE[,SIZE@BASE...] with K/M/G suffixes, e.g. 1G@0x100000000 (reserve them with memmap=SIZE$BASE)");
+		 "Reserved physical ranges to expose, SIZE@BASE[:wb|wc|uc][,...] with K/M/G suffixes, e.g. 1G@0x100000000:wc (reserve them with memmap=SIZE$BASE); the memory type of every mapping of the region, default wb");
 
 static char *default_method = "remap";
 module_param(default_method, charp, 0444);
@@ -34,8 +36,12 @@ unsigned int memphys_default_method;
 static struct memphys_region *memphys_regions[MEMPHYS_MAX_REGIONS];
 static unsigned int memphys_nr_regions;
 
-/* Parse "SIZE@BASE" into @size and @base; -EINVAL when malformed. */
-static int memphys_parse_one(const char *spec, u64 *size, u64 *base)
+/*
+ * Parse "SIZE@BASE[:TYPE]" into @size, @base and @caching (default wb);
+ * -EINVAL when malformed.
+ */
+static int memphys_parse_one(const char *spec, u64 *size, u64 *base,
+			     u32 *caching)
 {
 	char *end;
 
@@ -44,9 +50,28 @@ static int memphys_parse_one(const char *spec, u64 *size, u64 *base)
 		return -EINVAL;
 	spec = end + 1;
 	*base = memparse(spec, &end);
-	if (end == spec || *end != '\0')
+	if (end == spec)
 		return -EINVAL;
-	return 0;
+	*caching = MEMPHYS_CACHE_WB;
+	if (*end == ':')
+		return memphys_caching_parse(end + 1, caching);
+	return *end == '\0' ? 0 : -EINVAL;
+}
+
+/* The memmap= option that reserves [base, base + size), for messages. */
+static void memphys_memmap_hint(char *buf, size_t len, u64 size, u64 base)
+{
+	const char *unit = "K";
+	unsigned int shift = 10;
+
+	if (IS_ALIGNED(size, SZ_1G)) {
+		unit = "G";
+		shift = 30;
+	} else if (IS_ALIGNED(size, SZ_1M)) {
+		unit = "M";
+		shift = 20;
+	}
+	snprintf(buf, len, "memmap=%llu%s$%#llx", size >> shift, unit, base);
 }
 
 static int memphys_sum_covered(struct resource *res, void *arg)
@@ -74,6 +99,8 @@ static u64 memphys_reserved_bytes(u64 base, u64 size)
 
 static int memphys_check_region(const char *spec, u64 size, u64 base)
 {
+	const char *firmware_type;
+	char hint[48];
 	unsigned int i;
 	u64 last;
 
@@ -96,15 +123,22 @@ static int memphys_check_region(const char *spec, u64 size, u64 base)
 			return -EINVAL;
 		}
 	}
+	memphys_memmap_hint(hint, sizeof(hint), size, base);
 	if (region_intersects(base, size, IORESOURCE_SYSTEM_RAM,
 			      IORES_DESC_NONE) != REGION_DISJOINT) {
-		pr_err("region %s overlaps System RAM; reserve it with memmap=%s on the kernel command line\n",
-		       spec, spec);
+		pr_err("region %s overlaps System RAM; reserve it with %s on the kernel command line\n",
+		       spec, hint);
 		return -EBUSY;
 	}
+	firmware_type = memphys_firmware_reserved(base, size);
+	if (firmware_type) {
+		pr_err("region %s: the firmware keeps part of it for itself (\"%s\" in /sys/firmware/memmap: ACPI, EFI or BIOS data); memphys only takes RAM that the administrator reserved with memmap=SIZE$BASE\n",
+		       spec, firmware_type);
+		return -EPERM;
+	}
 	if (memphys_reserved_bytes(base, size) != size) {
-		pr_err("region %s is not wholly reserved RAM in /proc/iomem (outside physical memory, or not reserved with memmap=)\n",
-		       spec);
+		pr_err("region %s is not wholly reserved RAM in /proc/iomem (outside physical memory, or not reserved with %s)\n",
+		       spec, hint);
 		return -ENXIO;
 	}
 	return 0;
@@ -114,14 +148,15 @@ static int memphys_add_region(const char *spec)
 {
 	struct memphys_region *r;
 	u64 size, base;
+	u32 caching;
 	int ret;
 
 	if (memphys_nr_regions == MEMPHYS_MAX_REGIONS) {
 		pr_err("more than %d regions\n", MEMPHYS_MAX_REGIONS);
 		return -E2BIG;
 	}
-	if (memphys_parse_one(spec, &size, &base)) {
-		pr_err("region \"%s\" is not SIZE@BASE (e.g. 1G@0x100000000)\n",
+	if (memphys_parse_one(spec, &size, &base, &caching)) {
+		pr_err("region \"%s\" is not SIZE@BASE[:wb|wc|uc] (e.g. 1G@0x100000000 or 1G@0x100000000:wc)\n",
 		       spec);
 		return -EINVAL;
 	}
@@ -135,6 +170,7 @@ static int memphys_add_region(const char *spec)
 	r->index = memphys_nr_regions;
 	r->base = base;
 	r->size = size;
+	r->caching = caching;
 	snprintf(r->name, sizeof(r->name), "memphys%u", r->index);
 
 	r->res = request_mem_region(base, size, KBUILD_MODNAME);
@@ -143,6 +179,12 @@ static int memphys_add_region(const char *spec)
 		       spec, base, base + size - 1);
 		kfree(r);
 		return -EBUSY;
+	}
+	ret = memphys_memtype_hold(r);
+	if (ret) {
+		release_mem_region(base, size);
+		kfree(r);
+		return ret;
 	}
 	memphys_regions[memphys_nr_regions++] = r;
 	return 0;
@@ -153,6 +195,7 @@ static void memphys_release_regions(void)
 	while (memphys_nr_regions) {
 		struct memphys_region *r = memphys_regions[--memphys_nr_regions];
 
+		memphys_memtype_release(r);
 		release_mem_region(r->base, r->size);
 		kfree(r);
 		memphys_regions[memphys_nr_regions] = NULL;
@@ -214,7 +257,8 @@ static ssize_t phys_base_show(struct device *dev,
 	return sysfs_emit(buf, "%#llx\n",
 			  (unsigned long long)memphys_dev_region(dev)->base);
 }
-static DEVICE_ATTR_RO(phys_base);
+/* Physical addresses are for the administrator only, as in /proc/iomem. */
+static DEVICE_ATTR_ADMIN_RO(phys_base);
 
 static ssize_t size_show(struct device *dev, struct device_attribute *attr,
 			 char *buf)
@@ -223,9 +267,18 @@ static ssize_t size_show(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(size);
 
+static ssize_t caching_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
+{
+	return sysfs_emit(buf, "%s\n",
+			  memphys_caching_name(memphys_dev_region(dev)->caching));
+}
+static DEVICE_ATTR_RO(caching);
+
 static struct attribute *memphys_attrs[] = {
 	&dev_attr_phys_base.attr,
 	&dev_attr_size.attr,
+	&dev_attr_caching.attr,
 	&dev_attr_mmap_calls.attr,
 	&dev_attr_bytes_remapped.attr,
 	&dev_attr_pte_faults.attr,
@@ -241,15 +294,19 @@ static int memphys_open(struct inode *inode, struct file *file)
 {
 	struct miscdevice *misc = file->private_data;
 	struct memphys_file *mf;
+	int ret;
 
 	if (!capable(CAP_SYS_RAWIO))
 		return -EPERM;
+	/* Like /dev/mem: lockdown may have been raised after the load. */
+	ret = security_locked_down(LOCKDOWN_DEV_MEM);
+	if (ret)
+		return ret;
 	mf = kzalloc(sizeof(*mf), GFP_KERNEL);
 	if (!mf)
 		return -ENOMEM;
 	mf->region = container_of(misc, struct memphys_region, misc);
 	mf->method = memphys_default_method;
-	mf->caching = MEMPHYS_CACHE_WB;
 	mf->max_fault_size = memphys_largest_fault_size();
 	file->private_data = mf;
 	return 0;
@@ -301,10 +358,11 @@ static int memphys_register(void)
 			memphys_unregister(i);
 			return ret;
 		}
-		pr_info("%s: [mem %#llx-%#llx] %llu MiB, node %d\n", r->name,
+		pr_info("%s: [mem %#llx-%#llx] %llu MiB %s, node %d\n", r->name,
 			(unsigned long long)r->base,
 			(unsigned long long)(r->base + r->size - 1),
-			r->size >> 20, memory_add_physaddr_to_nid(r->base));
+			r->size >> 20, memphys_caching_name(r->caching),
+			memory_add_physaddr_to_nid(r->base));
 	}
 	return 0;
 }
@@ -327,6 +385,11 @@ static int __init memphys_init(void)
 {
 	int ret;
 
+	ret = security_locked_down(LOCKDOWN_DEV_MEM);
+	if (ret) {
+		pr_err("kernel lockdown forbids handing physical memory to user space, as it does /dev/mem\n");
+		return ret;
+	}
 	ret = memphys_parse_method();
 	if (ret)
 		return ret;

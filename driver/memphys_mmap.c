@@ -8,7 +8,10 @@
  *        touched page and, where the kernel supports huge PFN mappings,
  *        .huge_fault inserts 2 MiB / 1 GiB entries.
  *
- * Neither needs a kernel virtual mapping of the region.
+ * Neither needs a kernel virtual mapping of the region.  Both map with the
+ * region's memory type, which memphys_memtype.c holds for the module's life,
+ * and both serve ptrace(), /proc/PID/mem and gdb through
+ * generic_access_phys().
  */
 #include <linux/mm.h>
 #include <linux/huge_mm.h>
@@ -92,6 +95,7 @@ static vm_fault_t memphys_huge_fault(struct vm_fault *vmf, unsigned int order)
 	unsigned long pfn = memphys_pgoff_to_pfn(r, pgoff);
 	bool write = vmf->flags & FAULT_FLAG_WRITE;
 	vm_fault_t ret = VM_FAULT_FALLBACK;
+	bool upgrade;
 
 	if (size > memphys_vma_max_fault(vma) || addr < vma->vm_start ||
 	    addr + size > vma->vm_end || pfn == -1UL ||
@@ -99,18 +103,24 @@ static vm_fault_t memphys_huge_fault(struct vm_fault *vmf, unsigned int order)
 	    ((u64)pgoff << PAGE_SHIFT) + size > r->size)
 		goto fallback;
 
+	/*
+	 * A write to a read-only huge entry comes back here to make it
+	 * writable: that is the same mapping, not a new fault to count.
+	 */
 	switch (order) {
 #if MEMPHYS_HAVE_PMD_FAULT
 	case PMD_ORDER:
+		upgrade = !pmd_none(READ_ONCE(*vmf->pmd));
 		ret = memphys_insert_pmd(vmf, pfn, write);
-		if (ret == VM_FAULT_NOPAGE)
+		if (ret == VM_FAULT_NOPAGE && !upgrade)
 			atomic64_inc(&r->stats.pmd_faults);
 		return ret;
 #endif
 #if MEMPHYS_HAVE_PUD_FAULT
 	case PUD_ORDER:
+		upgrade = !pud_none(READ_ONCE(*vmf->pud));
 		ret = memphys_insert_pud(vmf, pfn, write);
-		if (ret == VM_FAULT_NOPAGE)
+		if (ret == VM_FAULT_NOPAGE && !upgrade)
 			atomic64_inc(&r->stats.pud_faults);
 		return ret;
 #endif
@@ -139,9 +149,17 @@ static int memphys_remap_may_split(struct vm_area_struct *vma,
 	return memphys_remap_split_leaks() ? -EINVAL : 0;
 }
 
+/* ptrace(), /proc/PID/mem and gdb read and write the mapping like /dev/mem's. */
+#ifdef CONFIG_HAVE_IOREMAP_PROT
+#define MEMPHYS_ACCESS	.access = generic_access_phys,
+#else
+#define MEMPHYS_ACCESS
+#endif
+
 static const struct vm_operations_struct memphys_remap_vm_ops = {
 	.may_split = memphys_remap_may_split,
 	.mremap = memphys_vm_mremap,
+	MEMPHYS_ACCESS
 };
 
 static const struct vm_operations_struct memphys_fault_vm_ops = {
@@ -150,19 +168,8 @@ static const struct vm_operations_struct memphys_fault_vm_ops = {
 	.huge_fault = memphys_huge_fault,
 #endif
 	.mremap = memphys_vm_mremap,
+	MEMPHYS_ACCESS
 };
-
-static pgprot_t memphys_prot(u32 caching, pgprot_t prot)
-{
-	switch (caching) {
-	case MEMPHYS_CACHE_WC:
-		return pgprot_writecombine(prot);
-	case MEMPHYS_CACHE_UC:
-		return pgprot_noncached(prot);
-	default:
-		return prot;
-	}
-}
 
 /* The mapping's byte offset in the region, if [offset, offset + len) fits. */
 static int memphys_check_range(struct memphys_region *r,
@@ -202,8 +209,7 @@ int memphys_mmap(struct file *file, struct vm_area_struct *vma)
 		return memphys_refuse(r, -EINVAL);
 
 	memphys_vm_flags_clear(vma, VM_MAYEXEC);
-	vma->vm_page_prot = memphys_prot(READ_ONCE(mf->caching),
-					 vma->vm_page_prot);
+	vma->vm_page_prot = memphys_region_pgprot(r, vma->vm_page_prot);
 
 	if (method == MEMPHYS_METHOD_REMAP) {
 		vma->vm_ops = &memphys_remap_vm_ops;
@@ -231,7 +237,9 @@ int memphys_mmap(struct file *file, struct vm_area_struct *vma)
 /*
  * Huge faults need the virtual address aligned like the physical one:
  * choose an address whose offset inside the largest fault size allowed
- * equals the region offset's.  Fixed and small requests go the usual way.
+ * equals the physical address's (base + offset), so that regions whose
+ * base is not aligned to it still get huge faults where the frames allow.
+ * Fixed and small requests go the usual way.
  */
 unsigned long memphys_get_unmapped_area(struct file *file, unsigned long addr,
 					unsigned long len, unsigned long pgoff,
@@ -239,6 +247,7 @@ unsigned long memphys_get_unmapped_area(struct file *file, unsigned long addr,
 {
 	struct memphys_file *mf = file->private_data;
 	unsigned long align = READ_ONCE(mf->max_fault_size);
+	phys_addr_t phys = mf->region->base + ((phys_addr_t)pgoff << PAGE_SHIFT);
 	unsigned long off, padded, area;
 
 	if (align <= PAGE_SIZE || READ_ONCE(mf->method) != MEMPHYS_METHOD_FAULT ||
@@ -252,10 +261,37 @@ unsigned long memphys_get_unmapped_area(struct file *file, unsigned long addr,
 	area = memphys_mm_get_unmapped_area(file, 0, padded, pgoff, flags);
 	if (IS_ERR_VALUE(area))
 		return area;
-	off = (pgoff << PAGE_SHIFT) & (align - 1);
+	off = phys & (align - 1);
 	return area + ((off - area) & (align - 1));
 }
 #endif
+
+/*
+ * Bytes mapped by the present leaf entry behind @address.  Called with the
+ * mmap lock held, which keeps the page tables of the area in place.
+ */
+static u64 memphys_entry_size(struct mm_struct *mm, unsigned long address)
+{
+	pgd_t *pgd = pgd_offset(mm, address);
+	p4d_t *p4d;
+	pud_t *pud;
+	pmd_t *pmd;
+
+	if (pgd_none(READ_ONCE(*pgd)))
+		return 0;
+	p4d = p4d_offset(pgd, address);
+	if (p4d_none(READ_ONCE(*p4d)))
+		return 0;
+	pud = pud_offset(p4d, address);
+	if (pud_leaf(READ_ONCE(*pud)))
+		return PUD_SIZE;
+	if (pud_none(READ_ONCE(*pud)))
+		return 0;
+	pmd = pmd_offset(pud, address);
+	if (pmd_leaf(READ_ONCE(*pmd)))
+		return PMD_SIZE;
+	return PAGE_SIZE;
+}
 
 /* MEMPHYS_IOC_QUERY_PAGE: read back the entry behind an address. */
 int memphys_query_page(struct memphys_file *mf,
@@ -265,6 +301,7 @@ int memphys_query_page(struct memphys_file *mf,
 	struct vm_area_struct *vma;
 	unsigned long pfn;
 	bool writable;
+	pgprot_t prot;
 	int ret = 0;
 
 	if (query->address > ULONG_MAX)
@@ -278,10 +315,15 @@ int memphys_query_page(struct memphys_file *mf,
 	}
 	query->pfn = 0;
 	query->flags = 0;
-	if (!memphys_follow_pfn(vma, query->address, &pfn, &writable)) {
+	query->memtype = 0;
+	query->entry_size = 0;
+	if (!memphys_follow_pfn(vma, query->address, &pfn, &prot, &writable)) {
 		query->pfn = pfn;
 		query->flags = MEMPHYS_PAGE_PRESENT |
 			       (writable ? MEMPHYS_PAGE_WRITE : 0);
+		query->entry_size = memphys_entry_size(mm, query->address);
+		query->memtype = memphys_entry_memtype(prot,
+						       query->entry_size);
 	}
 out:
 	mmap_read_unlock(mm);

@@ -19,18 +19,33 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define MEMPHYS_UAPI_VERSION	1
+#define MEMPHYS_UAPI_VERSION	2
 
 /* Mapping methods (struct memphys_info.method, MEMPHYS_IOC_SET_METHOD). */
 #define MEMPHYS_METHOD_REMAP	0	/* remap_pfn_range() in mmap */
 #define MEMPHYS_METHOD_FAULT	1	/* PFNs inserted by the fault handler */
 #define MEMPHYS_METHOD_COUNT	2
 
-/* Caching of new mappings (struct memphys_info.caching). */
+/*
+ * Caching of a region (struct memphys_info.caching).  Each region has one
+ * memory type, chosen at load (regions=SIZE@BASE:wb|wc|uc, default wb) and
+ * reserved for the module's life, so that every mapping of it by either
+ * method gets exactly that type.  MEMPHYS_IOC_SET_CACHING accepts only the
+ * region's own type (EBUSY for another).
+ */
 #define MEMPHYS_CACHE_WB	0	/* write-back (default) */
 #define MEMPHYS_CACHE_WC	1	/* write-combining */
-#define MEMPHYS_CACHE_UC	2	/* uncached */
+#define MEMPHYS_CACHE_UC	2	/* uncached (UC- on x86) */
 #define MEMPHYS_CACHE_COUNT	3
+
+/* Memory type of a page table entry (struct memphys_page_query.memtype). */
+#define MEMPHYS_MEMTYPE_WB		0	/* write-back */
+#define MEMPHYS_MEMTYPE_WC		1	/* write-combining */
+#define MEMPHYS_MEMTYPE_UC		2	/* uncached */
+#define MEMPHYS_MEMTYPE_UC_MINUS	3	/* uncached, MTRRs may make it WC */
+#define MEMPHYS_MEMTYPE_WT		4	/* write-through */
+#define MEMPHYS_MEMTYPE_WP		5	/* write-protected */
+#define MEMPHYS_MEMTYPE_UNKNOWN		6	/* not decoded on this architecture */
 
 /* Fault sizes, as bits in struct memphys_info.fault_sizes. */
 #define MEMPHYS_FAULT_4K	(1U << 0)	/* PTE */
@@ -49,10 +64,10 @@ struct memphys_info {
 	__u64 phys_base;	/* out: physical address of the region */
 	__u64 region_size;	/* out: bytes */
 	__u32 methods;		/* out: bit (1 << MEMPHYS_METHOD_*) supported */
-	__u32 caching_modes;	/* out: bit (1 << MEMPHYS_CACHE_*) supported */
+	__u32 caching_modes;	/* out: bit (1 << MEMPHYS_CACHE_*) selectable: the region's */
 	__u32 fault_sizes;	/* out: MEMPHYS_FAULT_* this kernel can install */
 	__u32 method;		/* out: this file's MEMPHYS_METHOD_* */
-	__u32 caching;		/* out: this file's MEMPHYS_CACHE_* */
+	__u32 caching;		/* out: the region's MEMPHYS_CACHE_* */
 	__u32 reserved0;	/* out: 0 */
 	__u64 max_fault_size;	/* out: this file's largest fault, bytes */
 	__u64 reserved[4];	/* out: 0 */
@@ -83,20 +98,22 @@ struct memphys_stats {
  * virtual address of the caller inside a memphys mapping.  The kernel's own
  * /proc/PID/pagemap and mincore() skip VM_PFNMAP mappings (they have no
  * struct pages), so this is how user space checks which frame a page of a
- * mapping really points at.
+ * mapping really points at, with which memory type and entry size.
  */
 struct memphys_page_query {
 	__u64 address;		/* in: virtual address in a memphys mapping */
 	__u64 pfn;		/* out: page frame number mapped there */
 	__u32 flags;		/* out: MEMPHYS_PAGE_* */
-	__u32 reserved0;	/* in: must be 0 */
-	__u64 reserved[2];	/* in: must be 0 */
+	__u32 memtype;		/* out: MEMPHYS_MEMTYPE_* (when present) */
+	__u64 entry_size;	/* out: bytes the entry maps, MEMPHYS_SIZE_* (0: none) */
+	__u64 reserved;		/* in: must be 0 */
 };
 
 #define MEMPHYS_PAGE_PRESENT	(1U << 0)	/* an entry maps the address */
 #define MEMPHYS_PAGE_WRITE	(1U << 1)	/* the entry allows writes */
 
-#define MEMPHYS_IOC_MAGIC	0xB7
+/* 0xDE: unused in Documentation/userspace-api/ioctl/ioctl-number.rst */
+#define MEMPHYS_IOC_MAGIC	0xDE
 
 #define MEMPHYS_IOC_GET_INFO		_IOR(MEMPHYS_IOC_MAGIC, 0x00, struct memphys_info)
 #define MEMPHYS_IOC_SET_METHOD		_IOW(MEMPHYS_IOC_MAGIC, 0x01, struct memphys_setting)

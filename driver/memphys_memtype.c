@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * memphys: the memory type of a region, chosen at load and held until
+ * unload so that every mapping of the region gets exactly that type.
+ *
+ * x86 PAT keeps a record of the memory type of every physical range mapped
+ * with a non-default type.  remap_pfn_range() makes such a record for its
+ * mapping, but vmf_insert_pfn() and the huge insert functions only look one
+ * up (lookup_memtype()), and for non-RAM without a record they use UC-.
+ * A request that conflicts with a live record fails or is downgraded.  So
+ * each region holds one record of its own type from load to unload:
+ *
+ *   wb  a persistent memremap(MEMREMAP_WB) of the whole region (on x86
+ *       ioremap_cache() reserves WB); read()/write() copy through it.
+ *   wc  arch_io_reserve_memtype_wc(), as TTM and amdgpu do: no kernel
+ *       mapping; read()/write() map a bounded WC window per chunk.
+ *   uc  a persistent ioremap() (UC-); read()/write() copy through it.
+ *
+ * The mapping methods never use the kernel mapping: it only holds the type
+ * (and serves read()/write()).  A 32-bit kernel has no room for a kernel
+ * mapping of a large region (and its memremap() of RAM above 4 GiB mapped
+ * the wrong frame on 686-pae), so there only wc regions load; read() and
+ * write() map one page at a time with kmap_local, with the region's type.
+ * Every choice that depends on the architecture or configuration is one
+ * helper here, so that a ZONE_DEVICE variant (memremap_pages() also
+ * reserves WB) can change it in one place.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/highmem.h>
+#include <linux/io.h>
+#include <linux/mm.h>
+#include <linux/string.h>
+
+#include "compat.h"
+#include "memphys.h"
+
+static const char * const memphys_caching_names[MEMPHYS_CACHE_COUNT] = {
+	[MEMPHYS_CACHE_WB] = "wb",
+	[MEMPHYS_CACHE_WC] = "wc",
+	[MEMPHYS_CACHE_UC] = "uc",
+};
+
+int memphys_caching_parse(const char *name, u32 *caching)
+{
+	int i = sysfs_match_string(memphys_caching_names, name);
+
+	if (i < 0)
+		return -EINVAL;
+	*caching = i;
+	return 0;
+}
+
+const char *memphys_caching_name(u32 caching)
+{
+	return caching < MEMPHYS_CACHE_COUNT ? memphys_caching_names[caching] :
+					       "?";
+}
+
+/* Hold WB or UC through a kernel mapping of the whole region. */
+static int memphys_hold_by_mapping(struct memphys_region *r)
+{
+	if (!IS_ENABLED(CONFIG_64BIT)) {
+		pr_err("%s: the %s memory type needs a kernel mapping of the whole region to hold it, which a 32-bit kernel cannot give; load the region as SIZE@BASE:wc\n",
+		       r->name, memphys_caching_name(r->caching));
+		return -EOPNOTSUPP;
+	}
+	if (r->caching == MEMPHYS_CACHE_WB)
+		r->kaddr = memremap(r->base, r->size, MEMREMAP_WB);
+	else
+		/* x86 ioremap() returns an ordinary kernel address. */
+		r->kaddr = (void __force *)ioremap(r->base, r->size);
+	if (r->kaddr)
+		return 0;
+	pr_err("%s: cannot hold the %s memory type: it needs a kernel mapping of all %llu MiB, which failed (no room for it in this kernel's address space, or another user holds a conflicting type)\n",
+	       r->name, memphys_caching_name(r->caching), r->size >> 20);
+	return -ENOMEM;
+}
+
+int memphys_memtype_hold(struct memphys_region *r)
+{
+	int ret;
+
+	if (r->caching != MEMPHYS_CACHE_WC)
+		return memphys_hold_by_mapping(r);
+	ret = arch_io_reserve_memtype_wc(r->base, r->size);
+	if (ret)
+		pr_err("%s: cannot reserve the wc memory type (%d): part of the range already has another type\n",
+		       r->name, ret);
+	return ret;
+}
+
+void memphys_memtype_release(struct memphys_region *r)
+{
+	switch (r->caching) {
+	case MEMPHYS_CACHE_WB:
+		memunmap(r->kaddr);
+		break;
+	case MEMPHYS_CACHE_UC:
+		iounmap((void __iomem __force *)r->kaddr);
+		break;
+	default:
+		arch_io_free_memtype_wc(r->base, r->size);
+		break;
+	}
+	r->kaddr = NULL;
+}
+
+/* Page protection of a user mapping: the region's type, never encrypted. */
+pgprot_t memphys_region_pgprot(const struct memphys_region *r, pgprot_t prot)
+{
+	switch (r->caching) {
+	case MEMPHYS_CACHE_WC:
+		prot = pgprot_writecombine(prot);
+		break;
+	case MEMPHYS_CACHE_UC:
+		prot = pgprot_noncached(prot);
+		break;
+	default:
+		break;
+	}
+	/* Like /dev/mem: the region is not memory encrypted for us (SME/SEV). */
+	return pgprot_decrypted(prot);
+}
+
+/*
+ * The memory type an entry's PAT/PCD/PWT bits select, for a 4 KiB entry or
+ * a huge one (whose PAT bit sits elsewhere).  UC- comes before WC: without
+ * PAT a WC request is encoded as UC-, and that is what the CPU then does.
+ */
+u32 memphys_entry_memtype(pgprot_t prot, u64 entry_size)
+{
+#ifdef CONFIG_X86
+	static const struct {
+		enum page_cache_mode pcm;
+		u32 memtype;
+	} types[] = {
+		{ _PAGE_CACHE_MODE_WB, MEMPHYS_MEMTYPE_WB },
+		{ _PAGE_CACHE_MODE_UC_MINUS, MEMPHYS_MEMTYPE_UC_MINUS },
+		{ _PAGE_CACHE_MODE_UC, MEMPHYS_MEMTYPE_UC },
+		{ _PAGE_CACHE_MODE_WC, MEMPHYS_MEMTYPE_WC },
+		{ _PAGE_CACHE_MODE_WT, MEMPHYS_MEMTYPE_WT },
+		{ _PAGE_CACHE_MODE_WP, MEMPHYS_MEMTYPE_WP },
+	};
+	unsigned long bits;
+	unsigned int i;
+
+	if (entry_size > PAGE_SIZE)
+		prot = pgprot_large_2_4k(prot);
+	bits = pgprot_val(prot) & _PAGE_CACHE_MASK;
+	for (i = 0; i < ARRAY_SIZE(types); i++)
+		if (cachemode2protval(types[i].pcm) == bits)
+			return types[i].memtype;
+#endif
+	return MEMPHYS_MEMTYPE_UNKNOWN;
+}
+
+/*
+ * A kernel address for read()/write() of [pos, pos + len) of the region,
+ * always of the region's own type: the persistent mapping where one holds
+ * the type, else a window of the same type (a WB window would conflict).
+ */
+void *memphys_io_map(struct memphys_region *r, u64 pos, size_t len)
+{
+	phys_addr_t phys = r->base + pos;
+
+	if (r->kaddr)
+		return r->kaddr + pos;
+#ifdef CONFIG_HIGHMEM
+	/* One page (len fits in it): see the comment at the top. */
+	return __kmap_local_pfn_prot(PHYS_PFN(phys),
+				     memphys_region_pgprot(r, kmap_prot)) +
+	       offset_in_page(phys);
+#else
+	return memremap(phys, len, r->caching == MEMPHYS_CACHE_WB ?
+				   MEMREMAP_WB : MEMREMAP_WC);
+#endif
+}
+
+void memphys_io_unmap(struct memphys_region *r, void *kaddr)
+{
+	if (r->kaddr)
+		return;
+#ifdef CONFIG_HIGHMEM
+	kunmap_local(kaddr);
+#else
+	memunmap(kaddr);
+#endif
+}
