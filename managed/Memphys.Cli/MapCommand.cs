@@ -19,24 +19,36 @@ internal static class MapCommand
         var touch = new Option<bool>("--touch") { Description = "Touch (read) every page after mapping." };
         var write = new Option<bool>("--write") { Description = "With --touch: write every page instead of reading it." };
         var maxFault = Options.MaxFault();
+        var caching = new Option<string?>("--caching")
+        {
+            Description = "wb, wc or uc: must be the region's own type (chosen at load, regions=SIZE@BASE:TYPE); another is refused.",
+        };
+        caching.AcceptOnlyFromAmong("wb", "wc", "uc");
         var command = new Command("map",
             "Map a range, optionally touch every page, and report time, driver faults and present pages. " +
             "Present pages and their PFNs come from the driver's page-table query (MEMPHYS_IOC_QUERY_PAGE): device mappings are " +
             "VM_PFNMAP, which mincore(2) and /proc/self/pagemap skip, so those would report every page as absent.")
         {
-            device, json, method, offset, length, isPrivate, touch, write, maxFault,
+            device, json, method, offset, length, isPrivate, touch, write, maxFault, caching,
         };
         command.SetAction(r => Program.Guard(r.GetValue(json), o => Run(o, r.GetValue(device)!, Common.ParseMethod(r.GetValue(method)!),
-            r.GetValue(offset), r.GetValue(length), r.GetValue(isPrivate), r.GetValue(touch), r.GetValue(write), r.GetValue(maxFault))));
+            r.GetValue(offset), r.GetValue(length), r.GetValue(isPrivate), r.GetValue(touch), r.GetValue(write), r.GetValue(maxFault),
+            r.GetValue(caching))));
         return command;
     }
 
-    private static int Run(Output output, string path, MappingMethod method, long offset, long length, bool isPrivate, bool touch, bool write, ulong maxFault)
+    private static int Run(Output output, string path, MappingMethod method, long offset, long length, bool isPrivate, bool touch, bool write, ulong maxFault,
+        string? caching)
     {
         using MemphysDevice dev = MemphysDevice.Open(path);
         MemphysInfo info = dev.GetInfo();
         (offset, length) = Common.Range(info, offset, length, long.MaxValue);
         dev.SetMethod(method);
+        if (caching is not null)
+        {
+            dev.SetCaching(Enum.GetValues<CachingMode>().First(m => m.ParameterName() == caching));
+        }
+
         if (maxFault != 0)
         {
             dev.SetMaxFaultSize(maxFault);

@@ -59,6 +59,7 @@ internal static class VerifyCommand
         ["name"] = c.Name,
         ["status"] = c.Status.ToString().ToLowerInvariant(),
         ["detail"] = c.Detail,
+        ["memoryType"] = c.MemoryTypes,
         ["failureCount"] = c.FailureCount,
         ["failures"] = new JsonArray(c.Failures.Select(f => (JsonNode)f).ToArray()),
     };
@@ -79,9 +80,10 @@ internal static class VerifyCommand
             return;
         }
 
-        output.Table("verify", ["check", "result", "detail"], report.Checks.Select(c => new[]
+        output.Table("verify", ["check", "result", "memory type", "detail"], report.Checks.Select(c => new[]
         {
-            c.Name, c.Status switch { CheckStatus.Passed => "ok", CheckStatus.Skipped => "skip", _ => $"FAIL ({Output.Count(c.FailureCount)})" }, c.Detail,
+            c.Name, c.Status switch { CheckStatus.Passed => "ok", CheckStatus.Skipped => "skip", _ => $"FAIL ({Output.Count(c.FailureCount)})" },
+            c.MemoryTypes, c.Detail,
         }));
         foreach (Check c in report.Failed)
         {

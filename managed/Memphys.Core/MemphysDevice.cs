@@ -83,8 +83,26 @@ public sealed unsafe partial class MemphysDevice : IDisposable
     /// <summary>Selects how later mmap calls on this open file are served.</summary>
     public void SetMethod(MappingMethod method) => Set(Uapi.IocSetMethod, (ulong)method, $"ioctl SET_METHOD {method.ToString().ToLowerInvariant()}");
 
-    /// <summary>Selects the caching of later mappings.</summary>
-    public void SetCaching(CachingMode caching) => Set(Uapi.IocSetCaching, (ulong)caching, $"ioctl SET_CACHING {caching}");
+    /// <summary>
+    /// Asks for <paramref name="caching"/> on later mappings. A region has one memory type for the module's life
+    /// (<c>regions=SIZE@BASE:wb|wc|uc</c>), so only that type is accepted; another fails with EBUSY and a message
+    /// that names the region's type.
+    /// </summary>
+    public void SetCaching(CachingMode caching)
+    {
+        string operation = $"ioctl SET_CACHING {caching.ParameterName()}";
+        try
+        {
+            Set(Uapi.IocSetCaching, (ulong)caching, operation);
+        }
+        catch (MemphysException e) when (e.Errno == Interop.Errors.EBUSY)
+        {
+            CachingMode held = GetInfo().Caching;
+            throw new MemphysException(e.Errno, operation, Path,
+                $"refused: the region is {held.ParameterName()} ({held}) for as long as the module is loaded; " +
+                $"every mapping of it gets that type (load memphys with regions=SIZE@BASE:{caching.ParameterName()} for {caching.ParameterName()})");
+        }
+    }
 
     /// <summary>Sets the largest fault size (bytes: 4 KiB, 2 MiB or 1 GiB) of later fault-method mappings.</summary>
     public void SetMaxFaultSize(ulong bytes) => Set(Uapi.IocSetMaxFault, bytes, $"ioctl SET_MAX_FAULT 0x{bytes:x}");
@@ -112,7 +130,8 @@ public sealed unsafe partial class MemphysDevice : IDisposable
             throw Interop.Errors.LastError($"ioctl QUERY_PAGE 0x{address:x}", Path);
         }
 
-        return new PageTableEntry((query.Flags & Uapi.PagePresent) != 0, (query.Flags & Uapi.PageWrite) != 0, query.Pfn);
+        return new PageTableEntry((query.Flags & Uapi.PagePresent) != 0, (query.Flags & Uapi.PageWrite) != 0, query.Pfn,
+            (MemoryType)query.MemType, query.EntrySize);
     }
 
     /// <summary>

@@ -10,7 +10,10 @@ public enum MappingMethod : uint
     Fault = 1,
 }
 
-/// <summary>Caching of new mappings (<c>MEMPHYS_CACHE_*</c>).</summary>
+/// <summary>
+/// Caching of a region (<c>MEMPHYS_CACHE_*</c>): chosen when the module is loaded
+/// (<c>regions=SIZE@BASE:wb|wc|uc</c>) and the same for every mapping of the region.
+/// </summary>
 public enum CachingMode : uint
 {
     /// <summary>Write-back (the default).</summary>
@@ -21,6 +24,72 @@ public enum CachingMode : uint
 
     /// <summary>Uncached.</summary>
     Uncached = 2,
+}
+
+/// <summary>
+/// Memory type of one page table entry, decoded from its PAT/PCD/PWT bits (<c>MEMPHYS_MEMTYPE_*</c>).
+/// A write-back region reads back <see cref="WriteBack"/>, a write-combining one
+/// <see cref="WriteCombining"/>, an uncached one <see cref="UncachedMinus"/> (x86 <c>ioremap</c> and
+/// <c>pgprot_noncached</c> use UC-).
+/// </summary>
+public enum MemoryType : uint
+{
+    /// <summary>WB: write-back.</summary>
+    WriteBack = 0,
+
+    /// <summary>WC: write-combining.</summary>
+    WriteCombining = 1,
+
+    /// <summary>UC: strongly uncached.</summary>
+    Uncached = 2,
+
+    /// <summary>UC-: uncached, an MTRR may turn it into WC.</summary>
+    UncachedMinus = 3,
+
+    /// <summary>WT: write-through.</summary>
+    WriteThrough = 4,
+
+    /// <summary>WP: write-protected.</summary>
+    WriteProtected = 5,
+
+    /// <summary>The driver does not decode memory types on this architecture.</summary>
+    Unknown = 6,
+}
+
+/// <summary>Short names of the memory and caching types, as the kernel and the CLI print them.</summary>
+public static class MemoryTypeNames
+{
+    /// <summary>WB, WC, UC, UC-, WT, WP or ?.</summary>
+    public static string Short(this MemoryType type) => type switch
+    {
+        MemoryType.WriteBack => "WB",
+        MemoryType.WriteCombining => "WC",
+        MemoryType.Uncached => "UC",
+        MemoryType.UncachedMinus => "UC-",
+        MemoryType.WriteThrough => "WT",
+        MemoryType.WriteProtected => "WP",
+        _ => "?",
+    };
+
+    /// <summary>
+    /// Whether an entry of this type is what a region of <paramref name="mode"/> must get: WB for wb, WC for wc,
+    /// UC or UC- for uc; <see cref="MemoryType.Unknown"/> (not decoded on this architecture) always passes.
+    /// </summary>
+    public static bool Honours(this MemoryType type, CachingMode mode) => type == MemoryType.Unknown || mode switch
+    {
+        CachingMode.WriteBack => type == MemoryType.WriteBack,
+        CachingMode.WriteCombining => type == MemoryType.WriteCombining,
+        _ => type is MemoryType.Uncached or MemoryType.UncachedMinus,
+    };
+
+    /// <summary>wb, wc or uc: the name in <c>regions=SIZE@BASE:TYPE</c> and sysfs <c>caching</c>.</summary>
+    public static string ParameterName(this CachingMode mode) => mode switch
+    {
+        CachingMode.WriteBack => "wb",
+        CachingMode.WriteCombining => "wc",
+        CachingMode.Uncached => "uc",
+        _ => mode.ToString(),
+    };
 }
 
 /// <summary>Fault sizes the kernel can install (<c>MEMPHYS_FAULT_*</c>).</summary>
@@ -188,4 +257,7 @@ public readonly record struct PagemapEntry(ulong Raw)
 /// <param name="Present">An entry maps the address.</param>
 /// <param name="Writable">The entry allows writes.</param>
 /// <param name="Pfn">Page frame number mapped there (0 when not present).</param>
-public readonly record struct PageTableEntry(bool Present, bool Writable, ulong Pfn);
+/// <param name="MemoryType">Memory type the entry selects (meaningful when present).</param>
+/// <param name="EntrySize">Bytes the entry maps: 4 KiB (PTE), 2 MiB (PMD) or 1 GiB (PUD); 0 when not present.</param>
+public readonly record struct PageTableEntry(bool Present, bool Writable, ulong Pfn,
+    MemoryType MemoryType = MemoryType.WriteBack, ulong EntrySize = 0);

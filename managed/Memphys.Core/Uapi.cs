@@ -9,7 +9,7 @@ namespace Memphys.Native;
 /// </summary>
 internal static class Uapi
 {
-    internal const uint UapiVersion = 1;
+    internal const uint UapiVersion = 2;
 
     internal const uint MethodRemap = 0;
     internal const uint MethodFault = 1;
@@ -20,6 +20,14 @@ internal static class Uapi
     internal const uint CacheUc = 2;
     internal const uint CacheCount = 3;
 
+    internal const uint MemTypeWb = 0;
+    internal const uint MemTypeWc = 1;
+    internal const uint MemTypeUc = 2;
+    internal const uint MemTypeUcMinus = 3;
+    internal const uint MemTypeWt = 4;
+    internal const uint MemTypeWp = 5;
+    internal const uint MemTypeUnknown = 6;
+
     internal const uint Fault4K = 1u << 0;
     internal const uint Fault2M = 1u << 1;
     internal const uint Fault1G = 1u << 2;
@@ -28,7 +36,7 @@ internal static class Uapi
     internal const ulong Size2M = 0x200000;
     internal const ulong Size1G = 0x40000000;
 
-    internal const uint IocMagic = 0xB7;
+    internal const uint IocMagic = 0xDE;
 
     // <asm-generic/ioctl.h>: nr 8 bits, type 8 bits, size 14 bits, dir 2 bits (x86_64, aarch64).
     private const int NrShift = 0;
@@ -129,18 +137,14 @@ internal struct MemphysStatsNative
     public Reserved4 Reserved;
 }
 
-[InlineArray(2)]
-internal struct Reserved2
-{
-    private ulong _element0;
-}
-
+/// <summary><c>struct memphys_page_query</c>.</summary>
 [StructLayout(LayoutKind.Sequential)]
 internal struct MemphysPageQueryNative
 {
     public ulong Address;
     public ulong Pfn;
     public uint Flags;
-    public uint Reserved0;
-    public Reserved2 Reserved;
+    public uint MemType;
+    public ulong EntrySize;
+    public ulong Reserved;
 }

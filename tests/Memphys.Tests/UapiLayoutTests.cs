@@ -38,7 +38,9 @@ public sealed class UapiLayoutTests
             O(memphys_stats, reserved);
             S(memphys_page_query);
             O(memphys_page_query, address); O(memphys_page_query, pfn); O(memphys_page_query, flags);
-            O(memphys_page_query, reserved0); O(memphys_page_query, reserved);
+            O(memphys_page_query, memtype); O(memphys_page_query, entry_size); O(memphys_page_query, reserved);
+            C(MEMPHYS_MEMTYPE_WB); C(MEMPHYS_MEMTYPE_WC); C(MEMPHYS_MEMTYPE_UC); C(MEMPHYS_MEMTYPE_UC_MINUS);
+            C(MEMPHYS_MEMTYPE_WT); C(MEMPHYS_MEMTYPE_WP); C(MEMPHYS_MEMTYPE_UNKNOWN);
             C(MEMPHYS_PAGE_PRESENT); C(MEMPHYS_PAGE_WRITE);
             C(MEMPHYS_UAPI_VERSION);
             C(MEMPHYS_METHOD_REMAP); C(MEMPHYS_METHOD_FAULT); C(MEMPHYS_METHOD_COUNT);
@@ -154,8 +156,8 @@ public sealed class UapiLayoutTests
     public static TheoryData<string, string> PageQueryFields => new()
     {
         { "address", nameof(MemphysPageQueryNative.Address) }, { "pfn", nameof(MemphysPageQueryNative.Pfn) },
-        { "flags", nameof(MemphysPageQueryNative.Flags) }, { "reserved0", nameof(MemphysPageQueryNative.Reserved0) },
-        { "reserved", nameof(MemphysPageQueryNative.Reserved) },
+        { "flags", nameof(MemphysPageQueryNative.Flags) }, { "memtype", nameof(MemphysPageQueryNative.MemType) },
+        { "entry_size", nameof(MemphysPageQueryNative.EntrySize) }, { "reserved", nameof(MemphysPageQueryNative.Reserved) },
     };
 
     [Theory]
@@ -202,6 +204,13 @@ public sealed class UapiLayoutTests
         Assert.Equal(C("MEMPHYS_SIZE_1G"), Uapi.Size1G);
         Assert.Equal(C("MEMPHYS_PAGE_PRESENT"), Uapi.PagePresent);
         Assert.Equal(C("MEMPHYS_PAGE_WRITE"), Uapi.PageWrite);
+        Assert.Equal(C("MEMPHYS_MEMTYPE_WB"), Uapi.MemTypeWb);
+        Assert.Equal(C("MEMPHYS_MEMTYPE_WC"), Uapi.MemTypeWc);
+        Assert.Equal(C("MEMPHYS_MEMTYPE_UC"), Uapi.MemTypeUc);
+        Assert.Equal(C("MEMPHYS_MEMTYPE_UC_MINUS"), Uapi.MemTypeUcMinus);
+        Assert.Equal(C("MEMPHYS_MEMTYPE_WT"), Uapi.MemTypeWt);
+        Assert.Equal(C("MEMPHYS_MEMTYPE_WP"), Uapi.MemTypeWp);
+        Assert.Equal(C("MEMPHYS_MEMTYPE_UNKNOWN"), Uapi.MemTypeUnknown);
 
         // The public enums and constants mirror the same values.
         Assert.Equal(C("MEMPHYS_METHOD_REMAP"), (ulong)MappingMethod.Remap);
@@ -211,6 +220,13 @@ public sealed class UapiLayoutTests
         Assert.Equal(C("MEMPHYS_CACHE_WC"), (ulong)CachingMode.WriteCombining);
         Assert.Equal(C("MEMPHYS_CACHE_UC"), (ulong)CachingMode.Uncached);
         Assert.Equal(C("MEMPHYS_CACHE_COUNT"), (ulong)Enum.GetValues<CachingMode>().Length);
+        Assert.Equal(C("MEMPHYS_MEMTYPE_WB"), (ulong)MemoryType.WriteBack);
+        Assert.Equal(C("MEMPHYS_MEMTYPE_WC"), (ulong)MemoryType.WriteCombining);
+        Assert.Equal(C("MEMPHYS_MEMTYPE_UC"), (ulong)MemoryType.Uncached);
+        Assert.Equal(C("MEMPHYS_MEMTYPE_UC_MINUS"), (ulong)MemoryType.UncachedMinus);
+        Assert.Equal(C("MEMPHYS_MEMTYPE_WT"), (ulong)MemoryType.WriteThrough);
+        Assert.Equal(C("MEMPHYS_MEMTYPE_WP"), (ulong)MemoryType.WriteProtected);
+        Assert.Equal(C("MEMPHYS_MEMTYPE_UNKNOWN"), (ulong)MemoryType.Unknown);
         Assert.Equal(C("MEMPHYS_FAULT_4K"), (ulong)FaultSizes.Pte4K);
         Assert.Equal(C("MEMPHYS_FAULT_2M"), (ulong)FaultSizes.Pmd2M);
         Assert.Equal(C("MEMPHYS_FAULT_1G"), (ulong)FaultSizes.Pud1G);

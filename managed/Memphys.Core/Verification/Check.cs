@@ -38,6 +38,12 @@ public sealed class Check(string name)
     /// <summary>A one-line summary of what was found (or why the check was skipped).</summary>
     public string Detail { get; private set; } = "";
 
+    /// <summary>
+    /// Memory types and sizes of the present entries a page-table check saw, e.g. <c>WB 4K</c> or
+    /// <c>WB 2M x512, WB 4K x3</c>; empty for other checks.
+    /// </summary>
+    public string MemoryTypes { get; internal set; } = "";
+
     /// <summary>The first failures, one line each.</summary>
     public IReadOnlyList<string> Failures => _failures;
 

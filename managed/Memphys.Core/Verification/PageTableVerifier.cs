@@ -30,16 +30,26 @@ public static class PageTableVerifier
         PageTableEntry[] entries = device.QueryPages(map);
         ulong basePfn = (info.PhysicalBase + (ulong)map.RegionOffset) / info.PageSize;
         long present = 0, writable = 0;
+        var types = new SortedDictionary<string, long>(StringComparer.Ordinal);
         for (long i = 0; i < entries.Length; i++)
         {
             PageTableEntry e = entries[i];
             present += e.Present ? 1 : 0;
             writable += e.Writable ? 1 : 0;
-            if (EntryFailure(e, expected.Present(i), basePfn + (ulong)i, expected) is { } failure)
+            if (e.Present)
+            {
+                string type = $"{e.MemoryType.Short()} {EntrySizeName(e.EntrySize)}";
+                types[type] = types.GetValueOrDefault(type) + 1;
+            }
+
+            if ((EntryFailure(e, expected.Present(i), basePfn + (ulong)i, expected) ??
+                 MemoryTypeFailure(e, info.Caching)) is { } failure)
             {
                 check.Fail($"page {i} (region offset 0x{map.RegionOffset + (i * info.PageSize):x}): {failure}");
             }
         }
+
+        check.MemoryTypes = types.Count == 1 ? types.Keys.First() : string.Join(", ", types.Select(t => $"{t.Key} x{t.Value:N0}"));
 
         check.AddDetail($"{present:N0} of {entries.Length:N0} present, {writable:N0} writable (driver page-table query)");
         if (!map.IsPfnMap)
@@ -61,6 +71,23 @@ public static class PageTableVerifier
         long wrong = entries.Select((e, i) => e.Present && e.Pfn != basePfn + (ulong)i).LongCount(w => w);
         return new PageTableSummary(entries.LongLength, present, writable, wrong);
     }
+
+    /// <summary>
+    /// Why a present entry does not have the region's memory type (each region has one, held by the driver for
+    /// every mapping of it), or null.
+    /// </summary>
+    private static string? MemoryTypeFailure(PageTableEntry e, CachingMode region) =>
+        !e.Present || e.MemoryType.Honours(region) ? null
+            : $"expected the region's {region.ParameterName()} memory type, found {e.MemoryType.Short()}";
+
+    /// <summary>4K, 2M or 1G: the size of a page table entry, as reports show it.</summary>
+    private static string EntrySizeName(ulong bytes) => bytes switch
+    {
+        FaultSize.Pud => "1G",
+        FaultSize.Pmd => "2M",
+        FaultSize.Pte => "4K",
+        _ => $"{bytes}B",
+    };
 
     /// <summary>Why <paramref name="e"/> does not meet the expectation, or null when it does.</summary>
     private static string? EntryFailure(PageTableEntry e, bool present, ulong pfn, PageExpectation expected)
