@@ -225,6 +225,17 @@ stage_i386() {
     done
 }
 
+# Kernel lockdown cannot be lowered again once raised, so its test gets a
+# guest of its own (tests/Memphys.Tests/Device/LockdownTests.cs).
+stage_guest_lockdown() {
+    local kernel=$1 out=$RESULTS/$1/guest-lockdown status=0
+    say "lockdown test in a $kernel guest of its own"
+    [[ -f $(module_of "$kernel") ]] || { echo "guest: no module was built for $kernel"; tally "guest-lockdown $kernel" 0 1; return; }
+    tests/vm/run-in-vm.sh --kernel "$kernel" --module "$(module_of "$kernel")" --out "$out" -- \
+        tests/guest-tests.sh "$TEST_DLL" Category=DeviceLockdown 2>&1 | tee "$out.log" || status=${PIPESTATUS[0]}
+    tally_guest_report "guest-lockdown $kernel" "$out/device-tests.xml" Category=DeviceLockdown "$status"
+}
+
 main() {
     local kernel
     mkdir -p "$RESULTS"
@@ -236,6 +247,7 @@ main() {
     for kernel in "${KERNELS[@]}"; do
         stage_guest_tests "$kernel"
         stage_guest_smp "$kernel"
+        stage_guest_lockdown "$kernel"
     done
     # The 6.1-only stages: DKMS needs the guest kernel's headers installed on
     # the host; Debian's last 32-bit x86 kernels are 6.1.

@@ -92,7 +92,7 @@ public sealed unsafe class ToolkitTests
     {
         using MemphysDevice dev = MemphysDevice.Open(DeviceEnvironment.DevicePath, readOnly: true);
         MemphysInfo info = dev.GetInfo();
-        Assert.Equal(1u, info.Version);
+        Assert.Equal(Memphys.Native.Uapi.UapiVersion, info.Version);
         _ = dev.GetStats();
         (int code, string stdout, _) = CliRunner.Run(["info", "--device", DeviceEnvironment.DevicePath]);
         Assert.Equal(ExitCodes.Ok, code);

@@ -1,0 +1,149 @@
+using Memphys.Native;
+using static Memphys.Tests.Device.DeviceSupport;
+
+namespace Memphys.Tests.Device;
+
+/// <summary>
+/// The memory type of every mapping, read back from the real page table entries (MEMPHYS_IOC_QUERY_PAGE decodes
+/// their PAT/PCD/PWT bits): each region has one type, chosen at load (regions=SIZE@BASE:wb|wc|uc) and held by the
+/// driver, so both methods and every fault size get exactly it, before and after read()/write() of the region.
+/// Under TCG every type runs at the same speed: only the entries tell the types apart.
+/// </summary>
+[Trait(DeviceEnvironment.Category, DeviceEnvironment.Device)]
+[Collection(DeviceCollection.Name)]
+public sealed unsafe class MemoryTypeTests
+{
+    private const long SmallMapping = 64 * Page;
+
+    public static TheoryData<CachingMode, MappingMethod> TypesAndMethods => new()
+    {
+        { CachingMode.WriteBack, MappingMethod.Remap },
+        { CachingMode.WriteBack, MappingMethod.Fault },
+        { CachingMode.WriteCombining, MappingMethod.Remap },
+        { CachingMode.WriteCombining, MappingMethod.Fault },
+        { CachingMode.Uncached, MappingMethod.Remap },
+        { CachingMode.Uncached, MappingMethod.Fault },
+    };
+
+    /// <summary>Runs <paramref name="test"/> with the harness's regions loaded as <paramref name="mode"/>.</summary>
+    private static void WithRegionType(CachingMode mode, Action test)
+    {
+        ModuleReload.Require();
+        if (mode == CachingMode.WriteBack)
+        {
+            test(); // the harness loads the default type, wb
+            return;
+        }
+
+        try
+        {
+            ModuleReload.Reload($"regions={ModuleReload.RegionsOfType(mode.ParameterName())}");
+            test();
+        }
+        finally
+        {
+            ModuleReload.Restore();
+        }
+    }
+
+    /// <summary>Entry sizes the method can install here: the fault sizes the kernel reports, or 4 KiB for remap.</summary>
+    private static IEnumerable<ulong> EntrySizes(MemphysInfo info, MappingMethod method) =>
+        method == MappingMethod.Remap ? [FaultSize.Pte] : FaultSize.ToBytes(info.FaultSizes).Where(s => s <= info.RegionSize);
+
+    /// <summary>Sampled pages of <paramref name="map"/>: first, second, middle, last.</summary>
+    private static long[] Samples(MemphysMapping map) => [0, 1, map.PageCount / 2, map.PageCount - 1];
+
+    private static void AssertEntries(MemphysDevice dev, MemphysMapping map, CachingMode mode, ulong entrySize, string when)
+    {
+        ulong basePfn = BasePfn(dev.GetInfo()) + (ulong)(map.RegionOffset / Page);
+        foreach (long page in Samples(map))
+        {
+            PageTableEntry e = dev.QueryPage(map.BaseAddress + (nint)(page * Page));
+            string where = $"{when}, page {page}";
+            Assert.True(e.Present, $"{where}: not present");
+            Assert.Equal(basePfn + (ulong)page, e.Pfn);
+            Assert.True(e.MemoryType.Honours(mode), $"{where}: a {mode.ParameterName()} region mapped {e.MemoryType.Short()}");
+            Assert.Equal(entrySize, e.EntrySize);
+        }
+    }
+
+    /// <summary>Maps a block of <paramref name="entrySize"/> (at least 64 pages) and writes the sampled pages.</summary>
+    private static MemphysMapping MapAndTouch(MemphysDevice dev, MappingMethod method, ulong entrySize)
+    {
+        if (method == MappingMethod.Fault)
+        {
+            dev.SetMaxFaultSize(entrySize);
+        }
+
+        long length = Math.Max((long)entrySize, SmallMapping);
+        MemphysMapping map = dev.Map(0, length, alignment: method == MappingMethod.Fault ? entrySize : 0);
+        foreach (long page in Samples(map))
+        {
+            PageWord(map, page)[1] = (ulong)page;
+        }
+
+        return map;
+    }
+
+    [Theory]
+    [MemberData(nameof(TypesAndMethods))]
+    public void EveryEntryHasTheRegionsTypeAtEveryFaultSizeBeforeAndAfterReadAndWrite(CachingMode mode, MappingMethod method) =>
+        WithRegionType(mode, () =>
+        {
+            using MemphysDevice dev = OpenWith(method);
+            MemphysInfo info = dev.GetInfo();
+            Assert.Equal(mode, info.Caching);
+            Assert.Equal([mode], info.SupportedCaching);
+            Assert.Equal(mode.ParameterName(), File.ReadAllText("/sys/class/misc/memphys0/caching").Trim());
+
+            var buffer = new byte[SmallMapping];
+            foreach (ulong size in EntrySizes(info, method))
+            {
+                using (MemphysMapping map = MapAndTouch(dev, method, size))
+                {
+                    AssertEntries(dev, map, mode, size, $"{MemphysDevice.FormatSize(size)} entries after touching");
+
+                    // read() and write() of the same pages while the mapping lives: same type, same data.
+                    Assert.Equal(buffer.Length, dev.Read(0, buffer));
+                    Assert.Equal(1UL, BitConverter.ToUInt64(buffer, (int)Page + 8));
+                    Assert.Equal(buffer.Length, dev.Write(0, buffer));
+                    AssertEntries(dev, map, mode, size, $"{MemphysDevice.FormatSize(size)} entries after read()/write()");
+                    Assert.Equal((ulong)(map.PageCount - 1), PageWord(map, map.PageCount - 1)[1]);
+                }
+
+                using MemphysMapping again = MapAndTouch(dev, method, size);
+                AssertEntries(dev, again, mode, size, $"{MemphysDevice.FormatSize(size)} entries of a new mapping after read()/write()");
+            }
+        });
+
+    [DeviceFact]
+    public void SetCachingAcceptsOnlyTheRegionsTypeAndNamesIt()
+    {
+        using MemphysDevice dev = DeviceEnvironment.Open();
+        CachingMode held = dev.GetInfo().Caching;
+        dev.SetCaching(held);
+        foreach (CachingMode other in Enum.GetValues<CachingMode>().Where(m => m != held))
+        {
+            MemphysException e = Assert.Throws<MemphysException>(() => dev.SetCaching(other));
+            Assert.Equal("EBUSY", e.ErrnoName);
+            Assert.Contains($"the region is {held.ParameterName()}", e.Message, StringComparison.Ordinal);
+            MemphysSettingNative raw = new() { Value = (ulong)other };
+            Assert.Equal(Interop.Errors.EBUSY, IoctlErrno(dev, Uapi.IocSetCaching, &raw));
+        }
+
+        Assert.Equal(held, dev.GetInfo().Caching);
+    }
+
+    [DeviceFact]
+    public void TheCliRefusesAnotherTypeAndSaysWhichTheRegionHas()
+    {
+        using MemphysDevice dev = DeviceEnvironment.Open();
+        CachingMode held = dev.GetInfo().Caching;
+        CachingMode other = held == CachingMode.WriteCombining ? CachingMode.Uncached : CachingMode.WriteCombining;
+        (int code, _, string message) = CliRunner.Run(["map", "--device", DeviceEnvironment.DevicePath, "--method", "remap",
+            "--length", "4K", "--caching", other.ParameterName()]);
+        Assert.NotEqual(0, code);
+        Assert.Contains($"SET_CACHING {other.ParameterName()} refused: the region is {held.ParameterName()}", message, StringComparison.Ordinal);
+        Assert.Contains("(EBUSY)", message, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,70 @@
+using static Memphys.Tests.Device.DeviceSupport;
+
+namespace Memphys.Tests.Device;
+
+/// <summary>
+/// Reloading memphys with other parameters inside the guest, and putting it back as the harness loaded it
+/// (MEMPHYS_KO, MEMPHYS_REGIONS from tests/vm/run-in-vm.sh).
+/// </summary>
+internal static class ModuleReload
+{
+    public static string Ko => Environment.GetEnvironmentVariable("MEMPHYS_KO") ?? "";
+
+    public static string Regions => Environment.GetEnvironmentVariable("MEMPHYS_REGIONS") ?? "";
+
+    public static bool Loaded => File.ReadLines("/proc/modules").Any(l => l.StartsWith("memphys ", StringComparison.Ordinal));
+
+    /// <summary>Skips the test unless the device is there and the module can be reloaded.</summary>
+    public static void Require()
+    {
+        Assert.SkipUnless(DeviceEnvironment.Available, DeviceEnvironment.SkipReason ?? "");
+        Assert.SkipWhen(Ko.Length == 0 || Regions.Length == 0,
+            "module tests need MEMPHYS_KO and MEMPHYS_REGIONS (set by tests/vm/run-in-vm.sh)");
+    }
+
+    /// <summary>The harness's regions with <paramref name="type"/> (wb, wc, uc) appended to each.</summary>
+    public static string RegionsOfType(string type) => string.Join(',', Regions.Split(',').Select(r => $"{r}:{type}"));
+
+    /// <summary>Unloads memphys; the errno name (OK on success).</summary>
+    public static string Unload()
+    {
+        // Finalizers of anything a failed test left open must not keep the module busy.
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        return Probe("delete-module", "memphys");
+    }
+
+    /// <summary>Loads memphys with <paramref name="parameters"/>; the errno name (OK on success).</summary>
+    public static string Load(string parameters) => Probe("finit-module", Ko, parameters);
+
+    /// <summary>Unloads and loads again with <paramref name="parameters"/>, asserting both work.</summary>
+    public static void Reload(string parameters)
+    {
+        if (Loaded)
+        {
+            Assert.Equal("OK", Unload());
+        }
+
+        Assert.Equal("OK", Load(parameters));
+    }
+
+    /// <summary>Puts the module back as the harness loaded it, whatever a test did.</summary>
+    public static void Restore()
+    {
+        if (Loaded)
+        {
+            Assert.Equal("OK", Unload());
+        }
+
+        Assert.Equal("OK", Load($"regions={Regions}"));
+        Assert.True(File.Exists(DeviceEnvironment.DevicePath), $"{DeviceEnvironment.DevicePath} missing after reload");
+    }
+
+    /// <summary>The kernel log lines written since <paramref name="linesBefore"/> lines (see <see cref="KernelLogLines"/>).</summary>
+    public static string[] KernelLogSince(int linesBefore) => KernelLog().Skip(linesBefore).ToArray();
+
+    /// <summary>How many lines the kernel log has now.</summary>
+    public static int KernelLogLines() => KernelLog().Length;
+
+    private static string[] KernelLog() => Run("dmesg").Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+}

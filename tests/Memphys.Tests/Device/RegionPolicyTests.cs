@@ -1,0 +1,116 @@
+using System.Globalization;
+using static Memphys.Tests.Device.DeviceSupport;
+
+namespace Memphys.Tests.Device;
+
+/// <summary>
+/// What memphys accepts and what tools expect of it: only RAM the administrator reserved with memmap= (never a
+/// range the firmware keeps), load errors that suggest the right memmap= form, /proc/PID/mem access to mappings
+/// (as gdb and ptrace use it), and sysfs attributes with the right modes.
+/// </summary>
+[Trait(DeviceEnvironment.Category, DeviceEnvironment.Device)]
+[Collection(DeviceCollection.Name)]
+public sealed unsafe class RegionPolicyTests
+{
+    private const string SysfsDir = "/sys/class/misc/memphys0";
+
+    /// <summary>The first page-aligned page of a /sys/firmware/memmap entry that is not System RAM.</summary>
+    private static (ulong Page, string Type) FirmwareReservedPage()
+    {
+        foreach (string entry in Directory.GetDirectories("/sys/firmware/memmap").OrderBy(d => d, StringComparer.Ordinal))
+        {
+            string type = File.ReadAllText(Path.Combine(entry, "type")).Trim();
+            ulong start = ParseHex(File.ReadAllText(Path.Combine(entry, "start")));
+            ulong end = ParseHex(File.ReadAllText(Path.Combine(entry, "end")));
+            ulong page = (start + (ulong)Page - 1) & ~((ulong)Page - 1);
+            if (type != "System RAM" && page + (ulong)Page - 1 <= end)
+            {
+                return (page, type);
+            }
+        }
+
+        Assert.Skip("the firmware memory map (/sys/firmware/memmap) has no reserved range of a whole page");
+        return default;
+    }
+
+    private static ulong ParseHex(string text) =>
+        ulong.Parse(text.Trim().Replace("0x", "", StringComparison.Ordinal), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+
+    [DeviceFact]
+    public void ARangeTheFirmwareKeepsIsRefusedWithEpermAndTheReason()
+    {
+        ModuleReload.Require();
+        (ulong page, string type) = FirmwareReservedPage();
+        try
+        {
+            Assert.Equal("OK", ModuleReload.Unload());
+            int logLines = ModuleReload.KernelLogLines();
+            Assert.Equal("EPERM", ModuleReload.Load($"regions=4K@0x{page:x}"));
+            Assert.False(ModuleReload.Loaded, $"memphys loaded on firmware range {type} at 0x{page:x}");
+            Assert.Contains(ModuleReload.KernelLogSince(logLines),
+                l => l.Contains($"the firmware keeps part of it for itself (\"{type}\" in /sys/firmware/memmap", StringComparison.Ordinal));
+        }
+        finally
+        {
+            ModuleReload.Restore();
+        }
+    }
+
+    [DeviceFact]
+    public void ALoadErrorSuggestsTheDollarFormOfMemmap()
+    {
+        ModuleReload.Require();
+        try
+        {
+            Assert.Equal("OK", ModuleReload.Unload());
+            int logLines = ModuleReload.KernelLogLines();
+            Assert.Equal("EBUSY", ModuleReload.Load("regions=16M@0x1000000"));
+            string[] log = ModuleReload.KernelLogSince(logLines);
+            Assert.Contains(log, l => l.Contains("reserve it with memmap=16M$0x1000000", StringComparison.Ordinal));
+            Assert.DoesNotContain(log, l => l.Contains("memmap=16M@", StringComparison.Ordinal));
+        }
+        finally
+        {
+            ModuleReload.Restore();
+        }
+    }
+
+    public static TheoryData<MappingMethod> Methods => new(MappingMethod.Remap, MappingMethod.Fault);
+
+    [Theory]
+    [MemberData(nameof(Methods))]
+    public void ProcSelfMemReadsAndWritesAMappingLikeGdb(MappingMethod method)
+    {
+        Assert.SkipUnless(DeviceEnvironment.Available, DeviceEnvironment.SkipReason ?? "");
+        using MemphysDevice dev = OpenWith(method);
+        using MemphysMapping map = dev.Map(3 * Page, 4 * Page);
+        // The fault method's pages must be present: the kernel cannot fault a VM_PFNMAP page in for
+        // /proc/PID/mem (get_user_pages refuses such areas), it reads what the entry maps.
+        ulong* word = PageWord(map, 2);
+        *word = 0x0123456789abcdefUL;
+
+        using var mem = new FileStream("/proc/self/mem", FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, 1);
+        long address = (long)(nint)word;
+        var buffer = new byte[8];
+        Assert.Equal(8, RandomAccess.Read(mem.SafeFileHandle, buffer, address));
+        Assert.Equal(0x0123456789abcdefUL, BitConverter.ToUInt64(buffer));
+
+        RandomAccess.Write(mem.SafeFileHandle, BitConverter.GetBytes(0xfeedfacecafebeefUL), address);
+        Assert.Equal(0xfeedfacecafebeefUL, *word);
+        var viaRead = new byte[8];
+        dev.Read(5 * Page, viaRead);
+        Assert.Equal(0xfeedfacecafebeefUL, BitConverter.ToUInt64(viaRead));
+    }
+
+    [DeviceFact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void PhysBaseIsForRootOnlyAndCachingShowsTheRegionsType()
+    {
+        Assert.SkipUnless(DeviceEnvironment.Available, DeviceEnvironment.SkipReason ?? "");
+        Assert.Equal(UnixFileMode.UserRead, File.GetUnixFileMode(Path.Combine(SysfsDir, "phys_base")));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead,
+            File.GetUnixFileMode(Path.Combine(SysfsDir, "caching")));
+        using MemphysDevice dev = DeviceEnvironment.Open();
+        Assert.Equal(dev.GetInfo().Caching.ParameterName(), File.ReadAllText(Path.Combine(SysfsDir, "caching")).Trim());
+    }
+}
