@@ -14,6 +14,8 @@
 #endif
 #ifdef CONFIG_X86
 #include <asm/e820/api.h>
+#include <linux/kvm_types.h>
+#include <linux/sizes.h>
 #endif
 
 /*
@@ -133,11 +135,29 @@ memphys_mm_get_unmapped_area(struct file *file, unsigned long addr,
 }
 #endif /* MEMPHYS_HAVE_HUGE_FAULT */
 
+#ifdef CONFIG_X86
 /*
- * The firmware's own memory map, before memmap= edited it (the table that
- * /sys/firmware/memmap shows): the name of a non-RAM type it gives to any
- * part of [base, base + size), or NULL.  Holes are left to the caller's
- * iomem check.  Only x86 keeps that table; elsewhere iomem must do.
+ * The firmware's own memory map, before memmap= edited it, is the table
+ * that /sys/firmware/memmap shows (e820_table_firmware).  Its accessor
+ * became KVM-only with EXPORT_SYMBOL_FOR_KVM (6.19): there only the
+ * current table is left, in which a range the firmware reserved and one
+ * that memmap=SIZE$BASE reserved look alike ("Reserved").
+ */
+#ifdef EXPORT_SYMBOL_FOR_KVM
+#define MEMPHYS_HAVE_FIRMWARE_MAP	0
+#define memphys_e820_mapped		e820__mapped_any
+#else
+#define MEMPHYS_HAVE_FIRMWARE_MAP	1
+#define memphys_e820_mapped		e820__mapped_raw_any
+#endif
+#else
+#define MEMPHYS_HAVE_FIRMWARE_MAP	0
+#endif
+
+/*
+ * The name of a type other than RAM that the firmware gives to any part of
+ * [base, base + size), or NULL.  Only x86 keeps a firmware map; elsewhere
+ * the caller's /proc/iomem check must do.
  */
 static inline const char *memphys_firmware_reserved(u64 base, u64 size)
 {
@@ -145,22 +165,46 @@ static inline const char *memphys_firmware_reserved(u64 base, u64 size)
 	static const struct {
 		enum e820_type type;
 		const char *name;
+		bool memmap_makes_it;	/* memmap=$ or ! creates it too */
 	} types[] = {
-		{ E820_TYPE_RESERVED, "Reserved" },
-		{ E820_TYPE_ACPI, "ACPI Tables" },
-		{ E820_TYPE_NVS, "ACPI Non-volatile Storage" },
-		{ E820_TYPE_UNUSABLE, "Unusable memory" },
-		{ E820_TYPE_PMEM, "Persistent Memory" },
-		{ E820_TYPE_PRAM, "Persistent Memory (legacy)" },
-		{ E820_TYPE_SOFT_RESERVED, "Soft Reserved" },
+		{ E820_TYPE_RESERVED, "Reserved", true },
+		{ E820_TYPE_ACPI, "ACPI Tables", false },
+		{ E820_TYPE_NVS, "ACPI Non-volatile Storage", false },
+		{ E820_TYPE_UNUSABLE, "Unusable memory", false },
+		{ E820_TYPE_PMEM, "Persistent Memory", false },
+		{ E820_TYPE_PRAM, "Persistent Memory (legacy)", true },
+		{ E820_TYPE_SOFT_RESERVED, "Soft Reserved", false },
 	};
 	unsigned int i;
 
-	for (i = 0; i < ARRAY_SIZE(types); i++)
-		if (e820__mapped_raw_any(base, base + size, types[i].type))
+	for (i = 0; i < ARRAY_SIZE(types); i++) {
+		if (!MEMPHYS_HAVE_FIRMWARE_MAP && types[i].memmap_makes_it)
+			continue;
+		if (memphys_e820_mapped(base, base + size, types[i].type))
 			return types[i].name;
+	}
 #endif
 	return NULL;
+}
+
+/*
+ * The first page of [base, base + size) that the firmware map does not
+ * call RAM (a hole, which memmap=SIZE$BASE turns into "Reserved" too), or
+ * U64_MAX when it is all RAM or no firmware map is available.
+ */
+static inline u64 memphys_firmware_not_ram(u64 base, u64 size)
+{
+#if MEMPHYS_HAVE_FIRMWARE_MAP
+	u64 page;
+
+	for (page = base; page - base < size; page += PAGE_SIZE) {
+		if (!memphys_e820_mapped(page, page + PAGE_SIZE, E820_TYPE_RAM))
+			return page;
+		if (!(page & (SZ_1G - 1)))
+			cond_resched();
+	}
+#endif
+	return U64_MAX;
 }
 
 /*

@@ -102,7 +102,7 @@ static int memphys_check_region(const char *spec, u64 size, u64 base)
 	const char *firmware_type;
 	char hint[48];
 	unsigned int i;
-	u64 last;
+	u64 last, not_ram;
 
 	if (!size || !PAGE_ALIGNED(size) || !PAGE_ALIGNED(base)) {
 		pr_err("region %s: base and size must be non-zero multiples of %lu\n",
@@ -140,6 +140,12 @@ static int memphys_check_region(const char *spec, u64 size, u64 base)
 		pr_err("region %s is not wholly reserved RAM in /proc/iomem (outside physical memory, or not reserved with %s)\n",
 		       spec, hint);
 		return -ENXIO;
+	}
+	not_ram = memphys_firmware_not_ram(base, size);
+	if (not_ram != U64_MAX) {
+		pr_err("region %s: the firmware map (/sys/firmware/memmap) has no RAM at %#llx; memphys only takes RAM that the administrator reserved with memmap=SIZE$BASE\n",
+		       spec, not_ram);
+		return -EPERM;
 	}
 	return 0;
 }

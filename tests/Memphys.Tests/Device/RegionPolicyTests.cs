@@ -14,7 +14,10 @@ public sealed unsafe class RegionPolicyTests
 {
     private const string SysfsDir = "/sys/class/misc/memphys0";
 
-    /// <summary>The first page-aligned page of a /sys/firmware/memmap entry that is not System RAM.</summary>
+    /// <summary>
+    /// The first whole page of a /sys/firmware/memmap entry above 1 MiB that is not System RAM (on a q35 guest the
+    /// "Reserved" range below 2 GiB that holds the ACPI tables); the legacy area below 1 MiB is left alone.
+    /// </summary>
     private static (ulong Page, string Type) FirmwareReservedPage()
     {
         foreach (string entry in Directory.GetDirectories("/sys/firmware/memmap").OrderBy(d => d, StringComparer.Ordinal))
@@ -23,7 +26,7 @@ public sealed unsafe class RegionPolicyTests
             ulong start = ParseHex(File.ReadAllText(Path.Combine(entry, "start")));
             ulong end = ParseHex(File.ReadAllText(Path.Combine(entry, "end")));
             ulong page = (start + (ulong)Page - 1) & ~((ulong)Page - 1);
-            if (type != "System RAM" && page + (ulong)Page - 1 <= end)
+            if (type != "System RAM" && start >= 1UL << 20 && page + (ulong)Page - 1 <= end)
             {
                 return (page, type);
             }
