@@ -43,7 +43,7 @@ internal static class InfoCommand
                 ("caching modes", string.Join(", ", info.SupportedCaching.Select(Common.Name))),
                 ("fault sizes", Common.FaultSizeList(info.FaultSizes)),
                 ("method (this fd)", Common.Name(info.Method)),
-                ("caching (this fd)", Common.Name(info.Caching)),
+                ("caching (region)", $"{Common.Name(info.Caching)}, for the module's life"),
                 ("max fault size", Output.Size(info.MaxFaultSize)),
                 .. Common.StatsRows(stats),
             ]);

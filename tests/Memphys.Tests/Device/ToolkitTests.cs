@@ -97,7 +97,7 @@ public sealed unsafe class ToolkitTests
         (int code, string stdout, _) = CliRunner.Run(["info", "--device", DeviceEnvironment.DevicePath]);
         Assert.Equal(ExitCodes.Ok, code);
         Assert.Matches($@"\n  physical range +0x{info.PhysicalBase:x}-0x{info.PhysicalEnd:x}\n", stdout);
-        Assert.Matches(@"\n  caching \(this fd\) +wb\n", stdout);
+        Assert.Matches(@"\n  caching \(region\) +wb, for the module's life\n", stdout);
     }
 
     /// <summary>QUERY_PAGE formats no string when it succeeds: a 1 GiB walk makes 262,144 queries.</summary>
