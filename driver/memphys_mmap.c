@@ -149,17 +149,13 @@ static int memphys_remap_may_split(struct vm_area_struct *vma,
 	return memphys_remap_split_leaks() ? -EINVAL : 0;
 }
 
-/* ptrace(), /proc/PID/mem and gdb read and write the mapping like /dev/mem's. */
-#ifdef CONFIG_HAVE_IOREMAP_PROT
-#define MEMPHYS_ACCESS	.access = generic_access_phys,
-#else
-#define MEMPHYS_ACCESS
-#endif
-
+/* .access: ptrace(), /proc/PID/mem and gdb reach the mapping as /dev/mem's. */
 static const struct vm_operations_struct memphys_remap_vm_ops = {
 	.may_split = memphys_remap_may_split,
 	.mremap = memphys_vm_mremap,
-	MEMPHYS_ACCESS
+#ifdef CONFIG_HAVE_IOREMAP_PROT
+	.access = generic_access_phys,
+#endif
 };
 
 static const struct vm_operations_struct memphys_fault_vm_ops = {
@@ -168,7 +164,9 @@ static const struct vm_operations_struct memphys_fault_vm_ops = {
 	.huge_fault = memphys_huge_fault,
 #endif
 	.mremap = memphys_vm_mremap,
-	MEMPHYS_ACCESS
+#ifdef CONFIG_HAVE_IOREMAP_PROT
+	.access = generic_access_phys,
+#endif
 };
 
 /* The mapping's byte offset in the region, if [offset, offset + len) fits. */
