@@ -85,7 +85,7 @@ public sealed unsafe class MemoryTypeTests
         return map;
     }
 
-    [Theory]
+    [DeviceTheory]
     [MemberData(nameof(TypesAndMethods))]
     public void EveryEntryHasTheRegionsTypeAtEveryFaultSizeBeforeAndAfterReadAndWrite(CachingMode mode, MappingMethod method) =>
         WithRegionType(mode, () =>

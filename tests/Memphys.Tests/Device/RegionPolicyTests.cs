@@ -86,7 +86,7 @@ public sealed unsafe class RegionPolicyTests
 
     public static TheoryData<MappingMethod> Methods => new(MappingMethod.Remap, MappingMethod.Fault);
 
-    [Theory]
+    [DeviceTheory]
     [MemberData(nameof(Methods))]
     public void ProcSelfMemReadsAndWritesAMappingLikeGdb(MappingMethod method)
     {
