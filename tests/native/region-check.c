@@ -148,11 +148,18 @@ static const char *entry_problem(struct region *r,
 		return "read-only";
 	if (q->pfn != r->base / PAGE + i)
 		return "wrong frame";
-	/*
-	 * The entry's memory type will be asserted here against
-	 * r->info.caching once QUERY_PAGE reports it.
-	 */
-	return NULL;
+	/* The region's memory type, for every entry of either method. */
+	switch (r->info.caching) {
+	case MEMPHYS_CACHE_WB:
+		return q->memtype == MEMPHYS_MEMTYPE_WB ? NULL : "not write-back";
+	case MEMPHYS_CACHE_WC:
+		return q->memtype == MEMPHYS_MEMTYPE_WC ? NULL :
+							 "not write-combining";
+	default:
+		return q->memtype == MEMPHYS_MEMTYPE_UC ||
+		       q->memtype == MEMPHYS_MEMTYPE_UC_MINUS ? NULL :
+								"not uncached";
+	}
 }
 
 /* Every page of the whole-region mapping @p must map its own frame. */

@@ -80,7 +80,9 @@ make_initramfs() {
     install -m 0755 "$VM_DIR/init-i386.sh" "$staging/init"
     cp "$ko" "$staging/memphys.ko"
     cp "$REPO_ROOT/tests/native/bin/memphys-probe-i386" "$staging/memphys-probe"
-    printf 'REGIONS=1G@%s\nREGION_BASE=%s\nREGION_SIZE=%s\n' "$L_BASE" "$L_BASE" "$L_SIZE" \
+    # wc: a 32-bit kernel cannot hold wb or uc (they need a kernel mapping of
+    # the whole GiB); memphys refuses them at load.
+    printf 'REGIONS=1G@%s:wc\nREGION_BASE=%s\nREGION_SIZE=%s\n' "$L_BASE" "$L_BASE" "$L_SIZE" \
         >"$staging/etc/memphys.conf"
     (cd "$staging" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1) >"$out/initramfs.cpio.gz"
     rm -rf "$staging"
