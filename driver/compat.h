@@ -51,6 +51,16 @@ static inline void memphys_vm_flags_clear(struct vm_area_struct *vma,
 }
 
 /*
+ * .mmap is deprecated in favour of .mmap_prepare (6.16), whose descriptor
+ * took vma_flags_t accessors and remap actions (mmap_action) later on.
+ * memphys registers .mmap_prepare from 7.2, the first kernel it has been
+ * built and tested against with all of that; older kernels keep .mmap,
+ * which they still accept.  Never both for one kernel.
+ */
+#define MEMPHYS_HAVE_MMAP_PREPARE \
+	(LINUX_VERSION_CODE >= KERNEL_VERSION(7, 2, 0))
+
+/*
  * Before 6.16, x86 PAT tracked a remap_pfn_range() area as one memtype
  * reservation that a split VMA cannot free piecewise ("freeing invalid
  * memtype", and the rest leaks).  Such areas must then stay whole.

@@ -12,6 +12,8 @@
 #include <linux/types.h>
 #include <uapi/linux/memphys.h>
 
+#include "compat.h"
+
 #define MEMPHYS_MAX_REGIONS	16
 
 struct memphys_counters {
@@ -48,7 +50,11 @@ extern const struct file_operations memphys_fops;
 extern unsigned int memphys_default_method;
 
 /* memphys_mmap.c */
+#if MEMPHYS_HAVE_MMAP_PREPARE
+int memphys_mmap_prepare(struct vm_area_desc *desc);
+#else
 int memphys_mmap(struct file *file, struct vm_area_struct *vma);
+#endif
 unsigned long memphys_get_unmapped_area(struct file *file, unsigned long addr,
 					unsigned long len, unsigned long pgoff,
 					unsigned long flags);

@@ -331,7 +331,11 @@ const struct file_operations memphys_fops = {
 	.llseek = memphys_llseek,
 	.read = memphys_read,
 	.write = memphys_write,
+#if MEMPHYS_HAVE_MMAP_PREPARE
+	.mmap_prepare = memphys_mmap_prepare,
+#else
 	.mmap = memphys_mmap,
+#endif
 #if MEMPHYS_HAVE_HUGE_FAULT
 	.get_unmapped_area = memphys_get_unmapped_area,
 #endif

@@ -169,46 +169,97 @@ static const struct vm_operations_struct memphys_fault_vm_ops = {
 #endif
 };
 
-/* The mapping's byte offset in the region, if [offset, offset + len) fits. */
-static int memphys_check_range(struct memphys_region *r,
-			       struct vm_area_struct *vma, u64 *offset)
-{
-	u64 len = vma->vm_end - vma->vm_start;
-
-	if (check_shl_overflow((u64)vma->vm_pgoff, PAGE_SHIFT, offset))
-		return -EINVAL;
-	if (*offset >= r->size || len > r->size - *offset)
-		return -EINVAL;
-	return 0;
-}
-
 static int memphys_refuse(struct memphys_region *r, int err)
 {
 	atomic64_inc(&r->stats.refused);
 	return err;
 }
 
+/*
+ * Checks of a new mapping common to .mmap and .mmap_prepare: [pgoff, +len)
+ * inside the region, never executable, no COW area for the fault method.
+ * Stores the mapping's byte offset in the region in @offset.
+ */
+static int memphys_mmap_check(struct memphys_region *r, u32 method,
+			      pgoff_t pgoff, u64 len, bool exec, bool cow,
+			      u64 *offset)
+{
+	if (check_shl_overflow((u64)pgoff, PAGE_SHIFT, offset) ||
+	    *offset >= r->size || len > r->size - *offset)
+		return memphys_refuse(r, -EINVAL);
+	/* A data buffer is never code: refuse PROT_EXEC now and later. */
+	if (exec)
+		return memphys_refuse(r, -EPERM);
+	/* vmf_insert_pfn() BUGs on a COW PFNMAP area, as device-dax knows. */
+	if (method == MEMPHYS_METHOD_FAULT && cow)
+		return memphys_refuse(r, -EINVAL);
+	return 0;
+}
+
+/* Whether a fault-method area may take huge faults (VM_HUGEPAGE). */
+static bool memphys_wants_huge(u64 max_fault, bool cow)
+{
+	return MEMPHYS_HAVE_HUGE_FAULT && !cow && max_fault > PAGE_SIZE;
+}
+
+#if MEMPHYS_HAVE_MMAP_PREPARE
+/*
+ * .mmap_prepare describes the area before it exists; for the remap method
+ * the core then remaps the whole range (mmap_action) and unmaps the area
+ * again if that fails, as drivers/char/mem.c relies on.
+ */
+int memphys_mmap_prepare(struct vm_area_desc *desc)
+{
+	struct memphys_file *mf = desc->file->private_data;
+	struct memphys_region *r = mf->region;
+	u32 method = READ_ONCE(mf->method);
+	u64 max_fault = READ_ONCE(mf->max_fault_size);
+	bool cow = vma_desc_is_cow_mapping(desc);
+	u64 offset;
+	int ret;
+
+	ret = memphys_mmap_check(r, method, desc->pgoff, vma_desc_size(desc),
+				 vma_desc_test(desc, VMA_EXEC_BIT), cow,
+				 &offset);
+	if (ret)
+		return ret;
+
+	vma_desc_clear_flags(desc, VMA_MAYEXEC_BIT);
+	desc->page_prot = memphys_region_pgprot(r, desc->page_prot);
+	if (method == MEMPHYS_METHOD_REMAP) {
+		desc->vm_ops = &memphys_remap_vm_ops;
+		mmap_action_remap_full(desc, PHYS_PFN(r->base + offset));
+		atomic64_add(vma_desc_size(desc), &r->stats.bytes_remapped);
+	} else {
+		desc->vm_ops = &memphys_fault_vm_ops;
+		desc->private_data = (void *)(unsigned long)max_fault;
+		vma_desc_set_flags(desc, VMA_PFNMAP_BIT, VMA_IO_BIT,
+				   VMA_DONTEXPAND_BIT, VMA_DONTDUMP_BIT);
+		if (memphys_wants_huge(max_fault, cow))
+			vma_desc_set_flags(desc, VMA_HUGEPAGE_BIT);
+	}
+	atomic64_inc(&r->stats.mmap_calls);
+	return 0;
+}
+#else
 int memphys_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct memphys_file *mf = file->private_data;
 	struct memphys_region *r = mf->region;
 	u32 method = READ_ONCE(mf->method);
+	u64 max_fault = READ_ONCE(mf->max_fault_size);
 	u64 len = vma->vm_end - vma->vm_start;
+	bool cow = is_cow_mapping(vma->vm_flags);
 	u64 offset;
 	int ret;
 
-	if (memphys_check_range(r, vma, &offset))
-		return memphys_refuse(r, -EINVAL);
-	/* A data buffer is never code: refuse PROT_EXEC now and later. */
-	if (vma->vm_flags & VM_EXEC)
-		return memphys_refuse(r, -EPERM);
-	/* vmf_insert_pfn() BUGs on a COW PFNMAP area, as device-dax knows. */
-	if (method == MEMPHYS_METHOD_FAULT && is_cow_mapping(vma->vm_flags))
-		return memphys_refuse(r, -EINVAL);
+	ret = memphys_mmap_check(r, method, vma->vm_pgoff, len,
+				 vma->vm_flags & VM_EXEC, cow, &offset);
+	if (ret)
+		return ret;
 
 	memphys_vm_flags_clear(vma, VM_MAYEXEC);
 	vma->vm_page_prot = memphys_region_pgprot(r, vma->vm_page_prot);
-
 	if (method == MEMPHYS_METHOD_REMAP) {
 		vma->vm_ops = &memphys_remap_vm_ops;
 		ret = remap_pfn_range(vma, vma->vm_start,
@@ -219,17 +270,16 @@ int memphys_mmap(struct file *file, struct vm_area_struct *vma)
 		atomic64_add(len, &r->stats.bytes_remapped);
 	} else {
 		vma->vm_ops = &memphys_fault_vm_ops;
-		vma->vm_private_data =
-			(void *)(unsigned long)READ_ONCE(mf->max_fault_size);
+		vma->vm_private_data = (void *)(unsigned long)max_fault;
 		memphys_vm_flags_set(vma, VM_PFNMAP | VM_IO | VM_DONTEXPAND |
 					  VM_DONTDUMP);
-		if (MEMPHYS_HAVE_HUGE_FAULT && !is_cow_mapping(vma->vm_flags) &&
-		    mf->max_fault_size > PAGE_SIZE)
+		if (memphys_wants_huge(max_fault, cow))
 			memphys_vm_flags_set(vma, VM_HUGEPAGE);
 	}
 	atomic64_inc(&r->stats.mmap_calls);
 	return 0;
 }
+#endif
 
 #if MEMPHYS_HAVE_HUGE_FAULT
 /*
