@@ -4,13 +4,14 @@
 # 7.2).  `make test` and `make deps` cover every kernel of the matrix unless
 # KERNEL= names one; the other targets default to the first (6.1).
 SHELL := /bin/bash
-KERNELS := $(shell sed -n 's/^\([0-9][^ ]*\) .*/\1/p' tests/vm/kernels.conf)
+# The default matrix: kernels.conf without the locally built (`source`) kernels.
+KERNELS := $(shell awk '!/^\#/ && NF && $$5 != "source" { print $$1 }' tests/vm/kernels.conf)
 MATRIX := $(or $(KERNEL),$(KERNELS))
 KERNEL ?= $(firstword $(KERNELS))
 CONFIGURATION ?= Release
 export CONFIGURATION
 
-.PHONY: all deps driver check managed probe test demo clean help
+.PHONY: all deps driver check managed probe test demo debug-kernel clean help
 
 all: driver managed probe ## build the module ($(KERNEL)), the C# solution and the test probe
 
@@ -37,10 +38,13 @@ test: managed probe ## the whole suite on every kernel (or KERNEL=): checks, hos
 demo: driver managed probe ## boot a $(KERNEL) guest with 1 GiB reserved and show the CLI at work
 	tests/vm/run-in-vm.sh --kernel $(KERNEL) -- tests/demo.sh
 
+debug-kernel: ## build the KASAN/lockdep/DEBUG_VM kernel 6.1-debug from Debian's source (make test KERNEL=6.1-debug)
+	tests/vm/deps.sh 6.1-debug
+
 clean: ## remove build outputs (the .cache of kernels stays)
 	$(MAKE) -C driver clean
 	$(MAKE) -C tests/native clean
 	dotnet clean Managed.sln -c $(CONFIGURATION) -nologo -v q
 
 help:
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 10
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 10

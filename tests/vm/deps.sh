@@ -11,6 +11,8 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 # debootstrap: the build chroot of kernels whose headers need a newer gcc.
 PACKAGES=(qemu-system-x86 busybox-static cpio kmod sparse xz-utils zstd gzip make gcc
           dwarves debootstrap)
+# What building a kernel from source needs (only for `source` kernels: 6.1-debug).
+SOURCE_BUILD_PACKAGES=(bc bison flex libelf-dev libssl-dev perl)
 
 missing_packages() {
     local p
@@ -35,10 +37,11 @@ main() {
     source "$VM_DIR/kernel.sh"
     for kernel in "${@:-${KERNEL:-$(kernel_names | head -n1)}}"; do
         kver=$(kernel_resolve "$kernel")
-        if [[ $(kernel_pin "$kernel" build) == host ]]; then
-            install_packages "linux-headers-$kver" \
-                || die_pin_gone "$kernel" "linux-headers-$kver"
-        fi
+        case $(kernel_pin "$kernel" build) in
+            host)   install_packages "linux-headers-$kver" \
+                        || die_pin_gone "$kernel" "linux-headers-$kver" ;;
+            source) install_packages "${SOURCE_BUILD_PACKAGES[@]}" ;;
+        esac
         kernel_headers "$kernel"
         kernel_fetch "$kver" "$kernel" >/dev/null
     done

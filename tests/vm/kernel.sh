@@ -16,8 +16,9 @@ DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 DEBIAN_KEYRING=${DEBIAN_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
 KERNELS_CONF=$VM_DIR/kernels.conf
 
-# The KERNEL names of kernels.conf, in order.
-kernel_names() { awk '!/^#/ && NF { print $1 }' "$KERNELS_CONF"; }
+# The KERNEL names of the default matrix (kernels.conf without the `source`
+# builds), in order; `kernel_names all` lists every name.
+kernel_names() { awk -v all="${1:-}" '!/^#/ && NF && (all || $5 != "source") { print $1 }' "$KERNELS_CONF"; }
 
 # One column of KERNEL's line in kernels.conf: suite, kver, version, build.
 kernel_pin() {
@@ -27,12 +28,16 @@ kernel_pin() {
         *) die "kernel_pin: unknown field $field" ;;
     esac
     awk -v k="$kernel" -v c="$col" '!/^#/ && $1 == k { print $c; found = 1 } END { exit !found }' \
-        "$KERNELS_CONF" || die "unsupported KERNEL '$kernel' (known: $(kernel_names | xargs | sed 's/ /, /g'))"
+        "$KERNELS_CONF" || die "unsupported KERNEL '$kernel' (known: $(kernel_names all | xargs | sed 's/ /, /g'))"
 }
 
-# Suite to fetch KERNEL from; empty = the system's apt configuration.
+# Suite to fetch KERNEL from; empty = the system's apt configuration (which
+# also has bookworm-security, where linux-source-6.1 is updated).
 kernel_suite() {
-    [[ $(kernel_pin "$1" build) == host ]] || kernel_pin "$1" suite
+    case $(kernel_pin "$1" build) in
+        host | source) ;;
+        *) kernel_pin "$1" suite ;;
+    esac
 }
 
 # apt-get/apt-cache options for a private, cache-local apt state for SUITE.
@@ -145,6 +150,9 @@ kernel_fetch() {
     local -a pkgs
     dir=$CACHE_DIR/kernels/$kver
     root=$dir/root
+    if [[ $(kernel_pin "$kernel" build) == source ]]; then
+        echo "$("$VM_DIR/debug-kernel.sh" "$kernel")/root"; return 0
+    fi
     if [[ -f $root/.unpacked && -f $root/boot/vmlinuz-$kver ]]; then
         echo "$root"; return 0
     fi
@@ -262,6 +270,7 @@ kernel_headers() {
                       || die "no $(kernel_kdir "$1"): run 'make deps KERNEL=$1'" ;;
         unpacked) headers_unpack "$1" ;;
         chroot)   chroot_prepare "$1" ;;
+        source)   "$VM_DIR/debug-kernel.sh" "$1" >/dev/null ;;
     esac
 }
 
@@ -271,6 +280,7 @@ kernel_kdir() {
     kver=$(kernel_pin "$1" kver)
     case $(kernel_pin "$1" build) in
         unpacked) echo "$CACHE_DIR/kernels/$kver/headers/root/usr/src/linux-headers-$kver" ;;
+        source)   echo "$CACHE_DIR/kernels/$kver/build" ;;
         *)        echo "/usr/src/linux-headers-$kver" ;;
     esac
 }

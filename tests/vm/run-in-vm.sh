@@ -13,7 +13,11 @@ GUEST_OUT=/mnt/memphys-out        # must match OUT_MNT in init.sh
 EXIT_TIMEOUT=124
 EXIT_VM_FAILURE=125
 DIE_STATUS=$EXIT_VM_FAILURE    # setup errors of this script exit 125 too
-KLOG_BAD='BUG:|WARNING:|Oops|general protection|Call Trace|Tainted:|taint'
+# Reports of the kernel's detectors: WARN/BUG ("BUG: KASAN:", "BUG: sleeping
+# function", "BUG: Bad page state"), lockdep ("WARNING: possible circular
+# locking", "WARNING: suspicious RCU usage"), BUG_ON (page-table check,
+# VM_BUG_ON: "kernel BUG at"), DEBUG_VM's dump_page, DEBUG_OBJECTS, oopses.
+KLOG_BAD='BUG:|WARNING:|kernel BUG at|VM_BUG_ON|page dumped because|ODEBUG:|Oops|general protection|Call Trace|Tainted:|taint'
 KLOG_BENIGN='loading out-of-tree module taints kernel|module verification failed'
 
 usage() {
@@ -160,9 +164,20 @@ write_guest_files() {
     } >"$VM_OUT/.vm/command.sh"
 }
 
+# Command-line switches of the detectors the guest kernel was built with but
+# that are off by default (the debug kernel's DEBUG_PAGEALLOC).
+debug_kernel_args() {
+    local kver=$1 root=$2 config
+    config=$(kernel_config "$root" "$kver") || return 0
+    if grep -q '^CONFIG_DEBUG_PAGEALLOC=y' "$config" \
+        && ! grep -q '^CONFIG_DEBUG_PAGEALLOC_ENABLE_DEFAULT=y' "$config"; then
+        printf ' debug_pagealloc=on'
+    fi
+}
+
 build_qemu_cmd() {
     local kernel=$1 initrd=$2 item append items
-    append="console=ttyS0 panic=-1 loglevel=5 rdinit=/init"
+    append="console=ttyS0 panic=-1 loglevel=5 rdinit=/init$3"
     IFS=, read -ra items <<<"$VM_MEMMAP"
     for item in "${items[@]}"; do append+=" memmap=$item"; done
     QEMU_CMD=(qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot
@@ -228,17 +243,21 @@ boot_once() {
     fi
 }
 
-# Prints offending guest kernel log lines; returns 1 if there are any.
+# Prints the guest kernel log's first report in full and every offending
+# line; returns 1 if there are any.
 scan_kernel_log() {
-    local f=$VM_OUT/dmesg.txt hits marker
+    local f=$VM_OUT/dmesg.txt klog first count
     [[ -f $f ]] || f=$VM_OUT/console.log
     [[ -f $f ]] || return 0
-    hits=$(grep -vE "$KLOG_BENIGN" "$f" | grep -E "$KLOG_BAD" || true)
-    [[ -z $hits ]] && return 0
-    marker=$(grep -oE -m1 "$KLOG_BAD" <<<"$hits")
-    log "guest kernel log has $marker ($f):"
-    # One line of context before each hit: WARN() prints its message there.
-    grep -vE "$KLOG_BENIGN" "$f" | grep -E -B1 "$KLOG_BAD" | head -n 40 | sed 's/^/    /' >&2
+    klog=$(grep -vE "$KLOG_BENIGN" "$f" || true)
+    first=$(grep -nE -m1 "$KLOG_BAD" <<<"$klog" | cut -d: -f1)
+    [[ -z $first ]] && return 0
+    count=$(grep -cE "$KLOG_BAD" <<<"$klog")
+    log "guest kernel log has $(grep -oE -m1 "$KLOG_BAD" <<<"$klog" | head -n1) ($count matching lines, $f); the first report:"
+    # From one line before (WARN() prints its message there) to its stacks.
+    tail -n "+$((first > 1 ? first - 1 : 1))" <<<"$klog" | head -n 100 | sed 's/^/    /' >&2
+    log "matching lines:"
+    grep -E "$KLOG_BAD" <<<"$klog" | head -n 40 | sed 's/^/    /' >&2
     return 1
 }
 
@@ -255,7 +274,7 @@ main() {
     prepare_out
     snapshot_module "$kver"
     write_guest_files "$regions"
-    build_qemu_cmd "$(kernel_boot_image "$kver" "$root")" "$initrd"
+    build_qemu_cmd "$(kernel_boot_image "$kver" "$root")" "$initrd" "$(debug_kernel_args "$kver" "$root")"
 
     # Ctrl-C / kill: stop, never take the dead guest for a boot failure to retry.
     trap 'log "interrupted; output in $VM_OUT"; exit 130' INT TERM
