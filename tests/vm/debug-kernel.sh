@@ -50,16 +50,30 @@ unpack_source() {
         | tar -xJ -C "$dir" --strip-components=1
 }
 
+# Lines of the fragment that CONFIG (a final .config) does not honour: a value
+# that is not there, or an option "not set" that something selected.
+fragment_lost() {
+    local config=$1 line sym
+    while read -r line; do
+        case $line in
+            CONFIG_*)  grep -qxF -- "$line" "$config" || echo "$line" ;;
+            '# CONFIG_'*' is not set')
+                sym=${line#\# }; sym=${sym% is not set}
+                ! grep -qE "^$sym=" "$config" || echo "$line" ;;
+        esac
+    done <"$FRAGMENT"
+}
+
 # Debian's config + localmodconfig + the fragment, in the tree DIR; dies
 # when a line of the fragment did not survive (a dependency is missing).
 configure() {
-    local dir=$1 config=$2 lsmod=$3 missing
+    local dir=$1 config=$2 lsmod=$3 lost
     cp "$config" "$dir/.config"
     { yes '' || true; } | make -C "$dir" -s LSMOD="$lsmod" localmodconfig >"$dir/../config.log" 2>&1
     (cd "$dir" && scripts/kconfig/merge_config.sh -m .config "$FRAGMENT") >>"$dir/../config.log" 2>&1
     make -C "$dir" -s olddefconfig >>"$dir/../config.log" 2>&1
-    missing=$(grep -E '^(CONFIG_|# CONFIG_)' "$FRAGMENT" | grep -vxFf "$dir/.config" || true)
-    [[ -z $missing ]] || die "debug-kernel.config lines lost by olddefconfig:"$'\n'"$missing"
+    lost=$(fragment_lost "$dir/.config")
+    [[ -z $lost ]] || die "debug-kernel.config lines lost by olddefconfig:"$'\n'"$lost"
 }
 
 # Compile and install the tree into ROOT (boot/vmlinuz-KVER, boot/config-KVER,
