@@ -30,7 +30,7 @@ current directory.  Exit status: COMMAND's (1 if it succeeded but the guest
 kernel log has a BUG/WARNING/Oops/taint), 124 on timeout, 125 if the VM failed.
 
 options (environment variable in brackets):
-  --kernel VER      guest kernel of tests/vm/kernels.conf: 6.1, 6.12, 7.2 [KERNEL=6.1]
+  --kernel VER      guest kernel of tests/vm/kernels.conf: 6.1, 6.12, 7.2, 6.1-debug [KERNEL=6.1]
   --mem SIZE        guest RAM                                       [VM_MEM=4G]
   --memmap SPEC     reserved RAM, SIZE\$BASE[,SIZE\$BASE...]          [VM_MEMMAP='1G\$0x100000000']
   --smp N           guest CPUs (N>1 uses multi-threaded TCG)        [VM_SMP=1]
