@@ -77,7 +77,7 @@ configure() {
 }
 
 # Compile and install the tree into ROOT (boot/vmlinuz-KVER, boot/config-KVER,
-# lib/modules/KVER) and the uncompressed vmlinux next to it (PVH boot).
+# lib/modules/KVER); the harness boots the bzImage (no PVH with KASAN).
 build_install() {
     local dir=$1 out=$2 kver=$3 start=$SECONDS release
     log "building $kver with $(nproc) jobs (log: $out/build.log)"
@@ -92,7 +92,6 @@ build_install() {
     make -C "$dir" -s INSTALL_MOD_PATH="$out/root" INSTALL_MOD_STRIP=1 DEPMOD=true modules_install
     cp "$dir/arch/x86/boot/bzImage" "$out/root/boot/vmlinuz-$kver"
     cp "$dir/.config" "$out/root/boot/config-$kver"
-    cp "$dir/vmlinux" "$out/vmlinux"
     depmod -b "$out/root" "$kver"
     echo "$((SECONDS - start))" >"$out/build-seconds"
     log "built $kver in $(((SECONDS - start) / 60)) min $(((SECONDS - start) % 60)) s"
