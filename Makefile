@@ -1,8 +1,9 @@
 # memphys: build, test and demo.  `make help` lists the targets.
 #
 # KERNEL= picks the guest/headers kernel of tests/vm/kernels.conf (6.1, 6.12,
-# 7.2).  `make test` and `make deps` cover every kernel of the matrix unless
-# KERNEL= names one; the other targets default to the first (6.1).
+# 7.2, or 6.1-debug that `make debug-kernel` builds).  `make test` and `make
+# deps` cover every kernel of the matrix (not 6.1-debug) unless KERNEL= names
+# one; the other targets default to the first (6.1).
 SHELL := /bin/bash
 # The default matrix: kernels.conf without the locally built (`source`) kernels.
 KERNELS := $(shell awk '!/^\#/ && NF && $$5 != "source" { print $$1 }' tests/vm/kernels.conf)
