@@ -1,17 +1,20 @@
 # memphys: build, test and demo.  `make help` lists the targets.
 #
 # KERNEL= picks the guest/headers kernel of tests/vm/kernels.conf (6.1, 6.12,
-# 7.2).  `make test` and `make deps` cover every kernel of the matrix unless
-# KERNEL= names one; the other targets default to the first (6.1).
+# 7.2, or 6.1-debug that `make debug-kernel` builds).  `make test` and `make
+# deps` cover every kernel of the matrix (not 6.1-debug) unless KERNEL= names
+# one; the other targets default to the first (6.1).
 SHELL := /bin/bash
-KERNELS := $(shell awk '!/^\#/ && NF && $$5 != "i386" { print $$1 }' tests/vm/kernels.conf)
+# The default matrix: kernels.conf without the 32-bit (`i386`: their own
+# stage) and the locally built (`source`) kernels.
+KERNELS := $(shell awk '!/^\#/ && NF && $$5 != "i386" && $$5 != "source" { print $$1 }' tests/vm/kernels.conf)
 MATRIX := $(or $(KERNEL),$(KERNELS))
 KERNEL ?= $(firstword $(KERNELS))
 CONFIGURATION ?= Release
 export CONFIGURATION
 CLI_FILE := managed/publish/memphys
 
-.PHONY: all deps driver check managed probe test demo clean help publish install uninstall
+.PHONY: all deps driver check managed probe test demo debug-kernel clean help publish install uninstall
 
 all: driver managed probe ## build the module ($(KERNEL)), the C# solution and the test probe
 
@@ -51,6 +54,9 @@ install: $(CLI_FILE) ## as root: module via DKMS, udev rule, modprobe.d file, /u
 uninstall: ## as root: remove what install put in place
 	packaging/install.sh uninstall
 
+debug-kernel: ## build the KASAN/lockdep/DEBUG_VM kernel 6.1-debug from Debian's source (make test KERNEL=6.1-debug)
+	tests/vm/deps.sh 6.1-debug
+
 clean: ## remove build outputs (the .cache of kernels stays)
 	$(MAKE) -C driver clean
 	$(MAKE) -C tests/native clean
@@ -58,4 +64,4 @@ clean: ## remove build outputs (the .cache of kernels stays)
 	dotnet clean Managed.sln -c $(CONFIGURATION) -nologo -v q
 
 help:
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 10
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 10

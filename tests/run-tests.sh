@@ -18,7 +18,6 @@ CONFIGURATION=${CONFIGURATION:-Release}
 TEST_DLL=tests/Memphys.Tests/bin/$CONFIGURATION/net10.0/Memphys.Tests.dll
 CLI_DLL=managed/Memphys.Cli/bin/$CONFIGURATION/net10.0/memphys.dll
 RESULTS=${RESULTS:-$ROOT/.cache/test-results/$(date +%Y%m%d-%H%M%S)}
-SMP_STRESS_SECONDS=${SMP_STRESS_SECONDS:-30}
 PASSED=0
 FAILED=0
 FAILED_STAGES=()
@@ -52,6 +51,13 @@ xunit_skips() {
     tr '\n' ' ' <"$1" | grep -o '<test [^>]*result="Skip"[^>]*>.\{0,600\}</reason>' |
         sed 's/^<test [^>]* name="\([^"]*\)".*<reason><!\[CDATA\[\(.*\)\]\]><\/reason>/  skipped \1: \2/' || true
 }
+
+# A kernel built from source with the detectors (6.1-debug: KASAN, lockdep...)
+# runs the guests several times slower: a longer guest time limit (VM_TIMEOUT)
+# and a minute of stress instead of 30 s, unless the caller set them.
+debug_kernel() { [[ $(kernel_pin "$1" build) == source ]]; }
+vm_timeout_of() { if debug_kernel "$1"; then echo "${VM_TIMEOUT:-3600}"; else echo "${VM_TIMEOUT:-900}"; fi; }
+stress_seconds_of() { if debug_kernel "$1"; then echo "${SMP_STRESS_SECONDS:-60}"; else echo "${SMP_STRESS_SECONDS:-30}"; fi; }
 
 # The module built for each kernel, kept apart so that every guest stage
 # loads the one that matches it.
@@ -145,8 +151,8 @@ stage_guest_tests() {
     local kernel=$1 out=$RESULTS/$1/guest status=0
     say "device tests in a $kernel guest (memmap=${VM_MEMMAP:-1G\$0x100000000})"
     [[ -f $(module_of "$kernel") ]] || { echo "guest: no module was built for $kernel"; tally "guest-tests $kernel" 0 1; return; }
-    tests/vm/run-in-vm.sh --kernel "$kernel" --module "$(module_of "$kernel")" --out "$out" -- \
-        tests/guest-tests.sh "$TEST_DLL" Category=Device 2>&1 | tee "$out.log" || status=${PIPESTATUS[0]}
+    tests/vm/run-in-vm.sh --kernel "$kernel" --module "$(module_of "$kernel")" --out "$out" \
+        --timeout "$(vm_timeout_of "$kernel")" -- tests/guest-tests.sh "$TEST_DLL" Category=Device 2>&1 | tee "$out.log" || status=${PIPESTATUS[0]}
     tally_guest_report "guest-tests $kernel" "$out/device-tests.xml" Category=Device "$status"
 }
 
@@ -157,7 +163,7 @@ stage_guest_smp() {
     say "concurrency cases and memphys stress in a two-vCPU $kernel guest"
     [[ -f $(module_of "$kernel") ]] || { echo "guest: no module was built for $kernel"; tally "guest-smp2 $kernel" 0 1; return; }
     tests/vm/run-in-vm.sh --kernel "$kernel" --smp 2 --module "$(module_of "$kernel")" --out "$out" \
-        --env "SMP_STRESS_SECONDS=$SMP_STRESS_SECONDS" -- \
+        --timeout "$(vm_timeout_of "$kernel")" --env "SMP_STRESS_SECONDS=$(stress_seconds_of "$kernel")" -- \
         tests/guest-smp-tests.sh "$TEST_DLL" "$CLI_DLL" 2>&1 | tee "$out.log" || status=${PIPESTATUS[0]}
     report_retries "$out.log"
     tally_guest_report "guest-smp2 $kernel" "$out/device-tests.xml" Stage=Concurrency "$status"

@@ -17,6 +17,8 @@ PACKAGES=(qemu-system-x86 busybox-static cpio kmod sparse xz-utils zstd gzip mak
 PACKAGES+=(dkms udev vagrant vagrant-libvirt shellcheck)
 # The static 32-bit probe of the i386 stage (gcc -m32 -static).
 PACKAGES+=(gcc-multilib libc6-dev-i386)
+# What building a kernel from source needs (only for `source` kernels: 6.1-debug).
+SOURCE_BUILD_PACKAGES=(bc bison flex libelf-dev libssl-dev perl)
 
 missing_packages() {
     local p
@@ -41,10 +43,11 @@ main() {
     source "$VM_DIR/kernel.sh"
     for kernel in "${@:-${KERNEL:-$(kernel_names | head -n1)}}"; do
         kver=$(kernel_resolve "$kernel")
-        if [[ $(kernel_pin "$kernel" build) == host ]]; then
-            install_packages "linux-headers-$kver" \
-                || die_pin_gone "$kernel" "linux-headers-$kver"
-        fi
+        case $(kernel_pin "$kernel" build) in
+            host)   install_packages "linux-headers-$kver" \
+                        || die_pin_gone "$kernel" "linux-headers-$kver" ;;
+            source) install_packages "${SOURCE_BUILD_PACKAGES[@]}" ;;
+        esac
         kernel_headers "$kernel"
         kernel_fetch "$kver" "$kernel" >/dev/null
     done

@@ -17,9 +17,12 @@ DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 DEBIAN_KEYRING=${DEBIAN_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
 KERNELS_CONF=$VM_DIR/kernels.conf
 
-# The KERNEL names of the x86-64 matrix of kernels.conf, in order (the
-# 32-bit ones, BUILD i386, have their own stage: run-i386.sh).
-kernel_names() { awk '!/^#/ && NF && $5 != "i386" { print $1 }' "$KERNELS_CONF"; }
+# The KERNEL names of the default x86-64 matrix, in order: kernels.conf
+# without the 32-bit kernels (BUILD i386: their own stage, run-i386.sh) and
+# the locally built ones (BUILD source); `kernel_names all` lists every name.
+kernel_names() {
+    awk -v all="${1:-}" '!/^#/ && NF && (all || ($5 != "source" && $5 != "i386")) { print $1 }' "$KERNELS_CONF"
+}
 
 # One column of KERNEL's line in kernels.conf: suite, kver, version, build.
 kernel_pin() {
@@ -29,12 +32,16 @@ kernel_pin() {
         *) die "kernel_pin: unknown field $field" ;;
     esac
     awk -v k="$kernel" -v c="$col" '!/^#/ && $1 == k { print $c; found = 1 } END { exit !found }' \
-        "$KERNELS_CONF" || die "unsupported KERNEL '$kernel' (known: $(kernel_names | xargs | sed 's/ /, /g'))"
+        "$KERNELS_CONF" || die "unsupported KERNEL '$kernel' (known: $(kernel_names all | xargs | sed 's/ /, /g'))"
 }
 
-# Suite to fetch KERNEL from; empty = the system's apt configuration.
+# Suite to fetch KERNEL from; empty = the system's apt configuration (which
+# also has bookworm-security, where linux-source-6.1 is updated).
 kernel_suite() {
-    [[ $(kernel_pin "$1" build) == host ]] || kernel_pin "$1" suite
+    case $(kernel_pin "$1" build) in
+        host | source) ;;
+        *) kernel_pin "$1" suite ;;
+    esac
 }
 
 # Debian kernel flavour of KERNEL: amd64, or 686 / 686-pae for "6.1-686[-pae]".
@@ -166,6 +173,9 @@ kernel_fetch() {
     local -a pkgs
     dir=$CACHE_DIR/kernels/$kver
     root=$dir/root
+    if [[ $(kernel_pin "$kernel" build) == source ]]; then
+        echo "$("$VM_DIR/debug-kernel.sh" "$kernel")/root"; return 0
+    fi
     if [[ -f $root/.unpacked && -f $root/boot/vmlinuz-$kver ]]; then
         echo "$root"; return 0
     fi
@@ -284,6 +294,7 @@ kernel_headers() {
                       || die "no $(kernel_kdir "$1"): run 'make deps KERNEL=$1'" ;;
         unpacked) headers_unpack "$1" ;;
         chroot)   chroot_prepare "$1" ;;
+        source)   "$VM_DIR/debug-kernel.sh" "$1" >/dev/null ;;
     esac
 }
 
@@ -293,6 +304,7 @@ kernel_kdir() {
     kver=$(kernel_pin "$1" kver)
     case $(kernel_pin "$1" build) in
         unpacked) echo "$CACHE_DIR/kernels/$kver/headers/root/usr/src/linux-headers-$kver" ;;
+        source)   echo "$CACHE_DIR/kernels/$kver/build" ;;
         *)        echo "/usr/src/linux-headers-$kver" ;;
     esac
 }
@@ -337,11 +349,13 @@ kernel_config() {
 # Print the image QEMU should boot: an uncompressed vmlinux (entered through
 # PVH, which skips the in-guest decompression: ~4 s less per boot under TCG)
 # when the kernel has CONFIG_PVH=y, else the bzImage. VM_PVH=0 forces bzImage.
+# A KASAN kernel (6.1-debug) never gets past the PVH entry: its C part,
+# xen_prepare_pvh(), is instrumented and runs before the shadow exists.
 kernel_boot_image() {
     local kver=$1 root=$2 vmlinux=$CACHE_DIR/kernels/$1/vmlinux config tmp
     local bzimage=$root/boot/vmlinuz-$kver
     if [[ ${VM_PVH:-1} != 0 ]] && config=$(kernel_config "$root" "$kver") \
-        && grep -q '^CONFIG_PVH=y' "$config"; then
+        && grep -q '^CONFIG_PVH=y' "$config" && ! grep -q '^CONFIG_KASAN=y' "$config"; then
         if [[ ! -f $vmlinux ]]; then
             tmp=$(mktemp "$vmlinux.XXXXXX")
             if extract_vmlinux "$bzimage" "$tmp"; then

@@ -23,18 +23,26 @@ need_cmd() {
 
 # Guest kernel log lines that fail a run, and the taint notes of our own
 # out-of-tree, unsigned module that do not.
-KLOG_BAD='BUG:|WARNING:|Oops|general protection|Call Trace|Tainted:|taint'
+# Reports of the kernel's detectors: WARN/BUG ("BUG: KASAN:", "BUG: sleeping
+# function", "BUG: Bad page state"), lockdep ("WARNING: possible circular
+# locking", "WARNING: suspicious RCU usage"), BUG_ON (page-table check,
+# VM_BUG_ON: "kernel BUG at"), DEBUG_VM's dump_page, DEBUG_OBJECTS, oopses.
+KLOG_BAD='BUG:|WARNING:|kernel BUG at|VM_BUG_ON|page dumped because|ODEBUG:|Oops|general protection|Call Trace|Tainted:|taint'
 KLOG_BENIGN='loading out-of-tree module taints kernel|module verification failed'
 
-# Prints the offending lines of guest kernel log FILE; returns 1 if there are any.
+# Prints the kernel log F's first report in full and every matching line;
+# returns 1 if there is any.
 klog_scan() {
-    local f=$1 hits marker
-    hits=$(grep -vE "$KLOG_BENIGN" "$f" | grep -E "$KLOG_BAD" || true)
-    [[ -z $hits ]] && return 0
-    marker=$(grep -oE -m1 "$KLOG_BAD" <<<"$hits")
-    log "guest kernel log has $marker ($f):"
-    # One line of context before each hit: WARN() prints its message there.
-    grep -vE "$KLOG_BENIGN" "$f" | grep -E -B1 "$KLOG_BAD" | head -n 40 | sed 's/^/    /' >&2
+    local f=$1 klog first count
+    klog=$(grep -vE "$KLOG_BENIGN" "$f" || true)
+    first=$(grep -nE -m1 "$KLOG_BAD" <<<"$klog" | cut -d: -f1)
+    [[ -z $first ]] && return 0
+    count=$(grep -cE "$KLOG_BAD" <<<"$klog")
+    log "guest kernel log has $(grep -oE -m1 "$KLOG_BAD" <<<"$klog" | head -n1) ($count matching lines, $f); the first report:"
+    # From one line before (WARN() prints its message there) to its stacks.
+    tail -n "+$((first > 1 ? first - 1 : 1))" <<<"$klog" | head -n 100 | sed 's/^/    /' >&2
+    log "matching lines:"
+    grep -E "$KLOG_BAD" <<<"$klog" | head -n 40 | sed 's/^/    /' >&2
     return 1
 }
 

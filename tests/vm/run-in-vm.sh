@@ -24,7 +24,7 @@ current directory.  Exit status: COMMAND's (1 if it succeeded but the guest
 kernel log has a BUG/WARNING/Oops/taint), 124 on timeout, 125 if the VM failed.
 
 options (environment variable in brackets):
-  --kernel VER      guest kernel of tests/vm/kernels.conf: 6.1, 6.12, 7.2 [KERNEL=6.1]
+  --kernel VER      guest kernel of tests/vm/kernels.conf: 6.1, 6.12, 7.2, 6.1-debug [KERNEL=6.1]
   --mem SIZE        guest RAM                                       [VM_MEM=4G]
   --memmap SPEC     reserved RAM, SIZE\$BASE[,SIZE\$BASE...]          [VM_MEMMAP='1G\$0x100000000']
   --smp N           guest CPUs (N>1 uses multi-threaded TCG)        [VM_SMP=1]
@@ -143,9 +143,20 @@ write_guest_files() {
     } >"$VM_OUT/.vm/command.sh"
 }
 
+# Command-line switches of the detectors the guest kernel was built with but
+# that are off by default (the debug kernel's DEBUG_PAGEALLOC).
+debug_kernel_args() {
+    local kver=$1 root=$2 config
+    config=$(kernel_config "$root" "$kver") || return 0
+    if grep -q '^CONFIG_DEBUG_PAGEALLOC=y' "$config" \
+        && ! grep -q '^CONFIG_DEBUG_PAGEALLOC_ENABLE_DEFAULT=y' "$config"; then
+        printf ' debug_pagealloc=on'
+    fi
+}
+
 build_qemu_cmd() {
     local kernel=$1 initrd=$2 item append items
-    append="console=ttyS0 panic=-1 loglevel=5 rdinit=/init"
+    append="console=ttyS0 panic=-1 loglevel=5 rdinit=/init$3"
     IFS=, read -ra items <<<"$VM_MEMMAP"
     for item in "${items[@]}"; do append+=" memmap=$item"; done
     QEMU_CMD=(qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot
@@ -211,7 +222,8 @@ boot_once() {
     fi
 }
 
-# Prints offending guest kernel log lines; returns 1 if there are any.
+# Prints the guest kernel log's first report in full and every offending
+# line; returns 1 if there are any.
 scan_kernel_log() {
     local f=$VM_OUT/dmesg.txt
     [[ -f $f ]] || f=$VM_OUT/console.log
@@ -232,7 +244,7 @@ main() {
     prepare_out
     snapshot_module "$kver"
     write_guest_files "$regions"
-    build_qemu_cmd "$(kernel_boot_image "$kver" "$root")" "$initrd"
+    build_qemu_cmd "$(kernel_boot_image "$kver" "$root")" "$initrd" "$(debug_kernel_args "$kver" "$root")"
 
     # Ctrl-C / kill: stop, never take the dead guest for a boot failure to retry.
     trap 'log "interrupted; output in $VM_OUT"; exit 130' INT TERM

@@ -75,6 +75,25 @@ check_warning() {
     expect_file_has "$2" 'memphys-vm selftest warning'
 }
 
+# One line in the format of each detector's report (KASAN, lockdep, RCU,
+# might_sleep, page-table check BUG_ON, DEBUG_VM dump_page, DEBUG_OBJECTS,
+# bad page state): the harness must count every one and print the first.
+KLOG_REPORTS=(
+    'BUG: KASAN: use-after-free in memphys_selftest+0x10/0x20'
+    'WARNING: possible circular locking dependency detected'
+    'WARNING: suspicious RCU usage'
+    'BUG: sleeping function called from invalid context at mm/memory.c:1'
+    'kernel BUG at mm/page_table_check.c:87!'
+    'page dumped because: VM_BUG_ON_PAGE(PageTail(page))'
+    'ODEBUG: free active (active state 0) object type: timer_list hint: 0x0'
+    'BUG: Bad page state in process memphys  pfn:104000'
+)
+
+check_reports() {
+    expect_file_has "$2" "guest kernel log has BUG: \\(${#KLOG_REPORTS[@]} matching lines" || return 1
+    expect_file_has "$2" '^    .*BUG: KASAN: use-after-free in memphys_selftest'
+}
+
 check_timeout() {
     expect_file_has "$2" 'memphys-vm: guest timed out after 60 s' || return 1
     expect_file_has "$2" 'last 40 lines of' || return 1
@@ -105,6 +124,8 @@ main() {
         echo "FAIL kernel-warning: cannot build warn-module for $kver"
         FAILED=$((FAILED + 1))
     fi
+    run_case kernel-reports 1 check_reports -- --no-module -- sh -c \
+        'echo on >/proc/sys/kernel/printk_devkmsg; for l; do echo "$l" >/dev/kmsg; done' _ "${KLOG_REPORTS[@]}"
     run_case timeout 124 check_timeout -- --no-module --timeout 60 -- sleep 100000
     VM_SELFTEST_FAIL_BOOTS=1 run_case retry 0 check_retry -- --no-module -- true
 
