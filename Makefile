@@ -64,4 +64,4 @@ clean: ## remove build outputs (the .cache of kernels stays)
 	dotnet clean Managed.sln -c $(CONFIGURATION) -nologo -v q
 
 help:
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 10
+	@grep -E "^[a-z-]+:.*## " $(MAKEFILE_LIST) | awk -F ":.*## " "{ printf \"%-13s %s\\n\", \$$1, \$$2 }"
