@@ -91,17 +91,24 @@ stage_host_tests() {
     tally host-tests "$passed" "$failed"
 }
 
+# Tally STAGE from a LINE ending "N passed, N failed"; without one the stage
+# could not report: print the tail of LOG and count one failure.
+tally_line() {
+    local stage=$1 line=$2 log=$3
+    if [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+        tally "$stage" "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"
+    else
+        tail -n 30 "$log"
+        tally "$stage" 0 1
+    fi
+}
+
 stage_harness_selftest() {
     local kernel=$1 line log=$RESULTS/harness-selftest.log
     say "VM harness self-tests ($kernel guest)"
     line=$(KERNEL=$kernel tests/vm/selftest.sh 2>&1 | tee "$log" |
         grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -n 1 || true)
-    if [[ -z $line ]]; then
-        tail -n 30 "$log"
-        tally harness-selftest 0 1
-        return
-    fi
-    tally harness-selftest "${line%% passed*}" "$(sed 's/.* \([0-9]*\) failed/\1/' <<<"$line")"
+    tally_line harness-selftest "$line" "$log"
 }
 
 # Device test cases the assembly declares for an xunit filter (theory rows
@@ -147,26 +154,40 @@ report_retries() {
     [[ -z $attempts || $attempts == 1 ]] || echo "guest: booted at attempt $attempts (earlier boots died before the command started)"
 }
 
-stage_guest_tests() {
-    local kernel=$1 out=$RESULTS/$1/guest status=0
-    say "device tests in a $kernel guest (memmap=${VM_MEMMAP:-1G\$0x100000000})"
-    [[ -f $(module_of "$kernel") ]] || { echo "guest: no module was built for $kernel"; tally "guest-tests $kernel" 0 1; return; }
+# Runs a guest of KERNEL with its module (more run-in-vm.sh options, then
+# `-- COMMAND...`, in ARGS), with OUT as its folder, and tallies the device
+# tests of trait FILTER that COMMAND reported as STAGE.  Returns 1 when
+# KERNEL has no module to load.
+#   run_guest_suite STAGE KERNEL OUT FILTER ARGS...
+run_guest_suite() {
+    local stage=$1 kernel=$2 out=$3 filter=$4 status=0
+    shift 4
+    if [[ ! -f $(module_of "$kernel") ]]; then
+        echo "guest: no module was built for $kernel"
+        tally "$stage" 0 1
+        return 1
+    fi
     tests/vm/run-in-vm.sh --kernel "$kernel" --module "$(module_of "$kernel")" --out "$out" \
-        --timeout "$(vm_timeout_of "$kernel")" -- tests/guest-tests.sh "$TEST_DLL" Category=Device 2>&1 | tee "$out.log" || status=${PIPESTATUS[0]}
-    tally_guest_report "guest-tests $kernel" "$out/device-tests.xml" Category=Device "$status"
+        --timeout "$(vm_timeout_of "$kernel")" "$@" 2>&1 | tee "$out.log" || status=${PIPESTATUS[0]}
+    report_retries "$out.log"
+    tally_guest_report "$stage" "$out/device-tests.xml" "$filter" "$status"
+}
+
+stage_guest_tests() {
+    local kernel=$1
+    say "device tests in a $kernel guest (memmap=${VM_MEMMAP:-1G\$0x100000000})"
+    run_guest_suite "guest-tests $kernel" "$kernel" "$RESULTS/$kernel/guest" Category=Device -- \
+        tests/guest-tests.sh "$TEST_DLL" Category=Device
 }
 
 # The concurrency and fault-race cases, then `memphys stress`, on two vCPUs:
 # under -smp 1 threads and processes never really run at the same time.
 stage_guest_smp() {
-    local kernel=$1 out=$RESULTS/$1/guest-smp2 status=0 stress
+    local kernel=$1 out=$RESULTS/$1/guest-smp2 stress
     say "concurrency cases and memphys stress in a two-vCPU $kernel guest"
-    [[ -f $(module_of "$kernel") ]] || { echo "guest: no module was built for $kernel"; tally "guest-smp2 $kernel" 0 1; return; }
-    tests/vm/run-in-vm.sh --kernel "$kernel" --smp 2 --module "$(module_of "$kernel")" --out "$out" \
-        --timeout "$(vm_timeout_of "$kernel")" --env "SMP_STRESS_SECONDS=$(stress_seconds_of "$kernel")" -- \
-        tests/guest-smp-tests.sh "$TEST_DLL" "$CLI_DLL" 2>&1 | tee "$out.log" || status=${PIPESTATUS[0]}
-    report_retries "$out.log"
-    tally_guest_report "guest-smp2 $kernel" "$out/device-tests.xml" Stage=Concurrency "$status"
+    run_guest_suite "guest-smp2 $kernel" "$kernel" "$out" Stage=Concurrency --smp 2 \
+        --env "SMP_STRESS_SECONDS=$(stress_seconds_of "$kernel")" -- \
+        tests/guest-smp-tests.sh "$TEST_DLL" "$CLI_DLL" || return 0
     if stress=$(grep -E '^stress: ' "$out/stress.txt" 2>/dev/null) && [[ $stress == 'stress: exit 0'* ]]; then
         echo "guest: $(grep -iE 'corrupt|operations' "$out/stress.txt" | tail -n 2 | xargs)"
         tally "memphys-stress-smp2 $kernel" 1 0
@@ -215,31 +236,23 @@ stage_install() {
 # 1 GiB of reserved RAM by both methods into a 32-bit process.
 stage_i386() {
     say "32-bit x86 guests: 686 (1 GiB of highmem) and 686-pae (1 GiB above 4 GiB)"
-    local log=$RESULTS/i386.log name line passed failed
+    local log=$RESULTS/i386.log name line
     tests/vm/run-i386.sh --out "$RESULTS/i386" >"$log" 2>&1 || true
     grep -E '^(FAIL - |memphys-vm: )' "$log" || true
     for name in 686 686-pae; do
         line=$(grep -E "^layout $name: [0-9]+ passed, [0-9]+ failed$" "$log" | tail -n 1 || true)
-        if [[ -z $line ]]; then
-            tail -n 30 "$log"
-            tally "i386-$name" 0 1
-            continue
-        fi
-        echo "$line"
-        read -r _ _ passed _ failed _ <<<"$line"
-        tally "i386-$name" "$passed" "$failed"
+        [[ -z $line ]] || echo "$line"
+        tally_line "i386-$name" "$line" "$log"
     done
 }
 
 # Kernel lockdown cannot be lowered again once raised, so its test gets a
 # guest of its own (tests/Memphys.Tests/Device/LockdownTests.cs).
 stage_guest_lockdown() {
-    local kernel=$1 out=$RESULTS/$1/guest-lockdown status=0
+    local kernel=$1
     say "lockdown test in a $kernel guest of its own"
-    [[ -f $(module_of "$kernel") ]] || { echo "guest: no module was built for $kernel"; tally "guest-lockdown $kernel" 0 1; return; }
-    tests/vm/run-in-vm.sh --kernel "$kernel" --module "$(module_of "$kernel")" --out "$out" -- \
-        tests/guest-tests.sh "$TEST_DLL" Category=DeviceLockdown 2>&1 | tee "$out.log" || status=${PIPESTATUS[0]}
-    tally_guest_report "guest-lockdown $kernel" "$out/device-tests.xml" Category=DeviceLockdown "$status"
+    run_guest_suite "guest-lockdown $kernel" "$kernel" "$RESULTS/$kernel/guest-lockdown" Category=DeviceLockdown -- \
+        tests/guest-tests.sh "$TEST_DLL" Category=DeviceLockdown
 }
 
 main() {

@@ -131,8 +131,6 @@ die_pin_gone() {
         "the newest there is $newest: update tests/vm/kernels.conf"
 }
 
-kernel_root() { echo "$CACHE_DIR/kernels/$1/root"; }
-
 # Package sets that may hold vmlinuz + modules for KVER, tried in order: the
 # classic (unsigned) image package, and the split binary/modules packages of
 # newer Debian kernels (where linux-image-KVER is only a meta package).
