@@ -28,6 +28,8 @@ static long memphys_get_info(struct memphys_file *mf, void __user *arg)
 	info.method = READ_ONCE(mf->method);
 	info.caching = r->caching;
 	info.max_fault_size = READ_ONCE(mf->max_fault_size);
+	/* The pages method does not exist yet (issue 14). */
+	info.pages_errno = EOPNOTSUPP;
 	return copy_to_user(arg, &info, sizeof(info)) ? -EFAULT : 0;
 }
 

@@ -9,7 +9,7 @@ namespace Memphys.Native;
 /// </summary>
 internal static class Uapi
 {
-    internal const uint UapiVersion = 2;
+    internal const uint UapiVersion = 3;
 
     internal const uint MethodRemap = 0;
     internal const uint MethodFault = 1;
@@ -86,9 +86,9 @@ internal static class Uapi
     internal const uint PageWrite = 1u << 1;
 }
 
-/// <summary>Four reserved <c>__u64</c>s.</summary>
-[InlineArray(4)]
-internal struct Reserved4
+/// <summary>Three reserved <c>__u64</c>s.</summary>
+[InlineArray(3)]
+internal struct Reserved3
 {
     private ulong _element0;
 }
@@ -110,7 +110,9 @@ internal struct MemphysInfoNative
     public uint Caching;
     public uint Reserved0;
     public ulong MaxFaultSize;
-    public Reserved4 Reserved;
+    public uint FaultAround;
+    public uint PagesErrno;
+    public Reserved3 Reserved;
 }
 
 /// <summary><c>struct memphys_setting</c>.</summary>
@@ -134,7 +136,8 @@ internal struct MemphysStatsNative
     public ulong PudFaults;
     public ulong FallbackFaults;
     public ulong Refused;
-    public Reserved4 Reserved;
+    public ulong Prefaulted;
+    public Reserved3 Reserved;
 }
 
 /// <summary><c>struct memphys_page_query</c>.</summary>

@@ -28,14 +28,14 @@ public sealed class UapiLayoutTests
             O(memphys_info, phys_base); O(memphys_info, region_size); O(memphys_info, methods);
             O(memphys_info, caching_modes); O(memphys_info, fault_sizes); O(memphys_info, method);
             O(memphys_info, caching); O(memphys_info, reserved0); O(memphys_info, max_fault_size);
-            O(memphys_info, reserved);
+            O(memphys_info, fault_around); O(memphys_info, pages_errno); O(memphys_info, reserved);
             S(memphys_setting);
             O(memphys_setting, value); O(memphys_setting, reserved);
             S(memphys_stats);
             O(memphys_stats, size); O(memphys_stats, version); O(memphys_stats, mmap_calls);
             O(memphys_stats, bytes_remapped); O(memphys_stats, pte_faults); O(memphys_stats, pmd_faults);
             O(memphys_stats, pud_faults); O(memphys_stats, fallback_faults); O(memphys_stats, refused);
-            O(memphys_stats, reserved);
+            O(memphys_stats, prefaulted); O(memphys_stats, reserved);
             S(memphys_page_query);
             O(memphys_page_query, address); O(memphys_page_query, pfn); O(memphys_page_query, flags);
             O(memphys_page_query, memtype); O(memphys_page_query, entry_size); O(memphys_page_query, reserved);
@@ -120,7 +120,8 @@ public sealed class UapiLayoutTests
         { "methods", nameof(MemphysInfoNative.Methods) }, { "caching_modes", nameof(MemphysInfoNative.CachingModes) },
         { "fault_sizes", nameof(MemphysInfoNative.FaultSizes) }, { "method", nameof(MemphysInfoNative.Method) },
         { "caching", nameof(MemphysInfoNative.Caching) }, { "reserved0", nameof(MemphysInfoNative.Reserved0) },
-        { "max_fault_size", nameof(MemphysInfoNative.MaxFaultSize) }, { "reserved", nameof(MemphysInfoNative.Reserved) },
+        { "max_fault_size", nameof(MemphysInfoNative.MaxFaultSize) }, { "fault_around", nameof(MemphysInfoNative.FaultAround) },
+        { "pages_errno", nameof(MemphysInfoNative.PagesErrno) }, { "reserved", nameof(MemphysInfoNative.Reserved) },
     };
 
     public static TheoryData<string, string> StatsFields => new()
@@ -129,7 +130,8 @@ public sealed class UapiLayoutTests
         { "mmap_calls", nameof(MemphysStatsNative.MmapCalls) }, { "bytes_remapped", nameof(MemphysStatsNative.BytesRemapped) },
         { "pte_faults", nameof(MemphysStatsNative.PteFaults) }, { "pmd_faults", nameof(MemphysStatsNative.PmdFaults) },
         { "pud_faults", nameof(MemphysStatsNative.PudFaults) }, { "fallback_faults", nameof(MemphysStatsNative.FallbackFaults) },
-        { "refused", nameof(MemphysStatsNative.Refused) }, { "reserved", nameof(MemphysStatsNative.Reserved) },
+        { "refused", nameof(MemphysStatsNative.Refused) }, { "prefaulted", nameof(MemphysStatsNative.Prefaulted) },
+        { "reserved", nameof(MemphysStatsNative.Reserved) },
     };
 
     [Fact]

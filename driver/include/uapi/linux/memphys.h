@@ -19,7 +19,7 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define MEMPHYS_UAPI_VERSION	2
+#define MEMPHYS_UAPI_VERSION	3
 
 /* Mapping methods (struct memphys_info.method, MEMPHYS_IOC_SET_METHOD). */
 #define MEMPHYS_METHOD_REMAP	0	/* remap_pfn_range() in mmap */
@@ -70,7 +70,9 @@ struct memphys_info {
 	__u32 caching;		/* out: the region's MEMPHYS_CACHE_* */
 	__u32 reserved0;	/* out: 0 */
 	__u64 max_fault_size;	/* out: this file's largest fault, bytes */
-	__u64 reserved[4];	/* out: 0 */
+	__u32 fault_around;	/* out: this file's fault-around, pages per 4 KiB fault */
+	__u32 pages_errno;	/* out: 0, or why the pages method is unavailable (E*) */
+	__u64 reserved[3];	/* out: 0 */
 };
 
 /* Argument of the MEMPHYS_IOC_SET_* ioctls. */
@@ -90,7 +92,8 @@ struct memphys_stats {
 	__u64 pud_faults;	/* 1 GiB mappings inserted */
 	__u64 fallback_faults;	/* huge faults answered VM_FAULT_FALLBACK */
 	__u64 refused;		/* mmap() and fault requests refused */
-	__u64 reserved[4];	/* out: 0 */
+	__u64 prefaulted;	/* 4 KiB PFNs inserted around a fault (fault-around) */
+	__u64 reserved[3];	/* out: 0 */
 };
 
 /*
