@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * memphys-probe first-touch: the time to write the first byte of every 4 KiB
- * page of a fresh mapping, for anonymous 4 KiB pages (MADV_NOHUGEPAGE) and
+ * memphys-probe first-touch: the time to write the first word of every
+ * STRIDE KiB of a fresh mapping (4: every page; 2048: a sparse touch), for anonymous 4 KiB pages (MADV_NOHUGEPAGE) and
  * for fault-method mappings with 4 KiB faults at each fault-around size,
  * repetitions interleaved across kinds, medians printed with the driver's
  * fault counts.  This is how the fault_around default was chosen (README).
@@ -29,12 +29,14 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+static size_t stride = PAGE;
+
 static double touch(volatile uint64_t *p, size_t len)
 {
 	double start = now();
 	size_t i;
 
-	for (i = 0; i < len / sizeof(*p); i += PAGE / sizeof(*p))
+	for (i = 0; i < len / sizeof(*p); i += stride / sizeof(*p))
 		p[i] = i | 1;
 	return now() - start;
 }
@@ -92,7 +94,7 @@ static double median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-/* first-touch DEV MIB REPS */
+/* first-touch DEV MIB REPS STRIDE_KIB */
 int cmd_first_touch(char **argv)
 {
 	size_t len = strtoul(argv[1], NULL, 0) << 20;
@@ -101,8 +103,11 @@ int cmd_first_touch(char **argv)
 	struct memphys_stats st[KINDS];
 	size_t k;
 
-	if (reps < 1 || reps > MAX_REPS || !len) {
-		fprintf(stderr, "first-touch: MIB > 0, REPS 1..%d\n", MAX_REPS);
+	stride = strtoul(argv[3], NULL, 0) << 10;
+	if (reps < 1 || reps > MAX_REPS || !len || stride < PAGE ||
+	    stride % PAGE) {
+		fprintf(stderr, "first-touch: MIB > 0, REPS 1..%d, STRIDE_KIB a multiple of 4\n",
+			MAX_REPS);
 		return 2;
 	}
 	set_method(fd, MEMPHYS_METHOD_FAULT);
