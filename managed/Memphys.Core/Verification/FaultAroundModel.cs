@@ -54,9 +54,9 @@ public sealed class FaultAroundModel
         _present[page] = true;
         ulong address = _baseAddress + (ulong)page * _pageSize;
         ulong windowStart = address - address % _windowBytes;
-        long first = windowStart < _baseAddress ? 0 : (long)((windowStart - _baseAddress) / _pageSize);
+        long first = ((long)windowStart - (long)_baseAddress) / (long)_pageSize; // negative when the window starts before the mapping
         long end = Math.Min(_present.Length, first + (long)(_windowBytes / _pageSize));
-        for (long p = first; p < end; p++)
+        for (long p = Math.Max(0, first); p < end; p++)
         {
             if (!_present[p])
             {

@@ -124,13 +124,13 @@ public sealed class RegionVerifier
             faultDevice.SetMaxFaultSize(FaultSize.Pte);
         }
 
-        using MemphysMapping fault = MapCounted(faultDevice, "fault: mmap counted, nothing remapped, no faults in mmap", 0, out _);
-        Pages(faultDevice, fault, PageExpectation.NonePresent, "fault: no page present right after mmap");
-
         if (_options.FaultAround != 0)
         {
             faultDevice.SetFaultAround(_options.FaultAround);
         }
+
+        using MemphysMapping fault = MapCounted(faultDevice, "fault: mmap counted, nothing remapped, no faults in mmap", 0, out _);
+        Pages(faultDevice, fault, PageExpectation.NonePresent, "fault: no page present right after mmap");
 
         // Every other page first: those become present with one fault each, and with fault-around the rest of
         // their windows, as the model of the driver predicts.
