@@ -259,4 +259,108 @@ static inline int memphys_follow_pfn(struct vm_area_struct *vma,
 #endif
 }
 
+/*
+ * ---- The pages method (memphys_pages.c): ZONE_DEVICE pages inserted the
+ * way drivers/dax/device.c does on each kernel. ----
+ *
+ * memremap_pages() needs CONFIG_ZONE_DEVICE, which needs SPARSEMEM_VMEMMAP
+ * (64-bit only).
+ */
+#if defined(CONFIG_ZONE_DEVICE) && defined(CONFIG_64BIT)
+#define MEMPHYS_HAVE_PAGES	1
+#include <linux/memremap.h>
+#else
+#define MEMPHYS_HAVE_PAGES	0
+#endif
+
+/*
+ * MEMORY_DEVICE_GENERIC pages keep a reference count of 1 while nobody
+ * uses them (every kernel from 6.1 to 7.x); each pin, pipe buffer or, from
+ * 6.15, mapping adds one.
+ */
+#define MEMPHYS_PAGE_IDLE_REFS	1
+
+/*
+ * Up to 6.14 device-dax inserts PFN_DEV|PFN_MAP pfn_t values: "devmap"
+ * entries that hold no page reference but that GUP follows to the page
+ * (get_dev_pagemap()).  From 6.15 (devmap removed in 6.17 with pfn_t) it
+ * inserts the pages themselves, referenced and rmapped like file pages,
+ * and a huge entry must map a folio of its own order: order-0 pages (no
+ * vmemmap_shift, so that 4 KiB faults work) then only take 4 KiB entries.
+ * 6.1 only offers huge faults to DAX inodes (vma_is_dax()), which a misc
+ * device's inode is not; 6.12 trusts any ->huge_fault handler.
+ */
+#if MEMPHYS_HAVE_PAGES && LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)
+static inline vm_fault_t memphys_pages_insert_pte(struct vm_fault *vmf,
+						  unsigned long pfn,
+						  bool write)
+{
+	return vmf_insert_page_mkwrite(vmf, pfn_to_page(pfn), write);
+}
+#elif MEMPHYS_HAVE_PAGES
+#include <linux/pfn_t.h>
+
+static inline pfn_t memphys_pages_pfn_t(unsigned long pfn)
+{
+	return __pfn_to_pfn_t(pfn, PFN_DEV | PFN_MAP);
+}
+
+static inline vm_fault_t memphys_pages_insert_pte(struct vm_fault *vmf,
+						  unsigned long pfn,
+						  bool write)
+{
+	return vmf_insert_mixed(vmf->vma, vmf->address,
+				memphys_pages_pfn_t(pfn));
+}
+#endif
+
+#if MEMPHYS_HAVE_PAGES && defined(CONFIG_TRANSPARENT_HUGEPAGE) && \
+	LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0) && \
+	LINUX_VERSION_CODE < KERNEL_VERSION(6, 15, 0)
+#define MEMPHYS_HAVE_PAGES_PMD	1
+#define MEMPHYS_HAVE_PAGES_PUD \
+	IS_ENABLED(CONFIG_HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD)
+
+static inline vm_fault_t memphys_pages_insert_pmd(struct vm_fault *vmf,
+						  unsigned long pfn,
+						  bool write)
+{
+	return vmf_insert_pfn_pmd(vmf, memphys_pages_pfn_t(pfn), write);
+}
+
+static inline vm_fault_t memphys_pages_insert_pud(struct vm_fault *vmf,
+						  unsigned long pfn,
+						  bool write)
+{
+	return vmf_insert_pfn_pud(vmf, memphys_pages_pfn_t(pfn), write);
+}
+#else
+#define MEMPHYS_HAVE_PAGES_PMD	0
+#define MEMPHYS_HAVE_PAGES_PUD	0
+#endif
+#define MEMPHYS_HAVE_PAGES_HUGE	(MEMPHYS_HAVE_PAGES_PMD || MEMPHYS_HAVE_PAGES_PUD)
+
+/*
+ * ->huge_fault took the entry size as enum page_entry_size before 6.6 and
+ * as an order since; define NAME calling FN(vmf, order).
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+#define MEMPHYS_PAGES_HUGE_FAULT(name, fn)				\
+static vm_fault_t name(struct vm_fault *vmf, unsigned int order)	\
+{									\
+	return fn(vmf, order);						\
+}
+#else
+#define MEMPHYS_PAGES_HUGE_FAULT(name, fn)				\
+static vm_fault_t name(struct vm_fault *vmf, enum page_entry_size pe)	\
+{									\
+	if (pe == PE_SIZE_PUD)						\
+		return fn(vmf, PUD_SHIFT - PAGE_SHIFT);			\
+	if (pe == PE_SIZE_PMD)						\
+		return fn(vmf, PMD_SHIFT - PAGE_SHIFT);			\
+	return fn(vmf, 0);						\
+}
+#endif
+/* ---- end of the pages method ---- */
+
 #endif /* _MEMPHYS_COMPAT_H */
