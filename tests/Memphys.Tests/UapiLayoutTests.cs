@@ -193,6 +193,7 @@ public sealed class UapiLayoutTests
         Assert.Equal(C("MEMPHYS_UAPI_VERSION"), Uapi.UapiVersion);
         Assert.Equal(C("MEMPHYS_METHOD_REMAP"), Uapi.MethodRemap);
         Assert.Equal(C("MEMPHYS_METHOD_FAULT"), Uapi.MethodFault);
+        Assert.Equal(C("MEMPHYS_METHOD_PAGES"), Uapi.MethodPages);
         Assert.Equal(C("MEMPHYS_METHOD_COUNT"), Uapi.MethodCount);
         Assert.Equal(C("MEMPHYS_CACHE_WB"), Uapi.CacheWb);
         Assert.Equal(C("MEMPHYS_CACHE_WC"), Uapi.CacheWc);
@@ -217,6 +218,7 @@ public sealed class UapiLayoutTests
         // The public enums and constants mirror the same values.
         Assert.Equal(C("MEMPHYS_METHOD_REMAP"), (ulong)MappingMethod.Remap);
         Assert.Equal(C("MEMPHYS_METHOD_FAULT"), (ulong)MappingMethod.Fault);
+        Assert.Equal(C("MEMPHYS_METHOD_PAGES"), (ulong)MappingMethod.Pages);
         Assert.Equal(C("MEMPHYS_METHOD_COUNT"), (ulong)Enum.GetValues<MappingMethod>().Length);
         Assert.Equal(C("MEMPHYS_CACHE_WB"), (ulong)CachingMode.WriteBack);
         Assert.Equal(C("MEMPHYS_CACHE_WC"), (ulong)CachingMode.WriteCombining);
