@@ -291,6 +291,8 @@ static inline int memphys_follow_pfn(struct vm_area_struct *vma,
  * device's inode is not; 6.12 trusts any ->huge_fault handler.
  */
 #if MEMPHYS_HAVE_PAGES && LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)
+#define MEMPHYS_PAGES_VM_FLAGS	0
+
 static inline vm_fault_t memphys_pages_insert_pte(struct vm_fault *vmf,
 						  unsigned long pfn,
 						  bool write)
@@ -299,6 +301,14 @@ static inline vm_fault_t memphys_pages_insert_pte(struct vm_fault *vmf,
 }
 #elif MEMPHYS_HAVE_PAGES
 #include <linux/pfn_t.h>
+
+/*
+ * Zapping or splitting a huge devmap entry treats it as a THP (rmap,
+ * counters, a page reference it never took) unless vma_is_special_huge():
+ * a DAX inode, as device-dax has, or VM_MIXEDMAP, which is also what the
+ * area is (devmap entries GUP follows, no struct page use elsewhere).
+ */
+#define MEMPHYS_PAGES_VM_FLAGS	VM_MIXEDMAP
 
 static inline pfn_t memphys_pages_pfn_t(unsigned long pfn)
 {
@@ -312,6 +322,10 @@ static inline vm_fault_t memphys_pages_insert_pte(struct vm_fault *vmf,
 	return vmf_insert_mixed(vmf->vma, vmf->address,
 				memphys_pages_pfn_t(pfn));
 }
+#endif
+
+#ifndef MEMPHYS_PAGES_VM_FLAGS
+#define MEMPHYS_PAGES_VM_FLAGS	0
 #endif
 
 #if MEMPHYS_HAVE_PAGES && defined(CONFIG_TRANSPARENT_HUGEPAGE) && \

@@ -279,7 +279,7 @@ int memphys_mmap(struct file *file, struct vm_area_struct *vma)
 	} else if (method == MEMPHYS_METHOD_PAGES) {
 		vma->vm_ops = &memphys_pages_vm_ops;
 		vma->vm_private_data = (void *)(unsigned long)max_fault;
-		memphys_vm_flags_set(vma, VM_DONTEXPAND);
+		memphys_vm_flags_set(vma, VM_DONTEXPAND | MEMPHYS_PAGES_VM_FLAGS);
 		if (memphys_pages_prepare(r) && max_fault > PAGE_SIZE)
 			memphys_vm_flags_set(vma, VM_HUGEPAGE);
 	} else {
