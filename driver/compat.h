@@ -274,24 +274,33 @@ static inline int memphys_follow_pfn(struct vm_area_struct *vma,
 #endif
 
 /*
- * MEMORY_DEVICE_GENERIC pages keep a reference count of 1 while nobody
- * uses them (every kernel from 6.1 to 7.x); each pin, pipe buffer or, from
- * 6.15, mapping adds one.
+ * A MEMORY_DEVICE_GENERIC folio (its head page) keeps a reference count of
+ * 1 while nobody uses it (every kernel from 6.1 to 7.x); each pin, pipe
+ * buffer or, from 6.15, mapping of one of its pages adds one.
  */
 #define MEMPHYS_PAGE_IDLE_REFS	1
 
 /*
  * Up to 6.14 device-dax inserts PFN_DEV|PFN_MAP pfn_t values: "devmap"
  * entries that hold no page reference but that GUP follows to the page
- * (get_dev_pagemap()).  From 6.15 (devmap removed in 6.17 with pfn_t) it
+ * (get_dev_pagemap()).  From 6.15 (devmap and pfn_t removed in 6.17) it
  * inserts the pages themselves, referenced and rmapped like file pages,
- * and a huge entry must map a folio of its own order: order-0 pages (no
- * vmemmap_shift, so that 4 KiB faults work) then only take 4 KiB entries.
+ * and a huge entry must map a folio of exactly its order.
+ *
+ * Either way GUP takes the references for a whole huge entry on the folio
+ * of its first page and drops them page by page, so a huge entry must lie
+ * within one folio: the region's pages are made folios of the largest huge
+ * size its alignment allows (vmemmap_shift, as device-dax does for its
+ * align), and huge entries are inserted up to that size (6.12-6.14) or of
+ * exactly that size (6.15+).  4 KiB entries work with any folio size.
+ *
  * 6.1 only offers huge faults to DAX inodes (vma_is_dax()), which a misc
- * device's inode is not; 6.12 trusts any ->huge_fault handler.
+ * device's inode is not: 4 KiB entries only.  6.12 and later call any
+ * ->huge_fault handler of a VM_HUGEPAGE area.
  */
 #if MEMPHYS_HAVE_PAGES && LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)
 #define MEMPHYS_PAGES_VM_FLAGS	0
+#define MEMPHYS_PAGES_EXACT_FOLIO	1
 
 static inline vm_fault_t memphys_pages_insert_pte(struct vm_fault *vmf,
 						  unsigned long pfn,
@@ -299,7 +308,22 @@ static inline vm_fault_t memphys_pages_insert_pte(struct vm_fault *vmf,
 {
 	return vmf_insert_page_mkwrite(vmf, pfn_to_page(pfn), write);
 }
+
+static inline vm_fault_t memphys_pages_insert_pmd(struct vm_fault *vmf,
+						  unsigned long pfn,
+						  bool write)
+{
+	return vmf_insert_folio_pmd(vmf, page_folio(pfn_to_page(pfn)), write);
+}
+
+static inline vm_fault_t memphys_pages_insert_pud(struct vm_fault *vmf,
+						  unsigned long pfn,
+						  bool write)
+{
+	return vmf_insert_folio_pud(vmf, page_folio(pfn_to_page(pfn)), write);
+}
 #elif MEMPHYS_HAVE_PAGES
+#include <linux/huge_mm.h>
 #include <linux/pfn_t.h>
 
 /*
@@ -309,6 +333,7 @@ static inline vm_fault_t memphys_pages_insert_pte(struct vm_fault *vmf,
  * area is (devmap entries GUP follows, no struct page use elsewhere).
  */
 #define MEMPHYS_PAGES_VM_FLAGS	VM_MIXEDMAP
+#define MEMPHYS_PAGES_EXACT_FOLIO	0
 
 static inline pfn_t memphys_pages_pfn_t(unsigned long pfn)
 {
@@ -322,19 +347,8 @@ static inline vm_fault_t memphys_pages_insert_pte(struct vm_fault *vmf,
 	return vmf_insert_mixed(vmf->vma, vmf->address,
 				memphys_pages_pfn_t(pfn));
 }
-#endif
 
-#ifndef MEMPHYS_PAGES_VM_FLAGS
-#define MEMPHYS_PAGES_VM_FLAGS	0
-#endif
-
-#if MEMPHYS_HAVE_PAGES && defined(CONFIG_TRANSPARENT_HUGEPAGE) && \
-	LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0) && \
-	LINUX_VERSION_CODE < KERNEL_VERSION(6, 15, 0)
-#define MEMPHYS_HAVE_PAGES_PMD	1
-#define MEMPHYS_HAVE_PAGES_PUD \
-	IS_ENABLED(CONFIG_HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD)
-
+#ifdef CONFIG_TRANSPARENT_HUGEPAGE
 static inline vm_fault_t memphys_pages_insert_pmd(struct vm_fault *vmf,
 						  unsigned long pfn,
 						  bool write)
@@ -348,6 +362,16 @@ static inline vm_fault_t memphys_pages_insert_pud(struct vm_fault *vmf,
 {
 	return vmf_insert_pfn_pud(vmf, memphys_pages_pfn_t(pfn), write);
 }
+#endif
+#else
+#define MEMPHYS_PAGES_VM_FLAGS	0
+#endif
+
+#if MEMPHYS_HAVE_PAGES && defined(CONFIG_TRANSPARENT_HUGEPAGE) && \
+	LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+#define MEMPHYS_HAVE_PAGES_PMD	1
+#define MEMPHYS_HAVE_PAGES_PUD \
+	IS_ENABLED(CONFIG_HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD)
 #else
 #define MEMPHYS_HAVE_PAGES_PMD	0
 #define MEMPHYS_HAVE_PAGES_PUD	0

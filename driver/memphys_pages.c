@@ -41,33 +41,60 @@
 struct memphys_pages {
 	struct memphys_region *region;
 	struct dev_pagemap pgmap;
+	unsigned int folio_order;	/* of every folio of the region */
 	spinlock_t lock;		/* users, lent */
 	unsigned int users;		/* open files of the region */
 	bool lent;			/* holds a module reference */
 	struct delayed_work reclaim;
 };
 
-u32 memphys_pages_fault_sizes(void)
+#if MEMPHYS_HAVE_PAGES
+/* Whether the kernel and CPU can insert entries of @order (PMD or PUD). */
+static bool memphys_pages_can_insert(unsigned int order)
+{
+	if (!has_transparent_hugepage())
+		return false;
+	if (order == PMD_SHIFT - PAGE_SHIFT)
+		return MEMPHYS_HAVE_PAGES_PMD;
+	return order == PUD_SHIFT - PAGE_SHIFT && MEMPHYS_HAVE_PAGES_PUD &&
+	       memphys_cpu_has_gbpages();
+}
+
+/* Whether a pages mapping of @r takes entries of @order (compat.h). */
+static bool memphys_pages_order_ok(struct memphys_region *r,
+				   unsigned int order)
+{
+	unsigned int folio = r->pages->folio_order;
+
+	if (!order)
+		return true;
+	if (MEMPHYS_PAGES_EXACT_FOLIO)
+		return order == folio;
+	return order <= folio && memphys_pages_can_insert(order);
+}
+
+/* MEMPHYS_FAULT_* a pages mapping of @r can take. */
+u32 memphys_pages_fault_sizes(struct memphys_region *r)
 {
 	u32 sizes = MEMPHYS_FAULT_4K;
 
-	if (MEMPHYS_HAVE_PAGES_PMD && has_transparent_hugepage())
+	if (memphys_pages_order_ok(r, PMD_SHIFT - PAGE_SHIFT))
 		sizes |= MEMPHYS_FAULT_2M;
-	if (MEMPHYS_HAVE_PAGES_PUD && has_transparent_hugepage() &&
-	    memphys_cpu_has_gbpages())
+	if (memphys_pages_order_ok(r, PUD_SHIFT - PAGE_SHIFT))
 		sizes |= MEMPHYS_FAULT_1G;
 	return sizes;
 }
 
-#if MEMPHYS_HAVE_PAGES
-/* Whether no page of the region is referenced beyond its idle count. */
+/* Whether no folio of the region is referenced beyond its idle count. */
 static bool memphys_pages_idle(struct memphys_region *r)
 {
 	unsigned long pfn = PHYS_PFN(r->base);
 	unsigned long end = pfn + (r->size >> PAGE_SHIFT);
+	unsigned long step = 1UL << r->pages->folio_order;
 
-	for (; pfn < end; pfn++) {
-		if (page_ref_count(pfn_to_page(pfn)) != MEMPHYS_PAGE_IDLE_REFS)
+	for (; pfn < end; pfn += step) {
+		if (folio_ref_count(page_folio(pfn_to_page(pfn))) !=
+		    MEMPHYS_PAGE_IDLE_REFS)
 			return false;
 		if (!(pfn & (PAGES_PER_SECTION - 1)))
 			cond_resched();
@@ -181,18 +208,19 @@ static vm_fault_t memphys_pages_huge(struct vm_fault *vmf, unsigned int order)
 	bool upgrade;
 
 	pfn = memphys_pages_pfn(r, linear_page_index(vma, addr), size);
-	if (size > (unsigned long)vma->vm_private_data ||
+	if (!memphys_pages_order_ok(r, order) ||
+	    size > (unsigned long)vma->vm_private_data ||
 	    addr < vma->vm_start || addr + size > vma->vm_end ||
 	    pfn == -1UL || !IS_ALIGNED(pfn, 1UL << order))
 		goto fallback;
-	if (MEMPHYS_HAVE_PAGES_PMD && order == PMD_SHIFT - PAGE_SHIFT) {
+	if (order == PMD_SHIFT - PAGE_SHIFT) {
 		upgrade = !pmd_none(READ_ONCE(*vmf->pmd));
 		ret = memphys_pages_insert_pmd(vmf, pfn, write);
 		if (ret == VM_FAULT_NOPAGE && !upgrade)
 			atomic64_inc(&r->stats.pmd_faults);
 		return ret;
 	}
-	if (MEMPHYS_HAVE_PAGES_PUD && order == PUD_SHIFT - PAGE_SHIFT) {
+	if (order == PUD_SHIFT - PAGE_SHIFT) {
 		upgrade = !pud_none(READ_ONCE(*vmf->pud));
 		ret = memphys_pages_insert_pud(vmf, pfn, write);
 		if (ret == VM_FAULT_NOPAGE && !upgrade)
@@ -229,7 +257,7 @@ const struct vm_operations_struct memphys_pages_vm_ops = {
 bool memphys_pages_prepare(struct memphys_region *r)
 {
 	memphys_pages_lend(r);
-	return MEMPHYS_HAVE_PAGES_HUGE && has_transparent_hugepage();
+	return memphys_pages_fault_sizes(r) != MEMPHYS_FAULT_4K;
 }
 
 /*
@@ -299,6 +327,27 @@ static int memphys_pages_aligned(struct memphys_region *r)
 	return -EINVAL;
 }
 
+/*
+ * The order of the region's folios: the largest huge entry the kernel can
+ * insert that divides the region's base and size (compat.h), else 0.
+ */
+static unsigned int memphys_pages_folio_order(struct memphys_region *r)
+{
+	static const unsigned int orders[] = {
+		PUD_SHIFT - PAGE_SHIFT, PMD_SHIFT - PAGE_SHIFT,
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(orders); i++) {
+		u64 size = PAGE_SIZE << orders[i];
+
+		if (memphys_pages_can_insert(orders[i]) &&
+		    IS_ALIGNED(r->base, size) && IS_ALIGNED(r->size, size))
+			return orders[i];
+	}
+	return 0;
+}
+
 static int memphys_pages_create(struct memphys_region *r)
 {
 	struct memphys_pages *p;
@@ -318,6 +367,8 @@ static int memphys_pages_create(struct memphys_region *r)
 	p->pgmap.range.start = r->base;
 	p->pgmap.range.end = r->base + r->size - 1;
 	p->pgmap.nr_range = 1;
+	p->folio_order = memphys_pages_folio_order(r);
+	p->pgmap.vmemmap_shift = p->folio_order;
 	addr = memremap_pages(&p->pgmap, memory_add_physaddr_to_nid(r->base));
 	if (IS_ERR(addr)) {
 		ret = PTR_ERR(addr);
@@ -327,8 +378,9 @@ static int memphys_pages_create(struct memphys_region *r)
 		return ret;
 	}
 	r->pages = p;
-	pr_info("%s: pages method: %llu MiB of struct pages\n", r->name,
-		((r->size >> PAGE_SHIFT) * sizeof(struct page)) >> 20);
+	pr_info("%s: pages method: %llu MiB of struct pages, folios of %lu KiB\n",
+		r->name, ((r->size >> PAGE_SHIFT) * sizeof(struct page)) >> 20,
+		(PAGE_SIZE << p->folio_order) >> 10);
 	return 0;
 }
 
@@ -356,6 +408,11 @@ void memphys_pages_release(struct memphys_region *r)
 bool memphys_pages_prepare(struct memphys_region *r)
 {
 	return false;
+}
+
+u32 memphys_pages_fault_sizes(struct memphys_region *r)
+{
+	return MEMPHYS_FAULT_4K;
 }
 
 int memphys_pages_follow(struct vm_area_struct *vma, unsigned long address,

@@ -106,6 +106,18 @@ static const char *try_proc_mem(volatile uint64_t *map, size_t len,
 	return r;
 }
 
+/* Move @len bytes from the pipe @in to the file @out. */
+static void splice_all(int in, int out, size_t len)
+{
+	while (len) {
+		ssize_t n = splice(in, NULL, out, NULL, len, 0);
+
+		if (n <= 0)
+			die("splice");
+		len -= n;
+	}
+}
+
 /*
  * vmsplice() the mapping into a pipe chunk by chunk and splice() each chunk
  * on into a file (the pipe then refers to the region's pages, not a copy),
@@ -132,8 +144,7 @@ static const char *try_vmsplice(volatile uint64_t *map, size_t len,
 		ret = vmsplice(pipefd[1], &iov, 1, 0);
 		if (ret <= 0)
 			break;
-		if (splice(pipefd[0], NULL, out, NULL, ret, 0) != ret)
-			die("splice");
+		splice_all(pipefd[0], out, ret);
 		done += ret;
 	}
 	close(pipefd[0]);
