@@ -367,11 +367,19 @@ static inline vm_fault_t memphys_pages_insert_pud(struct vm_fault *vmf,
 #define MEMPHYS_PAGES_VM_FLAGS	0
 #endif
 
+/*
+ * 1 GiB entries: the kernel offers PUD faults only to "special" huge areas
+ * (vma_is_special_huge(): DAX inodes, VM_PFNMAP or VM_MIXEDMAP).  Up to
+ * 6.14 the pages area is VM_MIXEDMAP (above); from 6.15 a VM_MIXEDMAP
+ * area's huge entries are zapped without dropping the folio reference that
+ * vmf_insert_folio_pud() took, so there it stays a plain file area: 2 MiB.
+ */
 #if MEMPHYS_HAVE_PAGES && defined(CONFIG_TRANSPARENT_HUGEPAGE) && \
 	LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
 #define MEMPHYS_HAVE_PAGES_PMD	1
 #define MEMPHYS_HAVE_PAGES_PUD \
-	IS_ENABLED(CONFIG_HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD)
+	(IS_ENABLED(CONFIG_HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD) && \
+	 !MEMPHYS_PAGES_EXACT_FOLIO)
 #else
 #define MEMPHYS_HAVE_PAGES_PMD	0
 #define MEMPHYS_HAVE_PAGES_PUD	0
