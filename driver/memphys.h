@@ -91,6 +91,7 @@ void memphys_pages_open(struct memphys_region *r);
 void memphys_pages_release(struct memphys_region *r);
 bool memphys_pages_prepare(struct memphys_region *r);
 u32 memphys_pages_fault_sizes(struct memphys_region *r);
+ssize_t memphys_pages_show(struct memphys_region *r, char *buf);
 int memphys_pages_follow(struct vm_area_struct *vma, unsigned long address,
 			 unsigned long *pfn, pgprot_t *prot, bool *writable);
 

@@ -302,10 +302,18 @@ static ssize_t caching_show(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(caching);
 
+static ssize_t pages_show(struct device *dev, struct device_attribute *attr,
+			  char *buf)
+{
+	return memphys_pages_show(memphys_dev_region(dev), buf);
+}
+static DEVICE_ATTR_RO(pages);
+
 static struct attribute *memphys_attrs[] = {
 	&dev_attr_phys_base.attr,
 	&dev_attr_size.attr,
 	&dev_attr_caching.attr,
+	&dev_attr_pages.attr,
 	&dev_attr_mmap_calls.attr,
 	&dev_attr_bytes_remapped.attr,
 	&dev_attr_pte_faults.attr,

@@ -30,6 +30,7 @@
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <linux/sysfs.h>
 #include <linux/workqueue.h>
 
 #include "compat.h"
@@ -435,6 +436,38 @@ void memphys_pages_teardown(struct memphys_region *r)
 {
 }
 #endif /* MEMPHYS_HAVE_PAGES */
+
+/*
+ * sysfs "pages": the entry sizes a pages mapping of @r takes, e.g.
+ * "4K 2M 1G", or "none" and why (pages_errno).
+ */
+ssize_t memphys_pages_show(struct memphys_region *r, char *buf)
+{
+	static const char * const sizes[] = { "4K", "2M", "1G" };
+	u32 bits;
+	int len = 0;
+	unsigned int i;
+
+	if (!r->pages) {
+		switch (r->pages_errno) {
+		case ENODATA:
+			return sysfs_emit(buf, "none (ENODATA: loaded without :pages)\n");
+		case EOPNOTSUPP:
+			return sysfs_emit(buf, "none (EOPNOTSUPP: no ZONE_DEVICE in this kernel)\n");
+		case EINVAL:
+			return sysfs_emit(buf, "none (EINVAL: base or size not a multiple of 2 MiB)\n");
+		default:
+			return sysfs_emit(buf, "none (memremap_pages() failed: -%u)\n",
+					  r->pages_errno);
+		}
+	}
+	bits = memphys_pages_fault_sizes(r);
+	for (i = 0; i < ARRAY_SIZE(sizes); i++)
+		if (bits & BIT(i))
+			len += sysfs_emit_at(buf, len, "%s%s", len ? " " : "",
+					     sizes[i]);
+	return len + sysfs_emit_at(buf, len, "\n");
+}
 
 /*
  * At load: give the region struct pages if its option asked for them.

@@ -72,6 +72,13 @@ public sealed unsafe class PagesMethodTests
         return [.. sizes];
     }
 
+    private static string SizeName(ulong size) => size switch
+    {
+        FaultSize.Pud => "1G",
+        FaultSize.Pmd => "2M",
+        _ => "4K",
+    };
+
     private static void AssertFrames(MemphysDevice dev, MemphysMapping map, long[] pages, ulong entrySize, string what)
     {
         ulong first = BasePfn(dev.GetInfo()) + (ulong)(map.RegionOffset / Page);
@@ -92,6 +99,7 @@ public sealed unsafe class PagesMethodTests
         MemphysInfo info = dev.GetInfo();
         Assert.Equal([MappingMethod.Remap, MappingMethod.Fault], info.SupportedMethods);
         Assert.Equal(ENODATA, info.PagesErrno);
+        Assert.Equal("none (ENODATA: loaded without :pages)", File.ReadAllText("/sys/class/misc/memphys0/pages").Trim());
 
         MemphysException e = Assert.Throws<MemphysException>(() => dev.SetMethod(MappingMethod.Pages));
         Assert.Equal(Interop.Errors.EOPNOTSUPP, e.Errno);
@@ -127,6 +135,7 @@ public sealed unsafe class PagesMethodTests
             using MemphysDevice dev = DeviceEnvironment.Open();
             MemphysInfo info = dev.GetInfo();
             Assert.Equal(Interop.Errors.EINVAL, info.PagesErrno);
+            Assert.StartsWith("none (EINVAL", File.ReadAllText("/sys/class/misc/memphys0/pages"), StringComparison.Ordinal);
             Assert.DoesNotContain(MappingMethod.Pages, info.SupportedMethods);
             Assert.Contains(ModuleReload.KernelLogSince(log), l => l.Contains("no pages method: base and size must be multiples of 2 MiB", StringComparison.Ordinal));
             MemphysException e = Assert.Throws<MemphysException>(() => dev.SetMethod(MappingMethod.Pages));
@@ -145,6 +154,7 @@ public sealed unsafe class PagesMethodTests
         MemphysInfo info = dev.GetInfo();
         Assert.Contains(MappingMethod.Pages, info.SupportedMethods);
         Assert.Equal(0, info.PagesErrno);
+        Assert.Equal(string.Join(' ', PagesEntrySizes(info).Select(SizeName)), File.ReadAllText("/sys/class/misc/memphys0/pages").Trim());
         dev.SetMaxFaultSize(FaultSize.Pte);
 
         long offset = (long)info.RegionSize / 2 + 5 * Page;
