@@ -205,8 +205,8 @@ static vm_fault_t memphys_pages_huge(struct vm_fault *vmf, unsigned int order)
 	unsigned long addr = ALIGN_DOWN(vmf->address, size);
 	bool write = vmf->flags & FAULT_FLAG_WRITE;
 	unsigned long pfn;
+	bool upgrade, pud;
 	vm_fault_t ret;
-	bool upgrade;
 
 	pfn = memphys_pages_pfn(r, linear_page_index(vma, addr), size);
 	if (!memphys_pages_order_ok(r, order) ||
@@ -214,20 +214,14 @@ static vm_fault_t memphys_pages_huge(struct vm_fault *vmf, unsigned int order)
 	    addr < vma->vm_start || addr + size > vma->vm_end ||
 	    pfn == -1UL || !IS_ALIGNED(pfn, 1UL << order))
 		goto fallback;
-	if (order == PMD_SHIFT - PAGE_SHIFT) {
-		upgrade = !pmd_none(READ_ONCE(*vmf->pmd));
-		ret = memphys_pages_insert_pmd(vmf, pfn, write);
-		if (ret == VM_FAULT_NOPAGE && !upgrade)
-			atomic64_inc(&r->stats.pmd_faults);
-		return ret;
-	}
-	if (order == PUD_SHIFT - PAGE_SHIFT) {
-		upgrade = !pud_none(READ_ONCE(*vmf->pud));
-		ret = memphys_pages_insert_pud(vmf, pfn, write);
-		if (ret == VM_FAULT_NOPAGE && !upgrade)
-			atomic64_inc(&r->stats.pud_faults);
-		return ret;
-	}
+	pud = order == PUD_SHIFT - PAGE_SHIFT;
+	upgrade = pud ? !pud_none(READ_ONCE(*vmf->pud)) :
+			!pmd_none(READ_ONCE(*vmf->pmd));
+	ret = pud ? memphys_pages_insert_pud(vmf, pfn, write) :
+		    memphys_pages_insert_pmd(vmf, pfn, write);
+	if (ret == VM_FAULT_NOPAGE && !upgrade)
+		atomic64_inc(pud ? &r->stats.pud_faults : &r->stats.pmd_faults);
+	return ret;
 fallback:
 	atomic64_inc(&r->stats.fallback_faults);
 	return VM_FAULT_FALLBACK;
