@@ -65,6 +65,7 @@ internal static class Common
         ["physicalEnd"] = info.PhysicalEnd,
         ["regionSize"] = info.RegionSize,
         ["supportedMethods"] = new JsonArray(info.SupportedMethods.Select(m => (JsonNode)Name(m)).ToArray()),
+        ["pagesErrno"] = info.PagesErrno,
         ["supportedCaching"] = new JsonArray(info.SupportedCaching.Select(c => (JsonNode)Name(c)).ToArray()),
         ["faultSizes"] = new JsonArray(FaultSize.ToBytes(info.FaultSizes).Select(b => (JsonNode)b).ToArray()),
         ["method"] = Name(info.Method),
