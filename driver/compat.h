@@ -259,4 +259,154 @@ static inline int memphys_follow_pfn(struct vm_area_struct *vma,
 #endif
 }
 
+/*
+ * ---- The pages method (memphys_pages.c): ZONE_DEVICE pages inserted the
+ * way drivers/dax/device.c does on each kernel. ----
+ *
+ * memremap_pages() needs CONFIG_ZONE_DEVICE, which needs SPARSEMEM_VMEMMAP
+ * (64-bit only).
+ */
+#if defined(CONFIG_ZONE_DEVICE) && defined(CONFIG_64BIT)
+#define MEMPHYS_HAVE_PAGES	1
+#include <linux/memremap.h>
+#else
+#define MEMPHYS_HAVE_PAGES	0
+#endif
+
+/*
+ * A MEMORY_DEVICE_GENERIC folio (its head page) keeps a reference count of
+ * 1 while nobody uses it (every kernel from 6.1 to 7.x); each pin, pipe
+ * buffer or, from 6.15, mapping of one of its pages adds one.
+ */
+#define MEMPHYS_PAGE_IDLE_REFS	1
+
+/*
+ * Up to 6.14 device-dax inserts PFN_DEV|PFN_MAP pfn_t values: "devmap"
+ * entries that hold no page reference but that GUP follows to the page
+ * (get_dev_pagemap()).  From 6.15 (devmap and pfn_t removed in 6.17) it
+ * inserts the pages themselves, referenced and rmapped like file pages,
+ * and a huge entry must map a folio of exactly its order.
+ *
+ * Either way GUP takes the references for a whole huge entry on the folio
+ * of its first page and drops them page by page, so a huge entry must lie
+ * within one folio: the region's pages are made folios of the largest huge
+ * size its alignment allows (vmemmap_shift, as device-dax does for its
+ * align), and huge entries are inserted up to that size (6.12-6.14) or of
+ * exactly that size (6.15+).  4 KiB entries work with any folio size.
+ *
+ * 6.1 only offers huge faults to DAX inodes (vma_is_dax()), which a misc
+ * device's inode is not: 4 KiB entries only.  6.12 and later call any
+ * ->huge_fault handler of a VM_HUGEPAGE area.
+ */
+#if MEMPHYS_HAVE_PAGES && LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)
+#define MEMPHYS_PAGES_VM_FLAGS	0
+#define MEMPHYS_PAGES_EXACT_FOLIO	1
+
+static inline vm_fault_t memphys_pages_insert_pte(struct vm_fault *vmf,
+						  unsigned long pfn,
+						  bool write)
+{
+	return vmf_insert_page_mkwrite(vmf, pfn_to_page(pfn), write);
+}
+
+static inline vm_fault_t memphys_pages_insert_pmd(struct vm_fault *vmf,
+						  unsigned long pfn,
+						  bool write)
+{
+	return vmf_insert_folio_pmd(vmf, page_folio(pfn_to_page(pfn)), write);
+}
+
+static inline vm_fault_t memphys_pages_insert_pud(struct vm_fault *vmf,
+						  unsigned long pfn,
+						  bool write)
+{
+	return vmf_insert_folio_pud(vmf, page_folio(pfn_to_page(pfn)), write);
+}
+#elif MEMPHYS_HAVE_PAGES
+#include <linux/huge_mm.h>
+#include <linux/pfn_t.h>
+
+/*
+ * Zapping or splitting a huge devmap entry treats it as a THP (rmap,
+ * counters, a page reference it never took) unless vma_is_special_huge():
+ * a DAX inode, as device-dax has, or VM_MIXEDMAP, which is also what the
+ * area is (devmap entries GUP follows, no struct page use elsewhere).
+ */
+#define MEMPHYS_PAGES_VM_FLAGS	VM_MIXEDMAP
+#define MEMPHYS_PAGES_EXACT_FOLIO	0
+
+static inline pfn_t memphys_pages_pfn_t(unsigned long pfn)
+{
+	return __pfn_to_pfn_t(pfn, PFN_DEV | PFN_MAP);
+}
+
+static inline vm_fault_t memphys_pages_insert_pte(struct vm_fault *vmf,
+						  unsigned long pfn,
+						  bool write)
+{
+	return vmf_insert_mixed(vmf->vma, vmf->address,
+				memphys_pages_pfn_t(pfn));
+}
+
+#ifdef CONFIG_TRANSPARENT_HUGEPAGE
+static inline vm_fault_t memphys_pages_insert_pmd(struct vm_fault *vmf,
+						  unsigned long pfn,
+						  bool write)
+{
+	return vmf_insert_pfn_pmd(vmf, memphys_pages_pfn_t(pfn), write);
+}
+
+static inline vm_fault_t memphys_pages_insert_pud(struct vm_fault *vmf,
+						  unsigned long pfn,
+						  bool write)
+{
+	return vmf_insert_pfn_pud(vmf, memphys_pages_pfn_t(pfn), write);
+}
+#endif
+#else
+#define MEMPHYS_PAGES_VM_FLAGS	0
+#endif
+
+/*
+ * 1 GiB entries: the kernel offers PUD faults only to "special" huge areas
+ * (vma_is_special_huge(): DAX inodes, VM_PFNMAP or VM_MIXEDMAP).  Up to
+ * 6.14 the pages area is VM_MIXEDMAP (above); from 6.15 a VM_MIXEDMAP
+ * area's huge entries are zapped without dropping the folio reference that
+ * vmf_insert_folio_pud() took, so there it stays a plain file area: 2 MiB.
+ */
+#if MEMPHYS_HAVE_PAGES && defined(CONFIG_TRANSPARENT_HUGEPAGE) && \
+	LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+#define MEMPHYS_HAVE_PAGES_PMD	1
+#define MEMPHYS_HAVE_PAGES_PUD \
+	(IS_ENABLED(CONFIG_HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD) && \
+	 !MEMPHYS_PAGES_EXACT_FOLIO)
+#else
+#define MEMPHYS_HAVE_PAGES_PMD	0
+#define MEMPHYS_HAVE_PAGES_PUD	0
+#endif
+#define MEMPHYS_HAVE_PAGES_HUGE	(MEMPHYS_HAVE_PAGES_PMD || MEMPHYS_HAVE_PAGES_PUD)
+
+/*
+ * ->huge_fault took the entry size as enum page_entry_size before 6.6 and
+ * as an order since; define NAME calling FN(vmf, order).
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+#define MEMPHYS_PAGES_HUGE_FAULT(name, fn)				\
+static vm_fault_t name(struct vm_fault *vmf, unsigned int order)	\
+{									\
+	return fn(vmf, order);						\
+}
+#else
+#define MEMPHYS_PAGES_HUGE_FAULT(name, fn)				\
+static vm_fault_t name(struct vm_fault *vmf, enum page_entry_size pe)	\
+{									\
+	if (pe == PE_SIZE_PUD)						\
+		return fn(vmf, PUD_SHIFT - PAGE_SHIFT);			\
+	if (pe == PE_SIZE_PMD)						\
+		return fn(vmf, PMD_SHIFT - PAGE_SHIFT);			\
+	return fn(vmf, 0);						\
+}
+#endif
+/* ---- end of the pages method ---- */
+
 #endif /* _MEMPHYS_COMPAT_H */

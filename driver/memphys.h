@@ -38,6 +38,8 @@ struct memphys_region {
 	struct miscdevice misc;
 	char name[16];
 	struct memphys_counters stats;
+	struct memphys_pages *pages;	/* ZONE_DEVICE pages, or NULL */
+	u32 pages_errno;	/* 0, or why the region has no pages (E*) */
 };
 
 /* Per open file: how later mmap() calls on it are served. */
@@ -83,6 +85,19 @@ ssize_t memphys_read(struct file *file, char __user *buf, size_t count,
 ssize_t memphys_write(struct file *file, const char __user *buf,
 		      size_t count, loff_t *ppos);
 loff_t memphys_llseek(struct file *file, loff_t offset, int whence);
+
+/* memphys_pages.c */
+struct memphys_pages;
+extern const struct vm_operations_struct memphys_pages_vm_ops;
+void memphys_pages_setup(struct memphys_region *r, bool wanted);
+void memphys_pages_teardown(struct memphys_region *r);
+void memphys_pages_open(struct memphys_region *r);
+void memphys_pages_release(struct memphys_region *r);
+bool memphys_pages_prepare(struct memphys_region *r);
+u32 memphys_pages_fault_sizes(struct memphys_region *r);
+ssize_t memphys_pages_show(struct memphys_region *r, char *buf);
+int memphys_pages_follow(struct vm_area_struct *vma, unsigned long address,
+			 unsigned long *pfn, pgprot_t *prot, bool *writable);
 
 /* memphys_ioctl.c */
 long memphys_ioctl(struct file *file, unsigned int cmd, unsigned long arg);

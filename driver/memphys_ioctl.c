@@ -22,6 +22,8 @@ static long memphys_get_info(struct memphys_file *mf, void __user *arg)
 	info.phys_base = r->base;
 	info.region_size = r->size;
 	info.methods = BIT(MEMPHYS_METHOD_REMAP) | BIT(MEMPHYS_METHOD_FAULT);
+	if (r->pages)
+		info.methods |= BIT(MEMPHYS_METHOD_PAGES);
 	/* The region's type is the only one its mappings can have. */
 	info.caching_modes = BIT(r->caching);
 	info.fault_sizes = memphys_fault_sizes();
@@ -29,8 +31,7 @@ static long memphys_get_info(struct memphys_file *mf, void __user *arg)
 	info.caching = r->caching;
 	info.max_fault_size = READ_ONCE(mf->max_fault_size);
 	info.fault_around = READ_ONCE(mf->fault_around);
-	/* The pages method does not exist yet (issue 14). */
-	info.pages_errno = EOPNOTSUPP;
+	info.pages_errno = r->pages_errno;
 	return copy_to_user(arg, &info, sizeof(info)) ? -EFAULT : 0;
 }
 
@@ -96,6 +97,9 @@ static long memphys_set(struct memphys_file *mf, unsigned int cmd,
 	case MEMPHYS_IOC_SET_METHOD:
 		if (set.value >= MEMPHYS_METHOD_COUNT)
 			return -EINVAL;
+		/* A region without struct pages (pages_errno says why). */
+		if (set.value == MEMPHYS_METHOD_PAGES && !mf->region->pages)
+			return -EOPNOTSUPP;
 		WRITE_ONCE(mf->method, set.value);
 		return 0;
 	case MEMPHYS_IOC_SET_CACHING:

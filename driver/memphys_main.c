@@ -24,7 +24,7 @@
 static char *regions;
 module_param(regions, charp, 0444);
 MODULE_PARM_DESC(regions,
-		 "Reserved physical ranges to expose, SIZE@BASE[:wb|wc|uc][,...] with K/M/G suffixes, e.g. 1G@0x100000000:wc (reserve them with memmap=SIZE$BASE); the memory type of every mapping of the region, default wb");
+		 "Reserved physical ranges to expose, SIZE@BASE[:wb|wc|uc][:pages][,...] with K/M/G suffixes, e.g. 1G@0x100000000:wc (reserve them with memmap=SIZE$BASE); the memory type of every mapping of the region, default wb; pages gives a wb region struct pages for the pages method");
 
 static char *default_method = "remap";
 module_param(default_method, charp, 0444);
@@ -43,13 +43,15 @@ static struct memphys_region *memphys_regions[MEMPHYS_MAX_REGIONS];
 static unsigned int memphys_nr_regions;
 
 /*
- * Parse "SIZE@BASE[:TYPE]" into @size, @base and @caching (default wb);
- * -EINVAL when malformed.
+ * Parse "SIZE@BASE[:TYPE][:pages]" into @size, @base, @caching (default wb)
+ * and @pages; -EINVAL when malformed.
  */
 static int memphys_parse_one(const char *spec, u64 *size, u64 *base,
-			     u32 *caching)
+			     u32 *caching, bool *pages)
 {
+	char opt[8];
 	char *end;
+	size_t len;
 
 	*size = memparse(spec, &end);
 	if (end == spec || *end != '@')
@@ -59,8 +61,19 @@ static int memphys_parse_one(const char *spec, u64 *size, u64 *base,
 	if (end == spec)
 		return -EINVAL;
 	*caching = MEMPHYS_CACHE_WB;
-	if (*end == ':')
-		return memphys_caching_parse(end + 1, caching);
+	*pages = false;
+	while (*end == ':') {
+		spec = end + 1;
+		len = strchrnul(spec, ':') - spec;
+		if (len >= sizeof(opt))
+			return -EINVAL;
+		strscpy(opt, spec, len + 1);
+		end = (char *)spec + len;
+		if (!strcmp(opt, "pages"))
+			*pages = true;
+		else if (memphys_caching_parse(opt, caching))
+			return -EINVAL;
+	}
 	return *end == '\0' ? 0 : -EINVAL;
 }
 
@@ -161,14 +174,20 @@ static int memphys_add_region(const char *spec)
 	struct memphys_region *r;
 	u64 size, base;
 	u32 caching;
+	bool pages;
 	int ret;
 
 	if (memphys_nr_regions == MEMPHYS_MAX_REGIONS) {
 		pr_err("more than %d regions\n", MEMPHYS_MAX_REGIONS);
 		return -E2BIG;
 	}
-	if (memphys_parse_one(spec, &size, &base, &caching)) {
-		pr_err("region \"%s\" is not SIZE@BASE[:wb|wc|uc] (e.g. 1G@0x100000000 or 1G@0x100000000:wc)\n",
+	if (memphys_parse_one(spec, &size, &base, &caching, &pages)) {
+		pr_err("region \"%s\" is not SIZE@BASE[:wb|wc|uc][:pages] (e.g. 1G@0x100000000, 1G@0x100000000:wc or 1G@0x100000000:pages)\n",
+		       spec);
+		return -EINVAL;
+	}
+	if (pages && caching != MEMPHYS_CACHE_WB) {
+		pr_err("region %s: the pages option needs the wb memory type (ZONE_DEVICE pages are mapped write-back)\n",
 		       spec);
 		return -EINVAL;
 	}
@@ -198,6 +217,7 @@ static int memphys_add_region(const char *spec)
 		kfree(r);
 		return ret;
 	}
+	memphys_pages_setup(r, pages);
 	memphys_regions[memphys_nr_regions++] = r;
 	return 0;
 }
@@ -207,6 +227,7 @@ static void memphys_release_regions(void)
 	while (memphys_nr_regions) {
 		struct memphys_region *r = memphys_regions[--memphys_nr_regions];
 
+		memphys_pages_teardown(r);
 		memphys_memtype_release(r);
 		release_mem_region(r->base, r->size);
 		kfree(r);
@@ -288,10 +309,18 @@ static ssize_t caching_show(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(caching);
 
+static ssize_t pages_show(struct device *dev, struct device_attribute *attr,
+			  char *buf)
+{
+	return memphys_pages_show(memphys_dev_region(dev), buf);
+}
+static DEVICE_ATTR_RO(pages);
+
 static struct attribute *memphys_attrs[] = {
 	&dev_attr_phys_base.attr,
 	&dev_attr_size.attr,
 	&dev_attr_caching.attr,
+	&dev_attr_pages.attr,
 	&dev_attr_mmap_calls.attr,
 	&dev_attr_bytes_remapped.attr,
 	&dev_attr_pte_faults.attr,
@@ -324,12 +353,16 @@ static int memphys_open(struct inode *inode, struct file *file)
 	mf->max_fault_size = memphys_largest_fault_size();
 	mf->fault_around = memphys_default_fault_around;
 	file->private_data = mf;
+	memphys_pages_open(mf->region);
 	return 0;
 }
 
 static int memphys_release(struct inode *inode, struct file *file)
 {
-	kfree(file->private_data);
+	struct memphys_file *mf = file->private_data;
+
+	memphys_pages_release(mf->region);
+	kfree(mf);
 	return 0;
 }
 

@@ -9,6 +9,8 @@
  *        the kernel supports huge PFN mappings, .huge_fault inserts 2 MiB /
  *        1 GiB entries.
  *
+ * pages: see memphys_pages.c (ZONE_DEVICE pages, pinnable).
+ *
  * Neither needs a kernel virtual mapping of the region.  Both map with the
  * region's memory type, which memphys_memtype.c holds for the module's life,
  * and both serve ptrace(), /proc/PID/mem and gdb through
@@ -273,7 +275,7 @@ static int memphys_mmap_check(struct memphys_region *r, u32 method,
 	if (exec)
 		return memphys_refuse(r, -EPERM);
 	/* vmf_insert_pfn() BUGs on a COW PFNMAP area, as device-dax knows. */
-	if (method == MEMPHYS_METHOD_FAULT && cow)
+	if (method != MEMPHYS_METHOD_REMAP && cow)
 		return memphys_refuse(r, -EINVAL);
 	return 0;
 }
@@ -313,6 +315,12 @@ int memphys_mmap_prepare(struct vm_area_desc *desc)
 		desc->vm_ops = &memphys_remap_vm_ops;
 		mmap_action_remap_full(desc, PHYS_PFN(r->base + offset));
 		atomic64_add(vma_desc_size(desc), &r->stats.bytes_remapped);
+	} else if (method == MEMPHYS_METHOD_PAGES) {
+		desc->vm_ops = &memphys_pages_vm_ops;
+		desc->private_data = (void *)(unsigned long)max_fault;
+		vma_desc_set_flags(desc, VMA_DONTEXPAND_BIT);
+		if (memphys_pages_prepare(r) && max_fault > PAGE_SIZE)
+			vma_desc_set_flags(desc, VMA_HUGEPAGE_BIT);
 	} else {
 		desc->vm_ops = &memphys_fault_vm_ops;
 		desc->private_data = memphys_vma_data(max_fault, fault_around);
@@ -352,6 +360,12 @@ int memphys_mmap(struct file *file, struct vm_area_struct *vma)
 		if (ret)
 			return memphys_refuse(r, ret);
 		atomic64_add(len, &r->stats.bytes_remapped);
+	} else if (method == MEMPHYS_METHOD_PAGES) {
+		vma->vm_ops = &memphys_pages_vm_ops;
+		vma->vm_private_data = (void *)(unsigned long)max_fault;
+		memphys_vm_flags_set(vma, VM_DONTEXPAND | MEMPHYS_PAGES_VM_FLAGS);
+		if (memphys_pages_prepare(r) && max_fault > PAGE_SIZE)
+			memphys_vm_flags_set(vma, VM_HUGEPAGE);
 	} else {
 		vma->vm_ops = &memphys_fault_vm_ops;
 		vma->vm_private_data = memphys_vma_data(max_fault, fault_around);
@@ -382,7 +396,7 @@ unsigned long memphys_get_unmapped_area(struct file *file, unsigned long addr,
 	phys_addr_t phys = mf->region->base + ((phys_addr_t)pgoff << PAGE_SHIFT);
 	unsigned long off, padded, area;
 
-	if (align <= PAGE_SIZE || READ_ONCE(mf->method) != MEMPHYS_METHOD_FAULT ||
+	if (align <= PAGE_SIZE || READ_ONCE(mf->method) == MEMPHYS_METHOD_REMAP ||
 	    (flags & MAP_FIXED) || len < MEMPHYS_SIZE_2M)
 		return memphys_mm_get_unmapped_area(file, addr, len, pgoff,
 						    flags);
@@ -449,7 +463,13 @@ int memphys_query_page(struct memphys_file *mf,
 	query->flags = 0;
 	query->memtype = 0;
 	query->entry_size = 0;
-	if (!memphys_follow_pfn(vma, query->address, &pfn, &prot, &writable)) {
+	if (vma->vm_ops == &memphys_pages_vm_ops)
+		ret = memphys_pages_follow(vma, query->address, &pfn, &prot,
+					   &writable);
+	else
+		ret = memphys_follow_pfn(vma, query->address, &pfn, &prot,
+					 &writable);
+	if (!ret) {
 		query->pfn = pfn;
 		query->flags = MEMPHYS_PAGE_PRESENT |
 			       (writable ? MEMPHYS_PAGE_WRITE : 0);
@@ -457,6 +477,7 @@ int memphys_query_page(struct memphys_file *mf,
 		query->memtype = memphys_entry_memtype(prot,
 						       query->entry_size);
 	}
+	ret = 0;
 out:
 	mmap_read_unlock(mm);
 	return ret;

@@ -37,10 +37,11 @@ internal static class Common
     {
         "remap" => MappingMethod.Remap,
         "fault" => MappingMethod.Fault,
-        _ => throw new UsageException($"unknown method '{text}' (remap or fault)"),
+        "pages" => MappingMethod.Pages,
+        _ => throw new UsageException($"unknown method '{text}' (remap, fault or pages)"),
     };
 
-    /// <summary>A method's name in text and JSON: <c>remap</c>, <c>fault</c>.</summary>
+    /// <summary>A method's name in text and JSON: <c>remap</c>, <c>fault</c>, <c>pages</c>.</summary>
     public static string Name(MappingMethod method) => method.ToString().ToLowerInvariant();
 
     /// <summary>A caching mode's name in text and JSON, as in the UAPI (<c>MEMPHYS_CACHE_WB</c>): <c>wb</c>, <c>wc</c>, <c>uc</c>.</summary>
@@ -80,6 +81,7 @@ internal static class Common
         ["physicalEnd"] = info.PhysicalEnd,
         ["regionSize"] = info.RegionSize,
         ["supportedMethods"] = new JsonArray(info.SupportedMethods.Select(m => (JsonNode)Name(m)).ToArray()),
+        ["pagesErrno"] = info.PagesErrno,
         ["supportedCaching"] = new JsonArray(info.SupportedCaching.Select(c => (JsonNode)Name(c)).ToArray()),
         ["faultSizes"] = new JsonArray(FaultSize.ToBytes(info.FaultSizes).Select(b => (JsonNode)b).ToArray()),
         ["method"] = Name(info.Method),

@@ -40,6 +40,8 @@ internal static class InfoCommand
                 ("page size", Output.Size(info.PageSize)),
                 ("uapi version", Common.Inv(info.Version)),
                 ("methods", string.Join(", ", info.SupportedMethods.Select(Common.Name))),
+                ("pages method", info.PagesErrno == 0 ? "struct pages: O_DIRECT, vmsplice, process_vm_readv work on its mappings"
+                    : $"none: {MemphysDevice.PagesUnavailableReason(info.PagesErrno)}"),
                 ("caching modes", string.Join(", ", info.SupportedCaching.Select(Common.Name))),
                 ("fault sizes", Common.FaultSizeList(info.FaultSizes)),
                 ("method (this fd)", Common.Name(info.Method)),

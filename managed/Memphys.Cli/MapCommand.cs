@@ -11,8 +11,8 @@ internal static class MapCommand
     {
         var device = Options.Device();
         var json = Options.Json();
-        var method = new Option<string>("--method", "-m") { Description = "remap or fault.", Required = true };
-        method.AcceptOnlyFromAmong("remap", "fault");
+        var method = new Option<string>("--method", "-m") { Description = "remap, fault or pages.", Required = true };
+        method.AcceptOnlyFromAmong("remap", "fault", "pages");
         var offset = Options.Offset();
         var length = Options.Length("Bytes to map (default: to the end of the region).");
         var isPrivate = new Option<bool>("--private") { Description = "MAP_PRIVATE (copy-on-write; the fault method refuses it)." };

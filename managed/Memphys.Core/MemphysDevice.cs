@@ -76,13 +76,34 @@ public sealed unsafe partial class MemphysDevice : IDisposable
             (MappingMethod)native.Method,
             (CachingMode)native.Caching,
             native.MaxFaultSize,
-            native.FaultAround);
+            native.FaultAround) { PagesErrno = (int)native.PagesErrno };
         _info = info;
         return info;
     }
 
     /// <summary>Selects how later mmap calls on this open file are served.</summary>
-    public void SetMethod(MappingMethod method) => Set(Uapi.IocSetMethod, (ulong)method, $"ioctl SET_METHOD {method.ToString().ToLowerInvariant()}");
+    /// <remarks>The pages method needs a region loaded with <c>:pages</c>; otherwise EOPNOTSUPP, with the reason.</remarks>
+    public void SetMethod(MappingMethod method)
+    {
+        string operation = $"ioctl SET_METHOD {method.ToString().ToLowerInvariant()}";
+        try
+        {
+            Set(Uapi.IocSetMethod, (ulong)method, operation);
+        }
+        catch (MemphysException e) when (e.Errno == Interop.Errors.EOPNOTSUPP && method == MappingMethod.Pages)
+        {
+            throw new MemphysException(e.Errno, operation, Path, "refused: " + PagesUnavailableReason(GetInfo().PagesErrno));
+        }
+    }
+
+    /// <summary>Why a region has no pages method, from <see cref="MemphysInfo.PagesErrno"/>.</summary>
+    public static string PagesUnavailableReason(int pagesErrno) => pagesErrno switch
+    {
+        Interop.Errors.ENODATA => "the region has no struct pages: load memphys with regions=SIZE@BASE:pages for the pages method",
+        Interop.Errors.EOPNOTSUPP => "this kernel has no ZONE_DEVICE memory (CONFIG_ZONE_DEVICE, 64-bit only), which the pages method needs",
+        Interop.Errors.EINVAL => "the region's base and size are not multiples of 2 MiB, which memremap_pages() needs for the pages method",
+        _ => $"memremap_pages() failed with {Interop.Errors.Name(pagesErrno)} when the module was loaded (see the kernel log)",
+    };
 
     /// <summary>
     /// Asks for <paramref name="caching"/> on later mappings. A region has one memory type for the module's life

@@ -8,6 +8,13 @@ public enum MappingMethod : uint
 
     /// <summary>Lazy: the fault handler inserts PFNs for touched pages; shared mappings only.</summary>
     Fault = 1,
+
+    /// <summary>
+    /// Lazy, with struct pages: the fault handler inserts the ZONE_DEVICE pages of a region loaded with
+    /// <c>regions=SIZE@BASE:pages</c>, so the kernel can pin them (O_DIRECT, vmsplice, process_vm_readv);
+    /// shared mappings only.
+    /// </summary>
+    Pages = 2,
 }
 
 /// <summary>
@@ -188,6 +195,10 @@ public sealed record MemphysInfo(
     ulong MaxFaultSize,
     uint FaultAround)
 {
+    /// <summary>0 when the region has the pages method, else why not (an errno: ENODATA when it was loaded without
+    /// <c>:pages</c>, EOPNOTSUPP without ZONE_DEVICE, EINVAL when not 2 MiB aligned, or memremap_pages()'s error).</summary>
+    public int PagesErrno { get; init; }
+
     /// <summary>Physical frame number of the region's first page.</summary>
     public ulong BasePfn => PhysicalBase / PageSize;
 

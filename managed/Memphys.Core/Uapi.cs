@@ -13,7 +13,8 @@ internal static class Uapi
 
     internal const uint MethodRemap = 0;
     internal const uint MethodFault = 1;
-    internal const uint MethodCount = 2;
+    internal const uint MethodPages = 2;
+    internal const uint MethodCount = 3;
 
     internal const uint CacheWb = 0;
     internal const uint CacheWc = 1;

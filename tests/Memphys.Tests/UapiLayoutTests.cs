@@ -43,7 +43,7 @@ public sealed class UapiLayoutTests
             C(MEMPHYS_MEMTYPE_WT); C(MEMPHYS_MEMTYPE_WP); C(MEMPHYS_MEMTYPE_UNKNOWN);
             C(MEMPHYS_PAGE_PRESENT); C(MEMPHYS_PAGE_WRITE);
             C(MEMPHYS_UAPI_VERSION);
-            C(MEMPHYS_METHOD_REMAP); C(MEMPHYS_METHOD_FAULT); C(MEMPHYS_METHOD_COUNT);
+            C(MEMPHYS_METHOD_REMAP); C(MEMPHYS_METHOD_FAULT); C(MEMPHYS_METHOD_PAGES); C(MEMPHYS_METHOD_COUNT);
             C(MEMPHYS_CACHE_WB); C(MEMPHYS_CACHE_WC); C(MEMPHYS_CACHE_UC); C(MEMPHYS_CACHE_COUNT);
             C(MEMPHYS_FAULT_4K); C(MEMPHYS_FAULT_2M); C(MEMPHYS_FAULT_1G);
             C(MEMPHYS_SIZE_4K); C(MEMPHYS_SIZE_2M); C(MEMPHYS_SIZE_1G);
@@ -196,6 +196,7 @@ public sealed class UapiLayoutTests
         Assert.Equal(C("MEMPHYS_UAPI_VERSION"), Uapi.UapiVersion);
         Assert.Equal(C("MEMPHYS_METHOD_REMAP"), Uapi.MethodRemap);
         Assert.Equal(C("MEMPHYS_METHOD_FAULT"), Uapi.MethodFault);
+        Assert.Equal(C("MEMPHYS_METHOD_PAGES"), Uapi.MethodPages);
         Assert.Equal(C("MEMPHYS_METHOD_COUNT"), Uapi.MethodCount);
         Assert.Equal(C("MEMPHYS_CACHE_WB"), Uapi.CacheWb);
         Assert.Equal(C("MEMPHYS_CACHE_WC"), Uapi.CacheWc);
@@ -222,6 +223,7 @@ public sealed class UapiLayoutTests
         // The public enums and constants mirror the same values.
         Assert.Equal(C("MEMPHYS_METHOD_REMAP"), (ulong)MappingMethod.Remap);
         Assert.Equal(C("MEMPHYS_METHOD_FAULT"), (ulong)MappingMethod.Fault);
+        Assert.Equal(C("MEMPHYS_METHOD_PAGES"), (ulong)MappingMethod.Pages);
         Assert.Equal(C("MEMPHYS_METHOD_COUNT"), (ulong)Enum.GetValues<MappingMethod>().Length);
         Assert.Equal(C("MEMPHYS_CACHE_WB"), (ulong)CachingMode.WriteBack);
         Assert.Equal(C("MEMPHYS_CACHE_WC"), (ulong)CachingMode.WriteCombining);

@@ -97,7 +97,9 @@ unsigned int parse_method(const char *s)
 		return MEMPHYS_METHOD_REMAP;
 	if (!strcmp(s, "fault"))
 		return MEMPHYS_METHOD_FAULT;
-	fprintf(stderr, "memphys-probe: method must be remap or fault\n");
+	if (!strcmp(s, "pages"))
+		return MEMPHYS_METHOD_PAGES;
+	fprintf(stderr, "memphys-probe: method must be remap, fault or pages\n");
 	exit(2);
 }
 
@@ -324,16 +326,20 @@ static const struct {
 	int (*run)(char **argv);
 	const char *usage;
 } commands[] = {
-	{ "fork-share", 3, cmd_fork_share, "DEV remap|fault PAGES" },
+	{ "fork-share", 3, cmd_fork_share, "DEV remap|fault|pages PAGES" },
 	{ "mprotect-write", 2, cmd_mprotect_write, "DEV remap|fault" },
 	{ "open-without-rawio", 1, cmd_open_without_rawio, "DEV" },
 	{ "finit-module", 2, cmd_finit_module, "KO PARAMS" },
 	{ "delete-module", 1, cmd_delete_module, "NAME" },
 	{ "touch-loop", 2, cmd_touch_loop, "DEV remap|fault" },
-	{ "check-pattern", 5, cmd_check_pattern, "DEV remap|fault OFFSET PAGES SEED" },
+	{ "check-pattern", 5, cmd_check_pattern, "DEV remap|fault|pages OFFSET PAGES SEED" },
 	{ "own-writes", 5, cmd_own_writes, "DEV remap|fault OWNER OWNERS SECONDS" },
 	{ "region-check", 3, cmd_region_check, "DEV BASE SIZE" },
 	{ "first-touch", 4, cmd_first_touch, "DEV MIB REPS STRIDE_KIB" },
+	{ "gup", 3, cmd_gup, "DEV remap|fault|pages PAGES" },
+	{ "fill-file", 3, cmd_fill_file, "PATH BYTES SEED" },
+	{ "odirect", 5, cmd_odirect, "DEV remap|fault|pages FILE BYTES SEED" },
+	{ "pin-unload", 3, cmd_pin_unload, "DEV MODULE PAGES" },
 };
 
 int main(int argc, char **argv)

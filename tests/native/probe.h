@@ -22,5 +22,9 @@ uint64_t word(uint64_t seed, size_t i);
 
 int cmd_region_check(char **argv);
 int cmd_first_touch(char **argv);
+int cmd_gup(char **argv);
+int cmd_fill_file(char **argv);
+int cmd_odirect(char **argv);
+int cmd_pin_unload(char **argv);
 
 #endif /* MEMPHYS_PROBE_H */

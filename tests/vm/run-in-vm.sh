@@ -121,7 +121,7 @@ prepare_out() {
 sq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 
 write_guest_files() {
-    local regions=$1 e
+    local regions=$1 modules=$2 e
     {
         echo "VM_LOAD_MODULE=$([[ $VM_NO_MODULE == 1 ]] && echo 0 || echo 1)"
         echo "VM_MODULE=$(sq "$GUEST_MODULE")"
@@ -133,6 +133,7 @@ write_guest_files() {
                  DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1 TERM=dumb LANG=C.UTF-8 TMPDIR=/tmp \
                  PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
                  MEMPHYS_IN_VM=1 "MEMPHYS_OUT=$GUEST_OUT" "MEMPHYS_KO=$MEMPHYS_MODULE" \
+                 "MEMPHYS_KERNEL_MODULES=$modules" \
                  "MEMPHYS_REGIONS=$regions" ${EXTRA_ENV[@]+"${EXTRA_ENV[@]}"}; do
             echo "export ${e%%=*}=$(sq "${e#*=}")"
         done
@@ -243,7 +244,7 @@ main() {
     choose_accel
     prepare_out
     snapshot_module "$kver"
-    write_guest_files "$regions"
+    write_guest_files "$regions" "$root/lib/modules/$kver"
     build_qemu_cmd "$(kernel_boot_image "$kver" "$root")" "$initrd" "$(debug_kernel_args "$kver" "$root")"
 
     # Ctrl-C / kill: stop, never take the dead guest for a boot failure to retry.

@@ -27,6 +27,7 @@ internal static partial class Interop
         internal const int EROFS = 30;
         internal const int ERANGE = 34;
         internal const int ENOSYS = 38;
+        internal const int ENODATA = 61;
         internal const int EPROTO = 71;
         internal const int EOVERFLOW = 75;
         internal const int EOPNOTSUPP = 95;

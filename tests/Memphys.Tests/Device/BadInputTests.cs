@@ -107,7 +107,8 @@ public sealed unsafe class BadInputTests
         ["ioctl QUERY_PAGE NULL"] = (Interop.Errors.EFAULT, (d, i) => IoctlErrno(d, Uapi.IocQueryPage, null)),
 
         // ioctl values: -EINVAL (and -EOPNOTSUPP for a fault size this kernel cannot install).
-        ["SET_METHOD 2"] = (Interop.Errors.EINVAL, (d, i) => SetRaw(d, Uapi.IocSetMethod, 2, 0)),
+        ["SET_METHOD 3 (count)"] = (Interop.Errors.EINVAL, (d, i) => SetRaw(d, Uapi.IocSetMethod, Uapi.MethodCount, 0)),
+        ["SET_METHOD pages, region without :pages"] = (Interop.Errors.EOPNOTSUPP, (d, i) => SetRaw(d, Uapi.IocSetMethod, Uapi.MethodPages, 0)),
         ["SET_METHOD 2^32"] = (Interop.Errors.EINVAL, (d, i) => SetRaw(d, Uapi.IocSetMethod, 1UL << 32, 0)),
         ["SET_METHOD reserved non-zero"] = (Interop.Errors.EINVAL, (d, i) => SetRaw(d, Uapi.IocSetMethod, 0, 1)),
         ["SET_CACHING 3"] = (Interop.Errors.EINVAL, (d, i) => SetRaw(d, Uapi.IocSetCaching, 3, 0)),

@@ -107,6 +107,12 @@ internal static unsafe partial class DeviceSupport
     }
 
     /// <summary>Opens the device with <paramref name="method"/> selected and the counters zeroed.</summary>
+    /// <summary>
+    /// The methods whose mappings are VM_PFNMAP areas (no struct pages), which every region has; the pages
+    /// method (a region loaded with <c>:pages</c>) is tested by <see cref="PagesMethodTests"/>.
+    /// </summary>
+    public static readonly MappingMethod[] PfnMapMethods = [MappingMethod.Remap, MappingMethod.Fault];
+
     public static MemphysDevice OpenWith(MappingMethod method)
     {
         MemphysDevice dev = DeviceEnvironment.Open();

@@ -131,7 +131,7 @@ public sealed unsafe class SharingTests
         using var cgroup = MemoryCgroup.Enter("memphys-test");
         long rssBefore = VmRssBytes();
         long cgBefore = cgroup.CurrentBytes();
-        foreach (MappingMethod method in Enum.GetValues<MappingMethod>())
+        foreach (MappingMethod method in PfnMapMethods)
         {
             using MemphysDevice dev = OpenWith(method);
             using MemphysMapping map = dev.Map();

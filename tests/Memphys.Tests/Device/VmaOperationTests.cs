@@ -8,7 +8,7 @@ namespace Memphys.Tests.Device;
 [Collection(DeviceCollection.Name)]
 public sealed unsafe class VmaOperationTests
 {
-    public static TheoryData<MappingMethod> Methods => new(Enum.GetValues<MappingMethod>());
+    public static TheoryData<MappingMethod> Methods => new(PfnMapMethods);
 
     private static void AssertPage(MemphysDevice dev, MemphysMapping map, long page, ulong seed)
     {

@@ -24,7 +24,9 @@
 /* Mapping methods (struct memphys_info.method, MEMPHYS_IOC_SET_METHOD). */
 #define MEMPHYS_METHOD_REMAP	0	/* remap_pfn_range() in mmap */
 #define MEMPHYS_METHOD_FAULT	1	/* PFNs inserted by the fault handler */
-#define MEMPHYS_METHOD_COUNT	2
+#define MEMPHYS_METHOD_PAGES	2	/* ZONE_DEVICE pages inserted by the fault
+					 * handler (regions=...:pages); pinnable */
+#define MEMPHYS_METHOD_COUNT	3
 
 /*
  * Caching of a region (struct memphys_info.caching).  Each region has one
@@ -83,7 +85,11 @@ struct memphys_info {
 	__u32 reserved0;	/* out: 0 */
 	__u64 max_fault_size;	/* out: this file's largest fault, bytes */
 	__u32 fault_around;	/* out: this file's fault-around, pages per 4 KiB fault */
-	__u32 pages_errno;	/* out: 0, or why the pages method is unavailable (E*) */
+	__u32 pages_errno;	/* out: 0, or why the pages method is unavailable:
+				 * ENODATA   region loaded without :pages
+				 * EOPNOTSUPP no ZONE_DEVICE (32-bit, config)
+				 * EINVAL    base/size not 2 MiB multiples
+				 * other     memremap_pages()'s error */
 	__u64 reserved[3];	/* out: 0 */
 };
 

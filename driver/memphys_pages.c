@@ -1,0 +1,474 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * memphys: the pages method.
+ *
+ * A region loaded with the pages option (regions=SIZE@BASE:pages) gets
+ * ZONE_DEVICE struct pages at load, memremap_pages(MEMORY_DEVICE_GENERIC)
+ * as drivers/dax does, and mappings with this method insert those pages
+ * from the fault handler the way drivers/dax/device.c does on each kernel
+ * (compat.h).  Unlike the remap and fault methods' VM_PFNMAP areas, such a
+ * mapping can be pinned: get_user_pages()/pin_user_pages() (O_DIRECT,
+ * vmsplice(), process_vm_readv(), /proc/PID/mem, RDMA, io_uring) work on it.
+ * The struct pages cost 64 bytes per 4 KiB page (16 MiB per GiB) of RAM.
+ *
+ * A pinned page may outlive every mapping and open file (a pipe keeps the
+ * pages vmsplice() gave it), and memunmap_pages() must not run while one
+ * does.  So from the first mapping on, the region holds a reference to the
+ * module; once no file of the region is open any more (so nothing maps it
+ * and nothing can pin more), a work item checks every page's reference
+ * count and drops the module reference when all are back to their idle
+ * value.  Until then rmmod fails with EAGAIN ("in use").
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/memory_hotplug.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/pagemap.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/sysfs.h>
+#include <linux/workqueue.h>
+
+#include "compat.h"
+#include "memphys.h"
+
+/* How often a region whose files are all closed rechecks its pages. */
+#define MEMPHYS_PAGES_RECHECK	(HZ / 10)
+
+struct memphys_pages {
+	struct memphys_region *region;
+	struct dev_pagemap pgmap;
+	unsigned int folio_order;	/* of every folio of the region */
+	spinlock_t lock;		/* users, lent */
+	unsigned int users;		/* open files of the region */
+	bool lent;			/* holds a module reference */
+	struct delayed_work reclaim;
+};
+
+#if MEMPHYS_HAVE_PAGES
+/* Whether the kernel and CPU can insert entries of @order (PMD or PUD). */
+static bool memphys_pages_can_insert(unsigned int order)
+{
+	if (!has_transparent_hugepage())
+		return false;
+	if (order == PMD_SHIFT - PAGE_SHIFT)
+		return MEMPHYS_HAVE_PAGES_PMD;
+	return order == PUD_SHIFT - PAGE_SHIFT && MEMPHYS_HAVE_PAGES_PUD &&
+	       memphys_cpu_has_gbpages();
+}
+
+/* Whether a pages mapping of @r takes entries of @order (compat.h). */
+static bool memphys_pages_order_ok(struct memphys_region *r,
+				   unsigned int order)
+{
+	unsigned int folio = r->pages->folio_order;
+
+	if (!order)
+		return true;
+	if (MEMPHYS_PAGES_EXACT_FOLIO)
+		return order == folio;
+	return order <= folio && memphys_pages_can_insert(order);
+}
+
+/* MEMPHYS_FAULT_* a pages mapping of @r can take. */
+u32 memphys_pages_fault_sizes(struct memphys_region *r)
+{
+	u32 sizes = MEMPHYS_FAULT_4K;
+
+	if (memphys_pages_order_ok(r, PMD_SHIFT - PAGE_SHIFT))
+		sizes |= MEMPHYS_FAULT_2M;
+	if (memphys_pages_order_ok(r, PUD_SHIFT - PAGE_SHIFT))
+		sizes |= MEMPHYS_FAULT_1G;
+	return sizes;
+}
+
+/* Whether no folio of the region is referenced beyond its idle count. */
+static bool memphys_pages_idle(struct memphys_region *r)
+{
+	unsigned long pfn = PHYS_PFN(r->base);
+	unsigned long end = pfn + (r->size >> PAGE_SHIFT);
+	unsigned long step = 1UL << r->pages->folio_order;
+
+	for (; pfn < end; pfn += step) {
+		if (folio_ref_count(page_folio(pfn_to_page(pfn))) !=
+		    MEMPHYS_PAGE_IDLE_REFS)
+			return false;
+		if (!(pfn & (PAGES_PER_SECTION - 1)))
+			cond_resched();
+	}
+	return true;
+}
+
+static void memphys_pages_reclaim(struct work_struct *work)
+{
+	struct memphys_pages *p = container_of(to_delayed_work(work),
+					       struct memphys_pages, reclaim);
+	bool idle = memphys_pages_idle(p->region);
+	bool put = false;
+
+	spin_lock(&p->lock);
+	if (p->lent && !p->users) {
+		if (idle) {
+			p->lent = false;
+			put = true;
+		} else {
+			schedule_delayed_work(&p->reclaim,
+					      MEMPHYS_PAGES_RECHECK);
+		}
+	}
+	spin_unlock(&p->lock);
+	/* module_exit() cancels this work (synchronously) before it returns. */
+	if (put)
+		module_put(THIS_MODULE);
+}
+
+void memphys_pages_open(struct memphys_region *r)
+{
+	struct memphys_pages *p = r->pages;
+
+	if (!p)
+		return;
+	spin_lock(&p->lock);
+	p->users++;
+	spin_unlock(&p->lock);
+}
+
+void memphys_pages_release(struct memphys_region *r)
+{
+	struct memphys_pages *p = r->pages;
+
+	if (!p)
+		return;
+	spin_lock(&p->lock);
+	if (!--p->users && p->lent)
+		schedule_delayed_work(&p->reclaim, 0);
+	spin_unlock(&p->lock);
+}
+
+/* A pages mapping is being created: hold the module until all is idle. */
+static void memphys_pages_lend(struct memphys_region *r)
+{
+	struct memphys_pages *p = r->pages;
+
+	spin_lock(&p->lock);
+	if (!p->lent) {
+		/* The caller's open file already holds the module. */
+		__module_get(THIS_MODULE);
+		p->lent = true;
+	}
+	spin_unlock(&p->lock);
+}
+
+static unsigned long memphys_pages_pfn(struct memphys_region *r,
+				       pgoff_t pgoff, unsigned long size)
+{
+	u64 offset = (u64)pgoff << PAGE_SHIFT;
+
+	if (offset >= r->size || size > r->size - offset)
+		return -1UL;
+	return PHYS_PFN(r->base + offset);
+}
+
+static vm_fault_t memphys_pages_fault(struct vm_fault *vmf)
+{
+	struct memphys_region *r = memphys_file_region(vmf->vma->vm_file);
+	unsigned long pfn = memphys_pages_pfn(r, vmf->pgoff, PAGE_SIZE);
+	vm_fault_t ret;
+
+	if (pfn == -1UL) {
+		atomic64_inc(&r->stats.refused);
+		return VM_FAULT_SIGBUS;
+	}
+	ret = memphys_pages_insert_pte(vmf, pfn,
+				       vmf->flags & FAULT_FLAG_WRITE);
+	if (ret == VM_FAULT_NOPAGE)
+		atomic64_inc(&r->stats.pte_faults);
+	return ret;
+}
+
+#if MEMPHYS_HAVE_PAGES_HUGE
+/*
+ * One 2 MiB or 1 GiB entry when the address, the frame and the area all
+ * allow it and the area's largest fault size (vm_private_data, as for the
+ * fault method) is not smaller; else the kernel falls back to a smaller
+ * size.  A write that only makes a present entry writable is not counted.
+ */
+static vm_fault_t memphys_pages_huge(struct vm_fault *vmf, unsigned int order)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct memphys_region *r = memphys_file_region(vma->vm_file);
+	unsigned long size = PAGE_SIZE << order;
+	unsigned long addr = ALIGN_DOWN(vmf->address, size);
+	bool write = vmf->flags & FAULT_FLAG_WRITE;
+	unsigned long pfn;
+	bool upgrade, pud;
+	vm_fault_t ret;
+
+	pfn = memphys_pages_pfn(r, linear_page_index(vma, addr), size);
+	if (!memphys_pages_order_ok(r, order) ||
+	    size > (unsigned long)vma->vm_private_data ||
+	    addr < vma->vm_start || addr + size > vma->vm_end ||
+	    pfn == -1UL || !IS_ALIGNED(pfn, 1UL << order))
+		goto fallback;
+	pud = order == PUD_SHIFT - PAGE_SHIFT;
+	upgrade = pud ? !pud_none(READ_ONCE(*vmf->pud)) :
+			!pmd_none(READ_ONCE(*vmf->pmd));
+	ret = pud ? memphys_pages_insert_pud(vmf, pfn, write) :
+		    memphys_pages_insert_pmd(vmf, pfn, write);
+	if (ret == VM_FAULT_NOPAGE && !upgrade)
+		atomic64_inc(pud ? &r->stats.pud_faults : &r->stats.pmd_faults);
+	return ret;
+fallback:
+	atomic64_inc(&r->stats.fallback_faults);
+	return VM_FAULT_FALLBACK;
+}
+
+MEMPHYS_PAGES_HUGE_FAULT(memphys_pages_huge_fault, memphys_pages_huge)
+#endif
+
+/* Moving or growing the area is not supported, as for the other methods. */
+static int memphys_pages_mremap(struct vm_area_struct *vma)
+{
+	return -EINVAL;
+}
+
+const struct vm_operations_struct memphys_pages_vm_ops = {
+	.fault = memphys_pages_fault,
+#if MEMPHYS_HAVE_PAGES_HUGE
+	.huge_fault = memphys_pages_huge_fault,
+#endif
+	.mremap = memphys_pages_mremap,
+};
+
+/*
+ * Prepare a new pages mapping; its flags are the caller's (.mmap and
+ * .mmap_prepare set them differently).  Returns whether the area may take
+ * huge faults.
+ */
+bool memphys_pages_prepare(struct memphys_region *r)
+{
+	memphys_pages_lend(r);
+	return memphys_pages_fault_sizes(r) != MEMPHYS_FAULT_4K;
+}
+
+/*
+ * QUERY_PAGE for a pages mapping, which follow_pfnmap_start() refuses (it
+ * is not VM_PFNMAP): read the leaf entry behind @address.  The caller's
+ * mmap lock keeps the upper levels in place; a PTE table may be freed
+ * under it only after an RCU grace period (6.15's empty page table
+ * reclaim), so it is read from a snapshot of its PMD under rcu_read_lock(),
+ * as __pte_offset_map() (not exported) does.  64-bit only: no highmem PTEs.
+ */
+int memphys_pages_follow(struct vm_area_struct *vma, unsigned long address,
+			 unsigned long *pfn, pgprot_t *prot, bool *writable)
+{
+	pgd_t *pgd = pgd_offset(vma->vm_mm, address);
+	p4d_t *p4d;
+	pud_t *pudp, pud;
+	pmd_t pmd;
+	pte_t pte;
+
+	if (pgd_none(READ_ONCE(*pgd)))
+		return -ENOENT;
+	p4d = p4d_offset(pgd, address);
+	if (p4d_none(READ_ONCE(*p4d)))
+		return -ENOENT;
+	pudp = pud_offset(p4d, address);
+	pud = READ_ONCE(*pudp);
+	if (pud_none(pud) || !pud_present(pud))
+		return -ENOENT;
+	if (pud_leaf(pud)) {
+		*pfn = pud_pfn(pud) + ((address & ~PUD_MASK) >> PAGE_SHIFT);
+		*prot = pud_pgprot(pud);
+		*writable = pud_write(pud);
+		return 0;
+	}
+	rcu_read_lock();
+	pmd = READ_ONCE(*pmd_offset(pudp, address));
+	if (pmd_none(pmd) || !pmd_present(pmd)) {
+		rcu_read_unlock();
+		return -ENOENT;
+	}
+	if (pmd_leaf(pmd)) {
+		rcu_read_unlock();
+		*pfn = pmd_pfn(pmd) + ((address & ~PMD_MASK) >> PAGE_SHIFT);
+		*prot = pmd_pgprot(pmd);
+		*writable = pmd_write(pmd);
+		return 0;
+	}
+	pte = ptep_get(pte_offset_kernel(&pmd, address));
+	rcu_read_unlock();
+	if (!pte_present(pte))
+		return -ENOENT;
+	*pfn = pte_pfn(pte);
+	*prot = pte_pgprot(pte);
+	*writable = pte_write(pte);
+	return 0;
+}
+
+/* memremap_pages() adds memory in subsections (2 MiB on x86-64). */
+static int memphys_pages_aligned(struct memphys_region *r)
+{
+	u64 align = PAGES_PER_SUBSECTION << PAGE_SHIFT;
+
+	if (IS_ALIGNED(r->base, align) && IS_ALIGNED(r->size, align))
+		return 0;
+	pr_warn("%s: no pages method: base and size must be multiples of %llu MiB for memremap_pages()\n",
+		r->name, align >> 20);
+	return -EINVAL;
+}
+
+/*
+ * The order of the region's folios: the largest huge entry the kernel can
+ * insert that divides the region's base and size (compat.h), else 0.
+ */
+static unsigned int memphys_pages_folio_order(struct memphys_region *r)
+{
+	static const unsigned int orders[] = {
+		PUD_SHIFT - PAGE_SHIFT, PMD_SHIFT - PAGE_SHIFT,
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(orders); i++) {
+		u64 size = PAGE_SIZE << orders[i];
+
+		if (memphys_pages_can_insert(orders[i]) &&
+		    IS_ALIGNED(r->base, size) && IS_ALIGNED(r->size, size))
+			return orders[i];
+	}
+	return 0;
+}
+
+static int memphys_pages_create(struct memphys_region *r)
+{
+	struct memphys_pages *p;
+	void *addr;
+	int ret;
+
+	ret = memphys_pages_aligned(r);
+	if (ret)
+		return ret;
+	p = kzalloc(sizeof(*p), GFP_KERNEL);
+	if (!p)
+		return -ENOMEM;
+	p->region = r;
+	spin_lock_init(&p->lock);
+	INIT_DELAYED_WORK(&p->reclaim, memphys_pages_reclaim);
+	p->pgmap.type = MEMORY_DEVICE_GENERIC;
+	p->pgmap.range.start = r->base;
+	p->pgmap.range.end = r->base + r->size - 1;
+	p->pgmap.nr_range = 1;
+	p->folio_order = memphys_pages_folio_order(r);
+	p->pgmap.vmemmap_shift = p->folio_order;
+	addr = memremap_pages(&p->pgmap, memory_add_physaddr_to_nid(r->base));
+	if (IS_ERR(addr)) {
+		ret = PTR_ERR(addr);
+		pr_warn("%s: no pages method: memremap_pages() failed (%d)\n",
+			r->name, ret);
+		kfree(p);
+		return ret;
+	}
+	r->pages = p;
+	pr_info("%s: pages method: %llu MiB of struct pages, folios of %lu KiB\n",
+		r->name, ((r->size >> PAGE_SHIFT) * sizeof(struct page)) >> 20,
+		(PAGE_SIZE << p->folio_order) >> 10);
+	return 0;
+}
+
+void memphys_pages_teardown(struct memphys_region *r)
+{
+	struct memphys_pages *p = r->pages;
+
+	if (!p)
+		return;
+	/* No file is open and nothing is lent, or the module would be held. */
+	cancel_delayed_work_sync(&p->reclaim);
+	memunmap_pages(&p->pgmap);
+	kfree(p);
+	r->pages = NULL;
+}
+#else /* !MEMPHYS_HAVE_PAGES */
+void memphys_pages_open(struct memphys_region *r)
+{
+}
+
+void memphys_pages_release(struct memphys_region *r)
+{
+}
+
+bool memphys_pages_prepare(struct memphys_region *r)
+{
+	return false;
+}
+
+u32 memphys_pages_fault_sizes(struct memphys_region *r)
+{
+	return MEMPHYS_FAULT_4K;
+}
+
+int memphys_pages_follow(struct vm_area_struct *vma, unsigned long address,
+			 unsigned long *pfn, pgprot_t *prot, bool *writable)
+{
+	return -ENOENT;
+}
+
+/* There are no such mappings; the symbol only keeps callers simple. */
+const struct vm_operations_struct memphys_pages_vm_ops;
+
+static int memphys_pages_create(struct memphys_region *r)
+{
+	pr_warn("%s: no pages method: this kernel has no ZONE_DEVICE memory (CONFIG_ZONE_DEVICE, 64-bit only)\n",
+		r->name);
+	return -EOPNOTSUPP;
+}
+
+void memphys_pages_teardown(struct memphys_region *r)
+{
+}
+#endif /* MEMPHYS_HAVE_PAGES */
+
+/*
+ * sysfs "pages": the entry sizes a pages mapping of @r takes, e.g.
+ * "4K 2M 1G", or "none" and why (pages_errno).
+ */
+ssize_t memphys_pages_show(struct memphys_region *r, char *buf)
+{
+	static const char * const sizes[] = { "4K", "2M", "1G" };
+	u32 bits;
+	int len = 0;
+	unsigned int i;
+
+	if (!r->pages) {
+		switch (r->pages_errno) {
+		case ENODATA:
+			return sysfs_emit(buf, "none (ENODATA: loaded without :pages)\n");
+		case EOPNOTSUPP:
+			return sysfs_emit(buf, "none (EOPNOTSUPP: no ZONE_DEVICE in this kernel)\n");
+		case EINVAL:
+			return sysfs_emit(buf, "none (EINVAL: base or size not a multiple of 2 MiB)\n");
+		default:
+			return sysfs_emit(buf, "none (memremap_pages() failed: -%u)\n",
+					  r->pages_errno);
+		}
+	}
+	bits = memphys_pages_fault_sizes(r);
+	for (i = 0; i < ARRAY_SIZE(sizes); i++)
+		if (bits & BIT(i))
+			len += sysfs_emit_at(buf, len, "%s%s", len ? " " : "",
+					     sizes[i]);
+	return len + sysfs_emit_at(buf, len, "\n");
+}
+
+/*
+ * At load: give the region struct pages if its option asked for them.
+ * A region whose pages cannot be had still loads, for the other methods;
+ * pages_errno tells why (GET_INFO).
+ */
+void memphys_pages_setup(struct memphys_region *r, bool wanted)
+{
+	r->pages_errno = wanted ? -memphys_pages_create(r) : ENODATA;
+}

@@ -1,0 +1,289 @@
+using System.Globalization;
+using Memphys.Native;
+using static Memphys.Tests.Device.DeviceSupport;
+
+namespace Memphys.Tests.Device;
+
+/// <summary>
+/// The pages method: a region loaded with <c>regions=SIZE@BASE:pages</c> gets ZONE_DEVICE struct pages
+/// (memremap_pages, MEMORY_DEVICE_GENERIC) and its fault handler inserts them as drivers/dax does, so the kernel's
+/// page pinning works on such mappings (process_vm_readv, vmsplice, O_DIRECT) where it refuses the remap and fault
+/// methods' VM_PFNMAP areas with EFAULT. Each test reloads the module with the harness's regions plus <c>:pages</c>
+/// and puts it back as the harness loaded it.
+/// </summary>
+[Trait(DeviceEnvironment.Category, DeviceEnvironment.Device)]
+[Collection(DeviceCollection.Name)]
+public sealed unsafe class PagesMethodTests
+{
+    private const int ENODATA = 61;
+    private const ulong Seed = 0x9a9e5;
+
+    public static TheoryData<ulong> HugeSizes => new(FaultSize.Pmd, FaultSize.Pud);
+
+    /// <summary>Runs <paramref name="test"/> with the harness's regions loaded with the pages option.</summary>
+    private static void WithPages(Action test)
+    {
+        ModuleReload.Require();
+        try
+        {
+            ModuleReload.Reload($"regions={ModuleReload.RegionsOfType("pages")}");
+            test();
+        }
+        finally
+        {
+            ModuleReload.Restore();
+        }
+    }
+
+    private static Version KernelVersion()
+    {
+        string release = File.ReadAllText("/proc/sys/kernel/osrelease").Trim();
+        string[] parts = release.Split('.', '-', '+');
+        return new Version(int.Parse(parts[0], CultureInfo.InvariantCulture), int.Parse(parts[1], CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>
+    /// The entry sizes a pages mapping of this region takes (driver/compat.h): 4 KiB everywhere; the region's pages
+    /// are folios of the largest huge size its alignment allows, and 6.12 to 6.14 insert huge devmap entries up to
+    /// that size (2 MiB and 1 GiB, as device-dax does); from 6.15 a huge entry maps one whole folio and 1 GiB ones
+    /// need a DAX inode, so 2 MiB only; 6.1 offers huge faults only to DAX inodes: 4 KiB only.
+    /// </summary>
+    private static ulong[] PagesEntrySizes(MemphysInfo info)
+    {
+        Version v = KernelVersion();
+        bool Aligned(ulong size) => info.PhysicalBase % size == 0 && info.RegionSize % size == 0;
+        var sizes = new List<ulong> { FaultSize.Pte };
+        if (v < new Version(6, 12))
+        {
+            return [.. sizes];
+        }
+
+        bool pud = v < new Version(6, 15) && (info.FaultSizes & FaultSizes.Pud1G) != 0 && Aligned(FaultSize.Pud);
+        if ((info.FaultSizes & FaultSizes.Pmd2M) != 0 && Aligned(FaultSize.Pmd))
+        {
+            sizes.Add(FaultSize.Pmd);
+        }
+
+        if (pud)
+        {
+            sizes.Add(FaultSize.Pud);
+        }
+
+        return [.. sizes];
+    }
+
+    private static string SizeName(ulong size) => size switch
+    {
+        FaultSize.Pud => "1G",
+        FaultSize.Pmd => "2M",
+        _ => "4K",
+    };
+
+    private static void AssertFrames(MemphysDevice dev, MemphysMapping map, long[] pages, ulong entrySize, string what)
+    {
+        ulong first = BasePfn(dev.GetInfo()) + (ulong)(map.RegionOffset / Page);
+        foreach (long page in pages)
+        {
+            PageTableEntry e = dev.QueryPage(map.BaseAddress + (nint)(page * Page));
+            Assert.True(e.Present, $"{what}: page {page} not present");
+            Assert.Equal(first + (ulong)page, e.Pfn);
+            Assert.Equal(entrySize, e.EntrySize);
+            Assert.True(e.MemoryType.Honours(CachingMode.WriteBack), $"{what}: page {page} mapped {e.MemoryType.Short()}");
+        }
+    }
+
+    [DeviceFact]
+    public void ARegionWithoutThePagesOptionSaysWhyAndRefusesTheMethod()
+    {
+        using MemphysDevice dev = DeviceEnvironment.Open();
+        MemphysInfo info = dev.GetInfo();
+        Assert.Equal([MappingMethod.Remap, MappingMethod.Fault], info.SupportedMethods);
+        Assert.Equal(ENODATA, info.PagesErrno);
+        Assert.Equal("none (ENODATA: loaded without :pages)", File.ReadAllText("/sys/class/misc/memphys0/pages").Trim());
+
+        MemphysException e = Assert.Throws<MemphysException>(() => dev.SetMethod(MappingMethod.Pages));
+        Assert.Equal(Interop.Errors.EOPNOTSUPP, e.Errno);
+        Assert.Contains("regions=SIZE@BASE:pages", e.Message, StringComparison.Ordinal);
+
+        (int code, _, string message) = CliRunner.Run(["map", "--device", DeviceEnvironment.DevicePath, "--method", "pages",
+            "--length", "4K"]);
+        Assert.NotEqual(0, code);
+        Assert.Contains("SET_METHOD pages refused: the region has no struct pages", message, StringComparison.Ordinal);
+        Assert.Contains("(EOPNOTSUPP)", message, StringComparison.Ordinal);
+    }
+
+    [DeviceFact]
+    public void TheLoadRefusesPagesWithAnotherTypeAndAMisalignedRegionLoadsWithoutThem()
+    {
+        ModuleReload.Require();
+        MemphysInfo harness;
+        using (MemphysDevice dev = DeviceEnvironment.Open())
+        {
+            harness = dev.GetInfo();
+        }
+
+        int log = ModuleReload.KernelLogLines();
+        try
+        {
+            Assert.Equal("OK", ModuleReload.Unload());
+            Assert.Equal("EINVAL", ModuleReload.Load($"regions={ModuleReload.RegionsOfType("wc:pages")}"));
+            Assert.Contains(ModuleReload.KernelLogSince(log), l => l.Contains("the pages option needs the wb memory type", StringComparison.Ordinal));
+
+            // 4 KiB short of the harness's region: not whole 2 MiB subsections, which memremap_pages() needs.
+            ulong size = harness.RegionSize - (ulong)Page;
+            Assert.Equal("OK", ModuleReload.Load($"regions={size}@0x{harness.PhysicalBase:x}:pages"));
+            using MemphysDevice dev = DeviceEnvironment.Open();
+            MemphysInfo info = dev.GetInfo();
+            Assert.Equal(Interop.Errors.EINVAL, info.PagesErrno);
+            Assert.StartsWith("none (EINVAL", File.ReadAllText("/sys/class/misc/memphys0/pages"), StringComparison.Ordinal);
+            Assert.DoesNotContain(MappingMethod.Pages, info.SupportedMethods);
+            Assert.Contains(ModuleReload.KernelLogSince(log), l => l.Contains("no pages method: base and size must be multiples of 2 MiB", StringComparison.Ordinal));
+            MemphysException e = Assert.Throws<MemphysException>(() => dev.SetMethod(MappingMethod.Pages));
+            Assert.Contains("not multiples of 2 MiB", e.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            ModuleReload.Restore();
+        }
+    }
+
+    [DeviceFact]
+    public void EachTouchedPageTakesOneFaultAndMapsItsOwnFrame() => WithPages(() =>
+    {
+        using MemphysDevice dev = OpenWith(MappingMethod.Pages);
+        MemphysInfo info = dev.GetInfo();
+        Assert.Contains(MappingMethod.Pages, info.SupportedMethods);
+        Assert.Equal(0, info.PagesErrno);
+        Assert.Equal(string.Join(' ', PagesEntrySizes(info).Select(SizeName)), File.ReadAllText("/sys/class/misc/memphys0/pages").Trim());
+        dev.SetMaxFaultSize(FaultSize.Pte);
+
+        long offset = (long)info.RegionSize / 2 + 5 * Page;
+        using MemphysMapping map = dev.Map(offset, 64 * Page);
+        Assert.False(map.IsPfnMap, "a pages mapping must not be VM_PFNMAP");
+        for (long page = 0; page < 64; page++)
+        {
+            *PageWord(map, page) = Word(Seed, (ulong)(offset / Page + page));
+        }
+
+        MemphysStats stats = dev.GetStats();
+        Assert.Equal(64UL, stats.PteFaults);
+        // With the THP policy "always" the kernel still offers huge faults (answered VM_FAULT_FALLBACK, counted).
+        Assert.Equal(0UL, stats.PmdFaults + stats.PudFaults);
+        AssertFrames(dev, map, Enumerable.Range(0, 64).Select(i => (long)i).ToArray(), FaultSize.Pte, "4 KiB pages");
+
+        // The kernel's own page walk sees the pages, unlike VM_PFNMAP areas: /proc/self/pagemap has their PFNs.
+        PagemapEntry[] pagemap = map.ReadPagemap();
+        Assert.All(pagemap, (e, i) => Assert.True(e.Present, $"pagemap: page {i} not present"));
+        map.TouchPages(write: true);
+        Assert.Equal(64UL, dev.GetStats().PteFaults);
+
+        // Another process sees the same frames; a private (COW) mapping is refused as for the fault method.
+        Assert.Equal("match", Probe("check-pattern", DeviceEnvironment.DevicePath, "pages", offset.ToString(CultureInfo.InvariantCulture),
+            "64", Seed.ToString(CultureInfo.InvariantCulture)));
+        Assert.Equal(Interop.Errors.EINVAL, MMapErrno(dev, 0, Page, Interop.Libc.PROT_READ | Interop.Libc.PROT_WRITE, Interop.Libc.MAP_PRIVATE));
+        Assert.Equal("shared", Probe("fork-share", DeviceEnvironment.DevicePath, "pages", "64"));
+    });
+
+    [DeviceTheory]
+    [MemberData(nameof(HugeSizes))]
+    public void AnAlignedBlockTakesOneFaultOfTheLargestEntryTheKernelInserts(ulong size) => WithPages(() =>
+    {
+        using MemphysDevice dev = OpenWith(MappingMethod.Pages);
+        MemphysInfo info = dev.GetInfo();
+        Assert.SkipWhen(info.RegionSize < size || info.PhysicalBase % size != 0,
+            $"the region ({info.RegionSize:x} at {info.PhysicalBase:x}) holds no aligned {MemphysDevice.FormatSize(size)} block");
+        ulong entry = PagesEntrySizes(info).Where(s => s <= size).Max();
+        if (entry > FaultSize.Pte)
+        {
+            dev.SetMaxFaultSize(entry);
+        }
+
+        using MemphysMapping map = dev.Map(0, (long)size, alignment: size);
+        map.Pointer[12345] = 1;
+        MemphysStats stats = dev.GetStats();
+        Assert.Equal(entry == FaultSize.Pud ? 1UL : 0UL, stats.PudFaults);
+        Assert.Equal(entry == FaultSize.Pmd ? 1UL : 0UL, stats.PmdFaults);
+        Assert.Equal(entry == FaultSize.Pte ? 1UL : 0UL, stats.PteFaults);
+        long pages = (long)entry / Page;
+        long first = 12345 / Page / pages * pages;
+        AssertFrames(dev, map, [first, first + pages / 2, first + pages - 1], entry, $"{MemphysDevice.FormatSize(entry)} entry");
+
+        // The first 2 MiB written: one fault per entry, the first one's included.
+        long touched = 512 * Page;
+        map.TouchPages(0, touched, write: true);
+        Assert.Equal((ulong)Math.Max(1, touched / (long)entry), dev.GetStats().TotalFaults);
+    });
+
+    [DeviceFact]
+    public void PinningWorksOnPagesAndIsRefusedOnTheOtherMethodsOfTheSameRegion() => WithPages(() =>
+    {
+        // process_vm_readv and vmsplice pin pages (get/pin_user_pages): VM_PFNMAP areas have none, EFAULT.
+        // /proc/PID/mem falls back to the mapping's .access (generic_access_phys) for them.
+        Assert.Equal("process_vm_readv=OK proc_mem=OK vmsplice=OK", Probe("gup", DeviceEnvironment.DevicePath, "pages", "256"));
+        foreach (MappingMethod method in PfnMapMethods)
+        {
+            string name = method.ToString().ToLowerInvariant();
+            Assert.Equal("process_vm_readv=EFAULT proc_mem=OK vmsplice=EFAULT", Probe("gup", DeviceEnvironment.DevicePath, name, "256"));
+
+            // The region's pages do not change what the PFN-map methods map.
+            using MemphysDevice dev = OpenWith(method);
+            dev.SetMaxFaultSize(FaultSize.Pte);
+            using MemphysMapping map = dev.Map(0, 16 * Page);
+            map.TouchPages(write: true);
+            Assert.True(map.IsPfnMap);
+            AssertFrames(dev, map, [0, 7, 15], FaultSize.Pte, $"{name} on a pages region");
+        }
+    });
+
+    [DeviceFact]
+    public void AnODirectReadFromABlockDeviceFillsAPagesMappingByteExact() => WithPages(() =>
+    {
+        using MemphysDevice dev = DeviceEnvironment.Open();
+        long bytes = (long)Math.Min(dev.GetInfo().RegionSize, 1UL << 30);
+        string image = "/tmp/memphys-odirect.img";
+        string loop = AttachLoop(image, bytes);
+        try
+        {
+            Assert.Equal($"OK {bytes}", Probe("odirect", DeviceEnvironment.DevicePath, "pages", loop, bytes.ToString(CultureInfo.InvariantCulture), "77"));
+            Assert.Equal("EFAULT at 0", Probe("odirect", DeviceEnvironment.DevicePath, "fault", loop, (1 << 20).ToString(CultureInfo.InvariantCulture), "77"));
+        }
+        finally
+        {
+            Run("losetup", "-d", loop);
+            File.Delete(image);
+        }
+    });
+
+    /// <summary>A loop device over a new file of <paramref name="bytes"/> holding the pattern of seed 77.</summary>
+    private static string AttachLoop(string image, long bytes)
+    {
+        if (!Directory.Exists("/sys/module/loop"))
+        {
+            string dir = Path.Combine(Environment.GetEnvironmentVariable("MEMPHYS_KERNEL_MODULES") ?? "", "kernel/drivers/block");
+            string? ko = Directory.Exists(dir) ? Directory.GetFiles(dir, "loop.ko*").FirstOrDefault() : null;
+            Assert.True(ko is not null, $"no loop module in {dir} (MEMPHYS_KERNEL_MODULES, set by tests/vm/run-in-vm.sh)");
+            (int exit, string output) = Run("insmod", ko);
+            Assert.True(exit == 0, $"insmod {ko}: {output}");
+        }
+
+        Assert.Equal("OK", Probe("fill-file", image, bytes.ToString(CultureInfo.InvariantCulture), "77"));
+        (int code, string dev) = Run("losetup", "--find", "--show", image);
+        Assert.True(code == 0, $"losetup: {dev}");
+        return dev.Trim();
+    }
+
+    [DeviceFact]
+    public void UnloadIsRefusedWhileAPageIsMappedOrPinnedAndCleanAfter() => WithPages(() =>
+    {
+        int log = ModuleReload.KernelLogLines();
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+
+        // mapped: the open file holds the module; pinned: a pipe holds pages after munmap() and close().
+        Assert.Equal("mapped=EAGAIN pinned=EAGAIN drained=OK",
+            string.Join(' ', Probe("pin-unload", DeviceEnvironment.DevicePath, "memphys", "64").Split(' ').Take(3)));
+        Assert.False(ModuleReload.Loaded);
+        Assert.DoesNotContain(ModuleReload.KernelLogSince(log), l => l.Contains("WARNING:", StringComparison.Ordinal) ||
+            l.Contains("BUG:", StringComparison.Ordinal));
+    });
+}
