@@ -1,0 +1,155 @@
+using System.CommandLine;
+using Memphys.Benchmarks;
+
+namespace Memphys.Cli;
+
+/// <summary>One run of <c>memphys bench</c>: what was measured, how, and the results (with the included ones).</summary>
+internal sealed record BenchRun(BenchSettings Settings, long Window, int Repetitions, string Kernel, string? Thp,
+    IReadOnlyList<KindResult> Kinds, IReadOnlyList<RatioResult> Ratios);
+
+/// <summary>
+/// <c>memphys bench</c>: memphys against the kernel's own ways to map memory (anonymous memory with THP off/on,
+/// hugetlbfs, /dev/mem, device-dax), with repetitions interleaved across kinds, medians, ranges, unstable figures
+/// flagged, ratios from the same run, a table, <c>--json</c> and an SVG chart.
+/// </summary>
+internal static class BenchCommand
+{
+    private const long DefaultLength = 64L << 20;
+    private const long DefaultWindow = 64L << 20;
+
+    public static Command Build()
+    {
+        var device = Options.Device();
+        var json = Options.Json();
+        var offset = Options.Offset();
+        var length = Options.Length("Bytes mapped and first-touched per kind (default: 64 MiB or the region, whichever is smaller).");
+        var iterations = Options.Count("--iterations", "-n", "Rounds; each measures every kind once, after one warm-up round", 5, Options.MaxIterations);
+        var window = new Option<long>("--window")
+        {
+            Description = $"Bytes of each mapping the bandwidth loops run over (default: {Output.Size(DefaultWindow)} or --length, whichever is smaller).",
+            CustomParser = r => Options.ParsePages(r, "--window", allowZero: false),
+        };
+        var kinds = new Option<string>("--kinds")
+        {
+            Description = "Comma-separated kinds to measure (default: all): " + string.Join(", ", KindNames()) + ".",
+        };
+        var devmemBase = new Option<long?>("--devmem-base")
+        {
+            Description = "Physical address for the devmem kind (default: the memphys region's base + --offset).",
+            CustomParser = r => Options.ParsePages(r, "--devmem-base", allowZero: true),
+        };
+        var dax = new Option<string[]>("--dax") { Description = "A device-dax node (/dev/daxX.Y) for the devdax kinds; repeatable." };
+        var include = new Option<string[]>("--include")
+        {
+            Description = "Kinds from an earlier 'memphys bench --json' file join the table and ratios (e.g. devmem measured with memphys unloaded); repeatable.",
+        };
+        var chart = new Option<string>("--chart") { Description = "Also write an SVG chart (bandwidth and first touch per kind) to this file." };
+        var command = new Command("bench",
+            "mmap() time, first touch (4 KiB and 2 MiB stride, with the driver's fault counts), page-table growth and " +
+            "write/read/copy bandwidth (C# loops and libc memset/memcpy) of memphys (remap; fault at 4K/2M/1G) next to " +
+            "anonymous memory (THP off/on), hugetlbfs, /dev/mem and device-dax, over the same size in the same run; " +
+            "median [min-max] of rounds interleaved across kinds, '!' on figures spread more than 10 %, and ratios.")
+        {
+            device, json, offset, length, iterations, window, kinds, devmemBase, dax, include, chart,
+        };
+        command.SetAction(r => Program.Guard(r.GetValue(json), o => Run(o, new Request(
+            r.GetValue(device)!, r.GetValue(offset), r.GetValue(length), r.GetValue(iterations), r.GetValue(window),
+            r.GetValue(kinds), r.GetValue(devmemBase), r.GetValue(dax) ?? [], r.GetValue(include) ?? [], r.GetValue(chart)))));
+        return command;
+    }
+
+    private sealed record Request(string Device, long Offset, long Length, int Repetitions, long Window, string? Kinds,
+        long? DevMemBase, string[] Dax, string[] Include, string? Chart);
+
+    private static IEnumerable<string> KindNames()
+    {
+        IReadOnlyList<BenchKind> catalog = BenchKind.Catalog();
+        foreach (BenchKind k in catalog)
+        {
+            k.Dispose();
+        }
+
+        return catalog.Select(k => k.Name);
+    }
+
+    private static int Run(Output output, Request request)
+    {
+        List<BenchKind> kinds = Select(request.Kinds);
+        try
+        {
+            (long offset, long length) = (request.Offset, request.Length == 0 ? DefaultLength : request.Length);
+            if (kinds.Any(k => k.Group == "memphys"))
+            {
+                using MemphysDevice d = MemphysDevice.Open(request.Device, readOnly: true);
+                (offset, length) = Common.Range(d.GetInfo(), request.Offset, request.Length, DefaultLength);
+            }
+
+            var settings = new BenchSettings(request.Device, offset, length, (ulong?)request.DevMemBase, request.Dax);
+            long window = Math.Min(request.Window == 0 ? DefaultWindow : request.Window, length);
+            IReadOnlyList<KindResult> measured = output.WithProgress("bench", 1, progress =>
+                BenchRunner.Run(kinds, settings, window, request.Repetitions, (done, total) => progress((double)done / total)));
+            IReadOnlyList<KindResult> all = Merge(measured, request.Include.SelectMany(BenchJson.ReadKinds));
+            var run = new BenchRun(settings, window, request.Repetitions, KernelRelease(), SystemMemory.TransparentHugePages,
+                all, BenchRatios.Compute(all));
+            if (request.Chart is { } chart)
+            {
+                SvgChart.Write(chart, run);
+            }
+
+            if (output.Json)
+            {
+                output.WriteJson(BenchJson.ToJson(run));
+            }
+            else
+            {
+                BenchTable.Write(output, run);
+            }
+
+            return ExitCodes.Ok;
+        }
+        finally
+        {
+            kinds.ForEach(k => k.Dispose());
+        }
+    }
+
+    private static List<BenchKind> Select(string? names)
+    {
+        List<BenchKind> catalog = [.. BenchKind.Catalog()];
+        if (string.IsNullOrWhiteSpace(names))
+        {
+            return catalog;
+        }
+
+        string[] wanted = names.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        string? unknown = wanted.FirstOrDefault(n => catalog.All(k => k.Name != n));
+        var chosen = catalog.Where(k => wanted.Contains(k.Name)).ToList();
+        catalog.Except(chosen).ToList().ForEach(k => k.Dispose());
+        return unknown is null ? chosen
+            : throw new UsageException($"--kinds: unknown kind '{unknown}' (kinds: {string.Join(", ", catalog.Select(k => k.Name))})");
+    }
+
+    /// <summary>The measured kinds plus the included ones; per name, a measured result wins unless only the included one is supported.</summary>
+    private static List<KindResult> Merge(IReadOnlyList<KindResult> measured, IEnumerable<KindResult> included)
+    {
+        var list = measured.ToList();
+        foreach (KindResult k in included)
+        {
+            int i = list.FindIndex(m => m.Name == k.Name);
+            if (i < 0)
+            {
+                list.Add(k);
+            }
+            else if (list[i].Unsupported is not null && k.Unsupported is null)
+            {
+                list[i] = k;
+            }
+        }
+
+        var order = BenchKind.Catalog().Select(k => k.Name).ToList();
+        return [.. list.OrderBy(k => order.IndexOf(k.Name) is var n && n < 0 ? int.MaxValue : n)];
+    }
+
+    private static string KernelRelease() =>
+        File.Exists("/proc/sys/kernel/osrelease") ? File.ReadAllText("/proc/sys/kernel/osrelease").Trim() : Environment.OSVersion.VersionString;
+}
