@@ -31,8 +31,10 @@ internal static class BenchCommand
         };
         var kinds = new Option<string>("--kinds")
         {
-            Description = "Comma-separated kinds to measure (default: all): " + string.Join(", ", KindNames()) + ".",
+            Description = "Comma-separated kinds to measure (default: all): " + string.Join(", ", KindNames()) +
+                "; 'none' with --include prints the included runs.",
         };
+        var skip = new Option<string>("--skip") { Description = "Comma-separated kinds not to measure (of --kinds, or of all)." };
         var devmemBase = new Option<long?>("--devmem-base")
         {
             Description = "Physical address for the devmem kind (default: the memphys region's base + --offset).",
@@ -50,15 +52,15 @@ internal static class BenchCommand
             "anonymous memory (THP off/on), hugetlbfs, /dev/mem and device-dax, over the same size in the same run; " +
             "median [min-max] of rounds interleaved across kinds, '!' on figures spread more than 10 %, and ratios.")
         {
-            device, json, offset, length, iterations, window, kinds, devmemBase, dax, include, chart,
+            device, json, offset, length, iterations, window, kinds, skip, devmemBase, dax, include, chart,
         };
         command.SetAction(r => Program.Guard(r.GetValue(json), o => Run(o, new Request(
             r.GetValue(device)!, r.GetValue(offset), r.GetValue(length), r.GetValue(iterations), r.GetValue(window),
-            r.GetValue(kinds), r.GetValue(devmemBase), r.GetValue(dax) ?? [], r.GetValue(include) ?? [], r.GetValue(chart)))));
+            r.GetValue(kinds), r.GetValue(skip), r.GetValue(devmemBase), r.GetValue(dax) ?? [], r.GetValue(include) ?? [], r.GetValue(chart)))));
         return command;
     }
 
-    private sealed record Request(string Device, long Offset, long Length, int Repetitions, long Window, string? Kinds,
+    private sealed record Request(string Device, long Offset, long Length, int Repetitions, long Window, string? Kinds, string? Skip,
         long? DevMemBase, string[] Dax, string[] Include, string? Chart);
 
     private static IEnumerable<string> KindNames()
@@ -74,7 +76,7 @@ internal static class BenchCommand
 
     private static int Run(Output output, Request request)
     {
-        List<BenchKind> kinds = Select(request.Kinds);
+        List<BenchKind> kinds = Select(request.Kinds, request.Skip);
         try
         {
             (long offset, long length) = (request.Offset, request.Length == 0 ? DefaultLength : request.Length);
@@ -88,9 +90,15 @@ internal static class BenchCommand
             long window = Math.Min(request.Window == 0 ? DefaultWindow : request.Window, length);
             IReadOnlyList<KindResult> measured = output.WithProgress("bench", 1, progress =>
                 BenchRunner.Run(kinds, settings, window, request.Repetitions, (done, total) => progress((double)done / total)));
-            IReadOnlyList<KindResult> all = Merge(measured, request.Include.SelectMany(BenchJson.ReadKinds));
-            var run = new BenchRun(settings, window, request.Repetitions, KernelRelease(), SystemMemory.TransparentHugePages,
-                all, BenchRatios.Compute(all));
+            var included = request.Include.Select(BenchJson.Read).ToList();
+            IReadOnlyList<KindResult> all = Merge(measured, included.SelectMany(r => r.Kinds));
+            var run = new BenchRun(settings, window, request.Repetitions, KernelRelease(), SystemMemory.TransparentHugePages, all, []);
+            if (kinds.Count == 0 && included.Count > 0)
+            {
+                run = included[0] with { Kinds = all }; // --kinds none: a report of the included runs
+            }
+
+            run = run with { Ratios = BenchRatios.Compute(all) };
             if (request.Chart is { } chart)
             {
                 SvgChart.Write(chart, run);
@@ -113,20 +121,28 @@ internal static class BenchCommand
         }
     }
 
-    private static List<BenchKind> Select(string? names)
+    /// <summary>The kinds of --kinds (all when not given; none for "none") less those of --skip.</summary>
+    private static List<BenchKind> Select(string? names, string? skip)
     {
         List<BenchKind> catalog = [.. BenchKind.Catalog()];
-        if (string.IsNullOrWhiteSpace(names))
+        string[] wanted = names == "none" ? [] : Names(names, "--kinds", catalog) ?? [.. catalog.Select(k => k.Name)];
+        string[] skipped = Names(skip, "--skip", catalog) ?? [];
+        var chosen = catalog.Where(k => wanted.Contains(k.Name) && !skipped.Contains(k.Name)).ToList();
+        catalog.Except(chosen).ToList().ForEach(k => k.Dispose());
+        return chosen;
+    }
+
+    private static string[]? Names(string? list, string option, List<BenchKind> catalog)
+    {
+        if (string.IsNullOrWhiteSpace(list))
         {
-            return catalog;
+            return null;
         }
 
-        string[] wanted = names.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        string? unknown = wanted.FirstOrDefault(n => catalog.All(k => k.Name != n));
-        var chosen = catalog.Where(k => wanted.Contains(k.Name)).ToList();
-        catalog.Except(chosen).ToList().ForEach(k => k.Dispose());
-        return unknown is null ? chosen
-            : throw new UsageException($"--kinds: unknown kind '{unknown}' (kinds: {string.Join(", ", catalog.Select(k => k.Name))})");
+        string[] names = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        string? unknown = names.FirstOrDefault(n => catalog.All(k => k.Name != n));
+        return unknown is null ? names
+            : throw new UsageException($"{option}: unknown kind '{unknown}' (kinds: {string.Join(", ", catalog.Select(k => k.Name))})");
     }
 
     /// <summary>The measured kinds plus the included ones; per name, a measured result wins unless only the included one is supported.</summary>

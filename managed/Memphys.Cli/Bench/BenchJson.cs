@@ -72,15 +72,31 @@ internal static class BenchJson
         return o;
     }
 
-    /// <summary>The kinds of a <c>memphys bench --json</c> file.</summary>
-    public static IReadOnlyList<KindResult> ReadKinds(string path)
+    /// <summary>A <c>memphys bench --json</c> file as a run (its ratios are recomputed by the caller).</summary>
+    public static BenchRun Read(string path)
     {
-        JsonNode root = JsonNode.Parse(File.ReadAllText(path)) ?? throw new UsageException($"--include {path}: empty file");
+        JsonNode root;
+        try
+        {
+            root = JsonNode.Parse(File.ReadAllText(path)) ?? throw new UsageException($"--include {path}: empty file");
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            throw new UsageException($"--include {path}: not JSON ({ex.Message})");
+        }
+
         if (root["kinds"] is not JsonArray kinds)
         {
             throw new UsageException($"--include {path}: not the JSON of memphys bench (no \"kinds\")");
         }
 
+        var settings = new BenchSettings((string)root["device"]!, (long)root["offset"]!, (long)root["length"]!, null, []);
+        return new BenchRun(settings, (long)root["window"]!, (int)root["repetitions"]!, (string)root["kernel"]!,
+            (string?)root["transparentHugePages"], ReadKinds(kinds), []);
+    }
+
+    private static List<KindResult> ReadKinds(JsonArray kinds)
+    {
         var list = new List<KindResult>();
         foreach (JsonNode? node in kinds)
         {

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The guest side of `make bench` (tests/vm/bench.sh boots the guest and runs
+# this in it, with memphys.ko loaded on the region of --memmap):
+#   1. every kind but devmem, with memphys loaded (rounds interleaved);
+#   2. rmmod memphys, then /dev/mem over the same physical range (it works only
+#      while no driver has claimed the range), with step 1's kinds included so
+#      that the ratios come out of one file;
+#   3. the table and the SVG chart of the result.
+# Writes bench.json, bench.txt and bench.svg to $BENCH_OUT (default $MEMPHYS_OUT).
+set -euo pipefail
+
+repo=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
+cli=$repo/managed/Memphys.Cli/bin/${CONFIGURATION:-Release}/net10.0/memphys.dll
+out=${BENCH_OUT:-${MEMPHYS_OUT:?run me in the guest: make bench}}
+length=${BENCH_LENGTH:-1G}
+window=${BENCH_WINDOW:-64M}
+rounds=${BENCH_ROUNDS:-5}
+hugepages_kb=2048
+
+memphys() { dotnet "$cli" "$@"; }
+say() { printf 'bench-guest: %s\n' "$*" >&2; }
+
+# Enough 2 MiB pages in the hugetlb pool for the hugetlb-2m kind (it reports
+# itself unsupported if the kernel cannot find them).
+reserve_hugepages() {
+    local bytes pages
+    bytes=$(numfmt --from=iec "$length")
+    pages=$(((bytes + hugepages_kb * 1024 - 1) / (hugepages_kb * 1024)))
+    echo "$pages" >"/sys/kernel/mm/hugepages/hugepages-${hugepages_kb}kB/nr_hugepages"
+    say "hugetlb pool: $(cat "/sys/kernel/mm/hugepages/hugepages-${hugepages_kb}kB/nr_hugepages") of $pages 2 MiB pages"
+}
+
+# The physical base of the memphys region (before it is unloaded).
+region_base() { memphys info --json | sed -nE 's/^ *"physicalBase": ([0-9]+),?$/\1/p'; }
+
+main() {
+    local base args=(--length "$length" --window "$window" --iterations "$rounds")
+    reserve_hugepages
+    base=$(region_base)
+    say "step 1: every kind but devmem over $length (bandwidth window $window, $rounds rounds)"
+    memphys bench "${args[@]}" --skip devmem ${BENCH_DAX:+--dax "$BENCH_DAX"} --json >"$out/bench-memphys.json"
+    say "step 2: rmmod memphys; devmem at $(printf '0x%x' "$base")"
+    rmmod memphys
+    memphys bench "${args[@]}" --kinds devmem --devmem-base "$base" --include "$out/bench-memphys.json" --json >"$out/bench.json"
+    say "step 3: table and chart"
+    memphys bench --kinds none --include "$out/bench.json" --chart "$out/bench.svg" | tee "$out/bench.txt"
+}
+
+main "$@"
