@@ -43,7 +43,10 @@ main() {
     rmmod memphys
     memphys bench "${args[@]}" --kinds devmem --devmem-base "$base" --include "$out/bench-memphys.json" --json >"$out/bench.json"
     say "step 3: table and chart"
-    memphys bench --kinds none --include "$out/bench.json" --chart "$out/bench.svg" | tee "$out/bench.txt"
+    {
+        echo "clock: ${BENCH_CLOCK:-wall clock}"
+        memphys bench --kinds none --include "$out/bench.json" --chart "$out/bench.svg"
+    } | tee "$out/bench.txt"
 }
 
 main "$@"
