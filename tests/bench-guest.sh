@@ -6,6 +6,10 @@
 #      while no driver has claimed the range), with step 1's kinds included so
 #      that the ratios come out of one file;
 #   3. the table and the SVG chart of the result.
+# With BENCH_KROOT (the unpacked guest kernel, for its nvdimm/dax modules) and
+# two legacy-pmem ranges (memmap=SIZE!BASE), step 1 also measures device-dax:
+# the first range as a 2 MiB-aligned and the second as a 1 GiB-aligned devdax
+# namespace (ndctl create-namespace --mode=devdax).
 # Writes bench.json, bench.txt and bench.svg to $BENCH_OUT (default $MEMPHYS_OUT).
 set -euo pipefail
 
@@ -30,15 +34,31 @@ reserve_hugepages() {
     say "hugetlb pool: $(cat "/sys/kernel/mm/hugepages/hugepages-${hugepages_kb}kB/nr_hugepages") of $pages 2 MiB pages"
 }
 
+# Loads the guest kernel's nvdimm/dax modules and turns pmem region N into a
+# devdax namespace aligned to ALIGNS[N] (/dev/daxN.0). Failures are reported,
+# not fatal: the devdax kinds then say they have no node.
+setup_dax() {
+    local aligns=(2M 1G) i
+    [[ -n ${BENCH_KROOT:-} ]] || { say "no BENCH_KROOT: no device-dax"; return 0; }
+    modprobe -d "$BENCH_KROOT" -a nd_e820 nd_pmem dax_pmem device_dax >&2 || { say "cannot load the nvdimm/dax modules"; return 0; }
+    for i in "${!aligns[@]}"; do
+        [[ -e /sys/bus/nd/devices/region$i ]] || { say "no pmem region$i (memmap=SIZE!BASE)"; continue; }
+        ndctl create-namespace --force --reconfig="namespace$i.0" --mode=devdax --map=mem --align="${aligns[i]}" >&2 \
+            || say "ndctl create-namespace --align=${aligns[i]} on region$i failed"
+    done
+}
+
 # The physical base of the memphys region (before it is unloaded).
 region_base() { memphys info --json | sed -nE 's/^ *"physicalBase": ([0-9]+),?$/\1/p'; }
 
 main() {
-    local base args=(--length "$length" --window "$window" --iterations "$rounds")
+    local base node args=(--length "$length" --window "$window" --iterations "$rounds")
     reserve_hugepages
     base=$(region_base)
-    say "step 1: every kind but devmem over $length (bandwidth window $window, $rounds rounds)"
-    memphys bench "${args[@]}" --skip devmem ${BENCH_DAX:+--dax "$BENCH_DAX"} --json >"$out/bench-memphys.json"
+    setup_dax
+    for node in /dev/dax*; do [[ -e $node ]] && args+=(--dax "$node"); done
+    say "step 1: every kind but devmem over $length (bandwidth window $window, $rounds rounds) ${args[*]}"
+    memphys bench "${args[@]}" --skip devmem --json >"$out/bench-memphys.json"
     say "step 2: rmmod memphys; devmem at $(printf '0x%x' "$base")"
     rmmod memphys
     memphys bench "${args[@]}" --kinds devmem --devmem-base "$base" --include "$out/bench-memphys.json" --json >"$out/bench.json"

@@ -45,6 +45,12 @@ internal static class BenchCommand
         {
             Description = "Kinds from an earlier 'memphys bench --json' file join the table and ratios (e.g. devmem measured with memphys unloaded); repeatable.",
         };
+        var scaling = new Option<long[]>("--scaling")
+        {
+            Description = "Instead of the comparison: mmap and first touch (no bandwidth) of the kinds at each of these comma-separated sizes, " +
+                "cost per GiB and how flat it is (e.g. 1G,2G,4G,8G).",
+            CustomParser = ParseSizes,
+        };
         var chart = new Option<string>("--chart") { Description = "Also write an SVG chart (bandwidth and first touch per kind) to this file." };
         var command = new Command("bench",
             "mmap() time, first touch (4 KiB and 2 MiB stride, with the driver's fault counts), page-table growth and " +
@@ -52,16 +58,16 @@ internal static class BenchCommand
             "anonymous memory (THP off/on), hugetlbfs, /dev/mem and device-dax, over the same size in the same run; " +
             "median [min-max] of rounds interleaved across kinds, '!' on figures spread more than 10 %, and ratios.")
         {
-            device, json, offset, length, iterations, window, kinds, skip, devmemBase, dax, include, chart,
+            device, json, offset, length, iterations, window, kinds, skip, devmemBase, dax, include, scaling, chart,
         };
         command.SetAction(r => Program.Guard(r.GetValue(json), o => Run(o, new Request(
             r.GetValue(device)!, r.GetValue(offset), r.GetValue(length), r.GetValue(iterations), r.GetValue(window),
-            r.GetValue(kinds), r.GetValue(skip), r.GetValue(devmemBase), r.GetValue(dax) ?? [], r.GetValue(include) ?? [], r.GetValue(chart)))));
+            r.GetValue(kinds), r.GetValue(skip), r.GetValue(devmemBase), r.GetValue(dax) ?? [], r.GetValue(include) ?? [], r.GetValue(scaling) ?? [], r.GetValue(chart)))));
         return command;
     }
 
     private sealed record Request(string Device, long Offset, long Length, int Repetitions, long Window, string? Kinds, string? Skip,
-        long? DevMemBase, string[] Dax, string[] Include, string? Chart);
+        long? DevMemBase, string[] Dax, string[] Include, long[] Scaling, string? Chart);
 
     private static IEnumerable<string> KindNames()
     {
@@ -80,13 +86,28 @@ internal static class BenchCommand
         try
         {
             (long offset, long length) = (request.Offset, request.Length == 0 ? DefaultLength : request.Length);
+            if (request.Scaling.Length > 0)
+            {
+                length = request.Scaling.Max();
+            }
+
             if (kinds.Any(k => k.Group == "memphys"))
             {
                 using MemphysDevice d = MemphysDevice.Open(request.Device, readOnly: true);
-                (offset, length) = Common.Range(d.GetInfo(), request.Offset, request.Length, DefaultLength);
+                (offset, length) = Common.Range(d.GetInfo(), request.Offset, length, DefaultLength);
             }
 
             var settings = new BenchSettings(request.Device, offset, length, (ulong?)request.DevMemBase, request.Dax);
+            if (request.Scaling.Length > 0)
+            {
+                var names = kinds.Select(k => k.Name).ToList();
+                IReadOnlyList<ScalingPoint> points = output.WithProgress("bench --scaling", 1, progress => BenchScaling.Run(
+                    () => Select(string.Join(',', names), null), settings, request.Scaling, request.Repetitions,
+                    (done, total) => progress((double)done / total)));
+                BenchScalingReport.Write(output, points, request.Repetitions);
+                return ExitCodes.Ok;
+            }
+
             long window = Math.Min(request.Window == 0 ? DefaultWindow : request.Window, length);
             IReadOnlyList<KindResult> measured = output.WithProgress("bench", 1, progress =>
                 BenchRunner.Run(kinds, settings, window, request.Repetitions, (done, total) => progress((double)done / total)));
@@ -119,6 +140,24 @@ internal static class BenchCommand
         {
             kinds.ForEach(k => k.Dispose());
         }
+    }
+
+    private static long[] ParseSizes(System.CommandLine.Parsing.ArgumentResult r)
+    {
+        string text = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
+        var sizes = new List<long>();
+        foreach (string item in text.Split(',', StringSplitOptions.TrimEntries))
+        {
+            if (!Options.TryParseSize(item, out long size) || size <= 0 || size % Environment.SystemPageSize != 0 || size > Options.MaxBytes)
+            {
+                r.AddError($"--scaling '{text}': '{item}' is not a page-aligned size (e.g. 1G,2G,4G,8G)");
+                return [];
+            }
+
+            sizes.Add(size);
+        }
+
+        return [.. sizes];
     }
 
     /// <summary>The kinds of --kinds (all when not given; none for "none") less those of --skip.</summary>

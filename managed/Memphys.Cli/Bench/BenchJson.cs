@@ -50,7 +50,7 @@ internal static class BenchJson
         };
     }
 
-    private static JsonObject ToJson(Summary s) => new()
+    public static JsonObject ToJson(Summary s) => new()
     {
         ["median"] = s.Median,
         ["min"] = s.Min,

@@ -116,9 +116,18 @@ public sealed class MemphysKind(string name, MappingMethod method, ulong maxFaul
 /// <summary>Private anonymous memory with THP forbidden or requested by madvise, 2 MiB-aligned.</summary>
 public sealed class AnonymousKind(string name, int advice, ulong pageSize) : BenchKind(name, "anonymous", pageSize)
 {
+    /// <summary>Memory left to the system while the range is populated.</summary>
+    private const ulong Headroom = 256UL << 20;
+
     /// <inheritdoc/>
     public override string? Prepare(BenchSettings settings)
     {
+        long available = SystemMemory.Read("MemAvailable") ?? long.MaxValue;
+        if ((ulong)available < (ulong)settings.Length + Headroom)
+        {
+            return $"{Size((ulong)available)} of memory available, {Size((ulong)settings.Length)} measured (+{Size(Headroom)} headroom)";
+        }
+
         string? thp = SystemMemory.TransparentHugePages;
         if (advice == Interop.Libc.MADV_HUGEPAGE && thp is null or "never")
         {

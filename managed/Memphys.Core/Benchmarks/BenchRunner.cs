@@ -53,7 +53,10 @@ public static unsafe class BenchRunner
     private const long GiB = 1L << 30;
     private const long WarmUpLength = 4L << 20;
 
-    /// <summary>Measures <paramref name="kinds"/>; <paramref name="progress"/> gets (done, total) measurements.</summary>
+    /// <summary>
+    /// Measures <paramref name="kinds"/> (no bandwidth when <paramref name="window"/> is 0); <paramref name="progress"/>
+    /// gets (done, total) measurements.
+    /// </summary>
     public static IReadOnlyList<KindResult> Run(IReadOnlyList<BenchKind> kinds, BenchSettings settings, long window, int repetitions,
         Action<int, int>? progress = null)
     {
@@ -63,6 +66,7 @@ public static unsafe class BenchRunner
             results[i].Unsupported = Try(() => kinds[i].Prepare(settings));
         }
 
+        WarmUpCode();
         int total = (repetitions + 1) * results.Count(r => r.Unsupported is null), done = 0;
         for (int round = -1; round < repetitions; round++)
         {
@@ -74,6 +78,8 @@ public static unsafe class BenchRunner
                 }
 
                 bool warmUp = round < 0;
+                GC.Collect(); // no collection of garbage from earlier kinds inside a measurement
+                GC.WaitForPendingFinalizers();
                 long length = warmUp ? Math.Min(WarmUpLength, settings.Length) : settings.Length;
                 KindResult sink = warmUp ? new KindResult("", "", 0) : results[i];
                 results[i].Unsupported = Try(() =>
@@ -86,6 +92,29 @@ public static unsafe class BenchRunner
         }
 
         return results;
+    }
+
+    /// <summary>
+    /// Runs the measured loops often enough on a small buffer, with pauses for the background compiler, that the
+    /// JIT has replaced their first (tier-0 or precompiled) code by the optimised one before round 0: otherwise
+    /// the first round measures other machine code than the next ones.
+    /// </summary>
+    private static void WarmUpCode()
+    {
+        const int Calls = 40;
+        using MemphysMapping map = MemphysMapping.CreateAnonymous(1 << 20);
+        var sink = new KindResult("", "", 0);
+        var kind = new AnonymousKind("", Interop.Libc.MADV_NOHUGEPAGE, FaultSize.Pte);
+        for (int pass = 0; pass < 3; pass++)
+        {
+            for (int i = 0; i < Calls; i++)
+            {
+                _ = Touch(kind, map, Environment.SystemPageSize, Pattern(i, 0), out _);
+                Bandwidth(map.Pointer, map.Length, i, sink, "warm-up");
+            }
+
+            Thread.Sleep(200);
+        }
     }
 
     private static string? Try(Func<string?> action)
@@ -117,7 +146,10 @@ public static unsafe class BenchRunner
             result.Add(Metric.Touch4K, touch);
             result.Add(Metric.MmapTouch4K, mmap + touch);
             result.Add(Metric.PageTables, tables * perGiB);
-            Bandwidth(map.Pointer, window, round, result, kind.Name);
+            if (window > 0)
+            {
+                Bandwidth(map.Pointer, window, round, result, kind.Name);
+            }
         }
 
         using (MemphysMapping map = kind.Map(length))
