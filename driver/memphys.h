@@ -24,6 +24,7 @@ struct memphys_counters {
 	atomic64_t pud_faults;
 	atomic64_t fallback_faults;
 	atomic64_t refused;
+	atomic64_t prefaulted;
 };
 
 /* One boot-reserved physical range, exposed as /dev/memphysN. */
@@ -44,10 +45,12 @@ struct memphys_file {
 	struct memphys_region *region;
 	u32 method;		/* MEMPHYS_METHOD_* */
 	u64 max_fault_size;	/* MEMPHYS_SIZE_* */
+	u32 fault_around;	/* pages per 4 KiB fault, a power of two */
 };
 
 extern const struct file_operations memphys_fops;
 extern unsigned int memphys_default_method;
+extern unsigned int memphys_default_fault_around;
 
 /* memphys_mmap.c */
 #if MEMPHYS_HAVE_MMAP_PREPARE
@@ -60,6 +63,7 @@ unsigned long memphys_get_unmapped_area(struct file *file, unsigned long addr,
 					unsigned long flags);
 u32 memphys_fault_sizes(void);
 u64 memphys_largest_fault_size(void);
+bool memphys_fault_around_valid(u64 pages);
 int memphys_query_page(struct memphys_file *mf,
 		       struct memphys_page_query *query);
 

@@ -28,6 +28,7 @@ static long memphys_get_info(struct memphys_file *mf, void __user *arg)
 	info.method = READ_ONCE(mf->method);
 	info.caching = r->caching;
 	info.max_fault_size = READ_ONCE(mf->max_fault_size);
+	info.fault_around = READ_ONCE(mf->fault_around);
 	/* The pages method does not exist yet (issue 14). */
 	info.pages_errno = EOPNOTSUPP;
 	return copy_to_user(arg, &info, sizeof(info)) ? -EFAULT : 0;
@@ -48,6 +49,7 @@ static long memphys_get_stats(struct memphys_region *r, void __user *arg)
 	stats.pud_faults = atomic64_read(&c->pud_faults);
 	stats.fallback_faults = atomic64_read(&c->fallback_faults);
 	stats.refused = atomic64_read(&c->refused);
+	stats.prefaulted = atomic64_read(&c->prefaulted);
 	return copy_to_user(arg, &stats, sizeof(stats)) ? -EFAULT : 0;
 }
 
@@ -62,6 +64,7 @@ static void memphys_reset_stats(struct memphys_region *r)
 	atomic64_set(&c->pud_faults, 0);
 	atomic64_set(&c->fallback_faults, 0);
 	atomic64_set(&c->refused, 0);
+	atomic64_set(&c->prefaulted, 0);
 }
 
 static int memphys_fault_size_bit(u64 size)
@@ -100,6 +103,11 @@ static long memphys_set(struct memphys_file *mf, unsigned int cmd,
 			return -EINVAL;
 		/* Another type would conflict with the one the region holds. */
 		return set.value == mf->region->caching ? 0 : -EBUSY;
+	case MEMPHYS_IOC_SET_FAULT_AROUND:
+		if (!memphys_fault_around_valid(set.value))
+			return -EINVAL;
+		WRITE_ONCE(mf->fault_around, set.value);
+		return 0;
 	default: /* MEMPHYS_IOC_SET_MAX_FAULT */
 		bit = memphys_fault_size_bit(set.value);
 		if (!bit)
@@ -137,6 +145,7 @@ long memphys_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case MEMPHYS_IOC_SET_METHOD:
 	case MEMPHYS_IOC_SET_CACHING:
 	case MEMPHYS_IOC_SET_MAX_FAULT:
+	case MEMPHYS_IOC_SET_FAULT_AROUND:
 		return memphys_set(mf, cmd, uarg);
 	case MEMPHYS_IOC_GET_STATS:
 		return memphys_get_stats(mf->region, uarg);

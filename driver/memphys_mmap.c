@@ -4,9 +4,10 @@
  *
  * remap: .mmap maps the whole range at once with remap_pfn_range(), like
  *        /dev/mem.
- * fault: .mmap only prepares a VM_PFNMAP area; .fault inserts one PFN per
- *        touched page and, where the kernel supports huge PFN mappings,
- *        .huge_fault inserts 2 MiB / 1 GiB entries.
+ * fault: .mmap only prepares a VM_PFNMAP area; .fault inserts the PFN of
+ *        the touched page and, with fault-around, of its neighbours; where
+ *        the kernel supports huge PFN mappings, .huge_fault inserts 2 MiB /
+ *        1 GiB entries.
  *
  * Neither needs a kernel virtual mapping of the region.  Both map with the
  * region's memory type, which memphys_memtype.c holds for the module's life,
@@ -15,6 +16,7 @@
  */
 #include <linux/mm.h>
 #include <linux/huge_mm.h>
+#include <linux/log2.h>
 #include <linux/mman.h>
 #include <linux/overflow.h>
 
@@ -53,6 +55,89 @@ static unsigned long memphys_pgoff_to_pfn(struct memphys_region *r,
 	return PHYS_PFN(r->base) + pgoff;
 }
 
+/*
+ * vm_private_data of a fault-method area holds the largest fault size and
+ * the fault-around that were set when it was mapped, so later ioctls on the
+ * file do not change existing mappings.  The fault size is a multiple of
+ * PAGE_SIZE: the fault-around, smaller than PAGE_SIZE, fits in its low bits.
+ */
+static_assert(MEMPHYS_FAULT_AROUND_MAX < PAGE_SIZE);
+
+static void *memphys_vma_data(u64 max_fault, u32 fault_around)
+{
+	return (void *)(unsigned long)(max_fault | fault_around);
+}
+
+static unsigned long memphys_vma_fault_around(struct vm_area_struct *vma)
+{
+	return (unsigned long)vma->vm_private_data & ~PAGE_MASK;
+}
+
+bool memphys_fault_around_valid(u64 pages)
+{
+	return pages && pages <= MEMPHYS_FAULT_AROUND_MAX &&
+	       is_power_of_2(pages);
+}
+
+/* A window of PFNs being mapped around a fault. */
+struct memphys_prefault {
+	struct vm_area_struct *vma;
+	unsigned long start;	/* virtual address of the window */
+	unsigned long pfn;	/* PFN mapped at start */
+	unsigned long count;	/* entries filled */
+};
+
+/*
+ * apply_to_page_range() callback, called with the page table lock held:
+ * fill a free entry the way vmf_insert_pfn() does, leave a present one
+ * (the faulting page, or one another thread mapped) alone.
+ */
+static int memphys_prefault_pte(pte_t *pte, unsigned long addr, void *data)
+{
+	struct memphys_prefault *p = data;
+	struct vm_area_struct *vma = p->vma;
+	unsigned long pfn = p->pfn + ((addr - p->start) >> PAGE_SHIFT);
+
+	if (!pte_none(ptep_get(pte)))
+		return 0;
+	set_pte_at(vma->vm_mm, addr, pte,
+		   pte_mkspecial(pfn_pte(pfn, vma->vm_page_prot)));
+	update_mmu_cache(vma, addr, pte);
+	p->count++;
+	return 0;
+}
+
+/*
+ * Fault-around, as do_fault_around() does for the page cache: after the
+ * faulting page, map the free entries of the naturally aligned window of
+ * fault_around pages that holds it, clipped to the area and the region.
+ * The window (at most 512 aligned pages) lies in the page table that the
+ * faulting page's insertion has just populated.  A fault-method area is
+ * never a COW one (memphys_mmap_check()), so no entry needs copying.
+ */
+static void memphys_fault_around(struct vm_fault *vmf,
+				 struct memphys_region *r, unsigned long pfn)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	unsigned long span = memphys_vma_fault_around(vma) << PAGE_SHIFT;
+	unsigned long addr = vmf->address & PAGE_MASK;
+	u64 left = r->size - ((u64)vmf->pgoff << PAGE_SHIFT);
+	struct memphys_prefault p = { .vma = vma };
+	unsigned long end;
+
+	if (span <= PAGE_SIZE)
+		return;
+	p.start = max(ALIGN_DOWN(addr, span), vma->vm_start);
+	end = min(ALIGN_DOWN(addr, span) + span, vma->vm_end);
+	if (left < end - addr)
+		end = addr + left;
+	p.pfn = pfn - ((addr - p.start) >> PAGE_SHIFT);
+	/* Best effort: on failure the remaining pages fault one by one. */
+	apply_to_page_range(vma->vm_mm, p.start, end - p.start,
+			    memphys_prefault_pte, &p);
+	atomic64_add(p.count, &r->stats.prefaulted);
+}
+
 static vm_fault_t memphys_fault(struct vm_fault *vmf)
 {
 	struct memphys_region *r = memphys_file_region(vmf->vma->vm_file);
@@ -64,20 +149,17 @@ static vm_fault_t memphys_fault(struct vm_fault *vmf)
 		return VM_FAULT_SIGBUS;
 	}
 	ret = vmf_insert_pfn(vmf->vma, vmf->address, pfn);
-	if (ret == VM_FAULT_NOPAGE)
+	if (ret == VM_FAULT_NOPAGE) {
 		atomic64_inc(&r->stats.pte_faults);
+		memphys_fault_around(vmf, r, pfn);
+	}
 	return ret;
 }
 
 #if MEMPHYS_HAVE_HUGE_FAULT
-/*
- * vm_private_data of a fault-method area holds the largest fault size that
- * was allowed when it was mapped, so later ioctls on the file do not change
- * existing mappings.
- */
 static u64 memphys_vma_max_fault(struct vm_area_struct *vma)
 {
-	return (unsigned long)vma->vm_private_data;
+	return (unsigned long)vma->vm_private_data & PAGE_MASK;
 }
 
 /*
@@ -214,6 +296,7 @@ int memphys_mmap_prepare(struct vm_area_desc *desc)
 	struct memphys_region *r = mf->region;
 	u32 method = READ_ONCE(mf->method);
 	u64 max_fault = READ_ONCE(mf->max_fault_size);
+	u32 fault_around = READ_ONCE(mf->fault_around);
 	bool cow = vma_desc_is_cow_mapping(desc);
 	u64 offset;
 	int ret;
@@ -232,7 +315,7 @@ int memphys_mmap_prepare(struct vm_area_desc *desc)
 		atomic64_add(vma_desc_size(desc), &r->stats.bytes_remapped);
 	} else {
 		desc->vm_ops = &memphys_fault_vm_ops;
-		desc->private_data = (void *)(unsigned long)max_fault;
+		desc->private_data = memphys_vma_data(max_fault, fault_around);
 		vma_desc_set_flags(desc, VMA_PFNMAP_BIT, VMA_IO_BIT,
 				   VMA_DONTEXPAND_BIT, VMA_DONTDUMP_BIT);
 		if (memphys_wants_huge(max_fault, cow))
@@ -248,6 +331,7 @@ int memphys_mmap(struct file *file, struct vm_area_struct *vma)
 	struct memphys_region *r = mf->region;
 	u32 method = READ_ONCE(mf->method);
 	u64 max_fault = READ_ONCE(mf->max_fault_size);
+	u32 fault_around = READ_ONCE(mf->fault_around);
 	u64 len = vma->vm_end - vma->vm_start;
 	bool cow = is_cow_mapping(vma->vm_flags);
 	u64 offset;
@@ -270,7 +354,7 @@ int memphys_mmap(struct file *file, struct vm_area_struct *vma)
 		atomic64_add(len, &r->stats.bytes_remapped);
 	} else {
 		vma->vm_ops = &memphys_fault_vm_ops;
-		vma->vm_private_data = (void *)(unsigned long)max_fault;
+		vma->vm_private_data = memphys_vma_data(max_fault, fault_around);
 		memphys_vm_flags_set(vma, VM_PFNMAP | VM_IO | VM_DONTEXPAND |
 					  VM_DONTDUMP);
 		if (memphys_wants_huge(max_fault, cow))

@@ -47,9 +47,10 @@ heading "memphys map --method remap: the whole 1 GiB, mapped eagerly" \
 timed memphys map --device "$device" --method remap
 
 heading "memphys map --method fault --touch: the whole 1 GiB, mapped lazily" \
-    "mmap() only sets up the area: no page is present.  Touching each page makes the" \
-    "driver's fault handler insert its PFN: one pte fault per page, and then all" \
-    "pages are present at base + index."
+    "mmap() only sets up the area: no page is present.  Touching a page makes the" \
+    "driver's fault handler insert its PFN and, with fault-around (16 by default)," \
+    "its aligned neighbours': one pte fault per 16 pages, the rest counted as" \
+    "prefaulted, and then all pages are present at base + index."
 timed memphys map --device "$device" --method fault --touch
 
 heading "memphys verify --length $verify_length: both methods, cross-checked" \

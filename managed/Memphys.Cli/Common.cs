@@ -52,6 +52,22 @@ internal static class Common
         _ => Inv((ulong)caching),
     };
 
+    public static string FaultAroundText(uint pages) => pages switch
+    {
+        0 => "not reported by this driver",
+        1 => "off (1 page per 4 KiB fault)",
+        _ => $"{Common.Inv(pages)} pages per 4 KiB fault ({Output.Size(pages * 4096UL)} window)",
+    };
+
+    /// <summary>Applies --fault-around when it was given (0: keep the driver's default).</summary>
+    public static void SetFaultAround(MemphysDevice dev, uint pages)
+    {
+        if (pages != 0)
+        {
+            dev.SetFaultAround(pages);
+        }
+    }
+
     public static string FaultSizeList(FaultSizes sizes) =>
         string.Join(", ", FaultSize.ToBytes(sizes).Select(Output.Size));
 
@@ -69,6 +85,7 @@ internal static class Common
         ["method"] = Name(info.Method),
         ["caching"] = Name(info.Caching),
         ["maxFaultSize"] = info.MaxFaultSize,
+        ["faultAround"] = info.FaultAround,
     };
 
     public static JsonObject ToJson(MemphysStats s) => new()
@@ -80,6 +97,7 @@ internal static class Common
         ["pudFaults"] = s.PudFaults,
         ["fallbackFaults"] = s.FallbackFaults,
         ["refused"] = s.Refused,
+        ["prefaulted"] = s.Prefaulted,
     };
 
     public static IEnumerable<(string, string)> StatsRows(MemphysStats s) =>
@@ -91,6 +109,7 @@ internal static class Common
         ("pud faults", Output.Count(s.PudFaults)),
         ("fallback faults", Output.Count(s.FallbackFaults)),
         ("refused", Output.Count(s.Refused)),
+        ("prefaulted", $"{Output.Count(s.Prefaulted)} (fault-around)"),
     ];
 
     /// <summary>

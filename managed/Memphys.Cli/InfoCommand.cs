@@ -45,6 +45,7 @@ internal static class InfoCommand
                 ("method (this fd)", Common.Name(info.Method)),
                 ("caching (region)", $"{Common.Name(info.Caching)}, for the module's life"),
                 ("max fault size", Output.Size(info.MaxFaultSize)),
+                ("fault-around", Common.FaultAroundText(info.FaultAround)),
                 .. Common.StatsRows(stats),
             ]);
         }

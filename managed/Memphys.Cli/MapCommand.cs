@@ -19,6 +19,7 @@ internal static class MapCommand
         var touch = new Option<bool>("--touch") { Description = "Touch (read) every page after mapping." };
         var write = new Option<bool>("--write") { Description = "With --touch: write every page instead of reading it." };
         var maxFault = Options.MaxFault();
+        var faultAround = Options.FaultAround();
         var caching = new Option<string?>("--caching")
         {
             Description = "wb, wc or uc: must be the region's own type (chosen at load, regions=SIZE@BASE:TYPE); another is refused.",
@@ -29,16 +30,16 @@ internal static class MapCommand
             "Present pages and their PFNs come from the driver's page-table query (MEMPHYS_IOC_QUERY_PAGE): device mappings are " +
             "VM_PFNMAP, which mincore(2) and /proc/self/pagemap skip, so those would report every page as absent.")
         {
-            device, json, method, offset, length, isPrivate, touch, write, maxFault, caching,
+            device, json, method, offset, length, isPrivate, touch, write, maxFault, faultAround, caching,
         };
         command.SetAction(r => Program.Guard(r.GetValue(json), o => Run(o, r.GetValue(device)!, Common.ParseMethod(r.GetValue(method)!),
             r.GetValue(offset), r.GetValue(length), r.GetValue(isPrivate), r.GetValue(touch), r.GetValue(write), r.GetValue(maxFault),
-            r.GetValue(caching))));
+            r.GetValue(faultAround), r.GetValue(caching))));
         return command;
     }
 
     private static int Run(Output output, string path, MappingMethod method, long offset, long length, bool isPrivate, bool touch, bool write, ulong maxFault,
-        string? caching)
+        uint faultAround, string? caching)
     {
         using MemphysDevice dev = MemphysDevice.Open(path);
         MemphysInfo info = dev.GetInfo();
@@ -53,6 +54,8 @@ internal static class MapCommand
         {
             dev.SetMaxFaultSize(maxFault);
         }
+
+        Common.SetFaultAround(dev, faultAround);
 
         ulong alignment = method == MappingMethod.Fault ? Math.Max(dev.GetInfo().MaxFaultSize, info.PageSize) : 0;
         MemphysStats before = dev.GetStats();
@@ -128,6 +131,7 @@ internal static class MapCommand
                 ("touch time", Output.Milliseconds(touchTime)),
                 ("pte/pmd/pud faults", $"{Output.Count(touchDelta.PteFaults)}/{Output.Count(touchDelta.PmdFaults)}/{Output.Count(touchDelta.PudFaults)}"),
                 ("fallback faults", Output.Count(touchDelta.FallbackFaults)),
+                ("prefaulted pages", $"{Output.Count(touchDelta.Prefaulted)} (fault-around {Common.Inv(dev.GetInfo().FaultAround)})"),
                 ("present after touch", PresentText(afterTouch)),
                 ("presence source", pfnMap
                     ? "driver page-table query (VM_PFNMAP: mincore and pagemap cannot see these pages)"

@@ -79,6 +79,14 @@ internal static class Options
         CustomParser = ParseFaultSize,
     };
 
+    /// <summary>--fault-around N: pages per 4 KiB fault of the fault method; 0 when not given (the driver's default).</summary>
+    public static Option<uint> FaultAround() => new("--fault-around")
+    {
+        Description = $"Pages one 4 KiB fault of the fault method maps, the faulting one and its aligned neighbours: " +
+            $"a power of two from 1 (off) to {MemphysDevice.MaxFaultAround}; default: the driver's (module parameter fault_around).",
+        CustomParser = ParseFaultAround,
+    };
+
     /// <summary>The seed to use: <paramref name="seed"/>, or a random one when it is 0.</summary>
     public static ulong ResolveSeed(ulong seed) => seed != 0 ? seed : (ulong)Random.Shared.NextInt64(1, long.MaxValue);
 
@@ -172,6 +180,18 @@ internal static class Options
         if (value < 8 || value > MaxOperation || value % 8 != 0)
         {
             r.AddError($"--max-op {Token(r)} must be a multiple of 8 from 8 to {MemphysDevice.FormatSize(MaxOperation)}.");
+            return 0;
+        }
+
+        return value;
+    }
+
+    private static uint ParseFaultAround(ArgumentResult r)
+    {
+        if (!uint.TryParse(Token(r), NumberStyles.None, CultureInfo.InvariantCulture, out uint value) ||
+            value < 1 || value > MemphysDevice.MaxFaultAround || !uint.IsPow2(value))
+        {
+            r.AddError($"--fault-around '{Token(r)}' must be a power of two from 1 (off) to {MemphysDevice.MaxFaultAround} pages.");
             return 0;
         }
 

@@ -60,10 +60,11 @@ internal static class StressCommand
         var offset = Options.Offset();
         var length = Options.Length("Bytes of the region to use (default: 64 MiB or the region, whichever is smaller).");
         var maxOp = Options.MaxOp();
+        var faultAround = Options.FaultAround();
         var command = new Command("stress",
             "Random-offset write/read-back with seeded patterns across both methods (and pread/pwrite). Exit code 1 on any corrupt byte.")
         {
-            device, json, seconds, threads, processes, seed, offset, length, maxOp,
+            device, json, seconds, threads, processes, seed, offset, length, maxOp, faultAround,
         };
         command.Validators.Add(r =>
         {
@@ -84,7 +85,7 @@ internal static class StressCommand
         });
         command.SetAction(r => Program.Guard(r.GetValue(json), o => Run(o, new StressSettings(r.GetValue(device)!, r.GetValue(offset),
             r.GetValue(length), r.GetValue(seconds), r.GetValue(threads), r.GetValue(processes), 0, Options.ResolveSeed(r.GetValue(seed)),
-            r.GetValue(maxOp)))));
+            r.GetValue(maxOp), r.GetValue(faultAround)))));
         return command;
     }
 
@@ -100,14 +101,16 @@ internal static class StressCommand
         var index = new Option<int>("--process-index") { Required = true };
         var seed = new Option<ulong>("--seed") { Required = true };
         var maxOp = Options.MaxOp();
+        var faultAround = Options.FaultAround();
         var stress = new Command("stress", "One stress process; prints its totals as JSON.")
         {
-            device, offset, length, seconds, threads, processes, index, seed, maxOp,
+            device, offset, length, seconds, threads, processes, index, seed, maxOp, faultAround,
         };
         stress.SetAction(r => Program.Guard(false, o =>
         {
             StressTotals totals = RunWorkers(new StressSettings(r.GetValue(device)!, r.GetValue(offset), r.GetValue(length),
-                r.GetValue(seconds), r.GetValue(threads), r.GetValue(processes), r.GetValue(index), r.GetValue(seed), r.GetValue(maxOp)));
+                r.GetValue(seconds), r.GetValue(threads), r.GetValue(processes), r.GetValue(index), r.GetValue(seed), r.GetValue(maxOp),
+                r.GetValue(faultAround)));
             Console.Out.WriteLine(totals.ToJson().ToJsonString());
             return totals.CorruptBytes == 0 ? ExitCodes.Ok : ExitCodes.CheckFailed;
         }));
@@ -212,12 +215,13 @@ internal static class StressCommand
     /// </summary>
     internal static StressTotals RunWorkers(StressSettings settings)
     {
-        (string path, long offset, long length, double seconds, int threads, int processes, int processIndex, ulong seed, long maxOp) = settings;
+        (string path, long offset, long length, double seconds, int threads, int processes, int processIndex, ulong seed, long maxOp, uint faultAround) = settings;
         using MemphysDevice remapDev = MemphysDevice.Open(path);
         remapDev.SetMethod(MappingMethod.Remap);
         using MemphysMapping remap = remapDev.Map(offset, length);
         using MemphysDevice faultDev = MemphysDevice.Open(path);
         faultDev.SetMethod(MappingMethod.Fault);
+        Common.SetFaultAround(faultDev, faultAround);
         using MemphysMapping fault = faultDev.Map(offset, length);
 
         int workers = threads * processes;
@@ -324,7 +328,7 @@ internal static class StressCommand
 
 /// <summary>What one stress process runs: the range, the duration, its share of the workers, the seed.</summary>
 internal sealed record StressSettings(string Path, long Offset, long Length, double Seconds, int Threads, int Processes,
-    int ProcessIndex, ulong Seed, long MaxOp)
+    int ProcessIndex, ulong Seed, long MaxOp, uint FaultAround)
 {
     /// <summary>The arguments of <c>_child stress</c> for process <paramref name="index"/>.</summary>
     public string[] ChildArguments(int index) =>
@@ -333,6 +337,7 @@ internal sealed record StressSettings(string Path, long Offset, long Length, dou
         "--seconds", Seconds.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
         "--threads", Common.Inv(Threads), "--processes", Common.Inv(Processes), "--process-index", Common.Inv(index),
         "--seed", Common.Inv(Seed), "--max-op", Common.Inv(MaxOp),
+        .. FaultAround != 0 ? new[] { "--fault-around", Common.Inv(FaultAround) } : [],
     ];
 }
 

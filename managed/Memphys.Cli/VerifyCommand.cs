@@ -17,6 +17,7 @@ internal static class VerifyCommand
         var length = Options.Length("Bytes to check (default: 16 MiB or the region, whichever is smaller).");
         var seed = Options.Seed();
         var noChild = new Option<bool>("--no-child") { Description = "Skip the second-process check." };
+        var faultAround = Options.FaultAround();
         var command = new Command("verify",
             "Map the range by each method and check contents across methods and processes, fault counts, and for every page " +
             "whether it is present and which frame it maps (PFN == region base PFN + offset/page size + page index). " +
@@ -25,14 +26,14 @@ internal static class VerifyCommand
             "Default 16 MiB; --length 1G checks a whole 1 GiB region (about 50 s in the TCG test guest). " +
             "Exit code 0 only when every check passes, 1 otherwise.")
         {
-            device, json, offset, length, seed, noChild,
+            device, json, offset, length, seed, noChild, faultAround,
         };
         command.SetAction(r => Program.Guard(r.GetValue(json), o => Run(o, r.GetValue(device)!, r.GetValue(offset), r.GetValue(length),
-            Options.ResolveSeed(r.GetValue(seed)), !r.GetValue(noChild))));
+            Options.ResolveSeed(r.GetValue(seed)), !r.GetValue(noChild), r.GetValue(faultAround))));
         return command;
     }
 
-    private static int Run(Output output, string path, long offset, long length, ulong seed, bool child)
+    private static int Run(Output output, string path, long offset, long length, ulong seed, bool child, uint faultAround)
     {
         MemphysInfo info;
         using (MemphysDevice device = MemphysDevice.Open(path, readOnly: true))
@@ -47,6 +48,7 @@ internal static class VerifyCommand
             Offset = offset,
             Length = length,
             Seed = seed,
+            FaultAround = faultAround,
             SecondProcess = child ? Common.ChildRead : null,
             Progress = progress,
         }));

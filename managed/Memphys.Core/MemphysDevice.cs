@@ -75,7 +75,8 @@ public sealed unsafe partial class MemphysDevice : IDisposable
             (FaultSizes)native.FaultSizes,
             (MappingMethod)native.Method,
             (CachingMode)native.Caching,
-            native.MaxFaultSize);
+            native.MaxFaultSize,
+            native.FaultAround);
         _info = info;
         return info;
     }
@@ -107,6 +108,28 @@ public sealed unsafe partial class MemphysDevice : IDisposable
     /// <summary>Sets the largest fault size (bytes: 4 KiB, 2 MiB or 1 GiB) of later fault-method mappings.</summary>
     public void SetMaxFaultSize(ulong bytes) => Set(Uapi.IocSetMaxFault, bytes, $"ioctl SET_MAX_FAULT 0x{bytes:x}");
 
+    /// <summary>
+    /// Sets the fault-around of later fault-method mappings (MEMPHYS_IOC_SET_FAULT_AROUND): how many 4 KiB pages one
+    /// 4 KiB fault maps, the faulting page and its neighbours in the aligned window of that many pages, clipped to the
+    /// mapping and the region. A power of two from 1 (off) to 512; anything else fails with EINVAL.
+    /// </summary>
+    public void SetFaultAround(uint pages)
+    {
+        string operation = $"ioctl SET_FAULT_AROUND {pages}";
+        try
+        {
+            Set(Uapi.IocSetFaultAround, pages, operation);
+        }
+        catch (MemphysException e) when (e.Errno == Interop.Errors.EINVAL)
+        {
+            throw new MemphysException(e.Errno, operation, Path,
+                $"refused: the fault-around is a power of two from 1 (off) to {MaxFaultAround} pages");
+        }
+    }
+
+    /// <summary>The largest fault-around <see cref="SetFaultAround"/> accepts (MEMPHYS_FAULT_AROUND_MAX pages).</summary>
+    public const uint MaxFaultAround = Uapi.FaultAroundMax;
+
     /// <summary>Reads the region's counters (MEMPHYS_IOC_GET_STATS).</summary>
     public MemphysStats GetStats()
     {
@@ -114,7 +137,7 @@ public sealed unsafe partial class MemphysDevice : IDisposable
         Ioctl(Uapi.IocGetStats, &native, "ioctl GET_STATS");
         Uapi.CheckHeader(native.Size, native.Version, sizeof(MemphysStatsNative), "ioctl GET_STATS", Path);
         return new MemphysStats(native.MmapCalls, native.BytesRemapped, native.PteFaults, native.PmdFaults,
-            native.PudFaults, native.FallbackFaults, native.Refused);
+            native.PudFaults, native.FallbackFaults, native.Refused, native.Prefaulted);
     }
 
     /// <summary>

@@ -173,6 +173,7 @@ public static class FaultSize
 /// <param name="Method">This file's current mapping method.</param>
 /// <param name="Caching">This file's current caching mode.</param>
 /// <param name="MaxFaultSize">This file's largest fault, in bytes.</param>
+/// <param name="FaultAround">This file's fault-around: pages one 4 KiB fault maps, the faulting one included (1 = off).</param>
 public sealed record MemphysInfo(
     uint Version,
     uint Index,
@@ -184,7 +185,8 @@ public sealed record MemphysInfo(
     FaultSizes FaultSizes,
     MappingMethod Method,
     CachingMode Caching,
-    ulong MaxFaultSize)
+    ulong MaxFaultSize,
+    uint FaultAround)
 {
     /// <summary>Physical frame number of the region's first page.</summary>
     public ulong BasePfn => PhysicalBase / PageSize;
@@ -201,6 +203,7 @@ public sealed record MemphysInfo(
 /// <param name="PudFaults">1 GiB mappings inserted.</param>
 /// <param name="FallbackFaults">Huge faults answered with VM_FAULT_FALLBACK.</param>
 /// <param name="Refused">mmap() and fault requests refused.</param>
+/// <param name="Prefaulted">4 KiB PFNs inserted around a fault (fault-around), not counted in <paramref name="PteFaults"/>.</param>
 public readonly record struct MemphysStats(
     ulong MmapCalls,
     ulong BytesRemapped,
@@ -208,7 +211,8 @@ public readonly record struct MemphysStats(
     ulong PmdFaults,
     ulong PudFaults,
     ulong FallbackFaults,
-    ulong Refused)
+    ulong Refused,
+    ulong Prefaulted)
 {
     /// <summary>All faults served (PTE + PMD + PUD).</summary>
     public ulong TotalFaults => PteFaults + PmdFaults + PudFaults;
@@ -221,7 +225,8 @@ public readonly record struct MemphysStats(
         PmdFaults - earlier.PmdFaults,
         PudFaults - earlier.PudFaults,
         FallbackFaults - earlier.FallbackFaults,
-        Refused - earlier.Refused);
+        Refused - earlier.Refused,
+        Prefaulted - earlier.Prefaulted);
 }
 
 /// <summary>One 64-bit entry of <c>/proc/PID/pagemap</c>.</summary>

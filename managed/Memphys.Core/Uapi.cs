@@ -66,6 +66,10 @@ internal static class Uapi
     internal static readonly uint IocGetStats = IoR<MemphysStatsNative>(IocMagic, 0x04);
     internal static readonly uint IocResetStats = Io(IocMagic, 0x05);
     internal static readonly uint IocQueryPage = IoWR<MemphysPageQueryNative>(IocMagic, 0x06);
+    internal static readonly uint IocSetFaultAround = IoW<MemphysSettingNative>(IocMagic, 0x07);
+
+    /// <summary><c>MEMPHYS_FAULT_AROUND_MAX</c>: the most pages one 4 KiB fault may map.</summary>
+    internal const uint FaultAroundMax = 512;
 
     /// <summary>
     /// Checks the <c>size</c> and <c>version</c> a driver wrote into a GET_INFO / GET_STATS reply: a driver built

@@ -47,9 +47,11 @@ public sealed class UapiLayoutTests
             C(MEMPHYS_CACHE_WB); C(MEMPHYS_CACHE_WC); C(MEMPHYS_CACHE_UC); C(MEMPHYS_CACHE_COUNT);
             C(MEMPHYS_FAULT_4K); C(MEMPHYS_FAULT_2M); C(MEMPHYS_FAULT_1G);
             C(MEMPHYS_SIZE_4K); C(MEMPHYS_SIZE_2M); C(MEMPHYS_SIZE_1G);
+            C(MEMPHYS_FAULT_AROUND_MAX);
             C(MEMPHYS_IOC_MAGIC);
             C(MEMPHYS_IOC_GET_INFO); C(MEMPHYS_IOC_SET_METHOD); C(MEMPHYS_IOC_SET_CACHING);
             C(MEMPHYS_IOC_SET_MAX_FAULT); C(MEMPHYS_IOC_GET_STATS); C(MEMPHYS_IOC_RESET_STATS); C(MEMPHYS_IOC_QUERY_PAGE);
+            C(MEMPHYS_IOC_SET_FAULT_AROUND);
             C(O_RDONLY); C(O_WRONLY); C(O_RDWR); C(O_CLOEXEC);
             C(PROT_NONE); C(PROT_READ); C(PROT_WRITE);
             C(MAP_SHARED); C(MAP_PRIVATE); C(MAP_FIXED); C(MAP_ANONYMOUS); C(MAP_NORESERVE); C(MAP_POPULATE);
@@ -185,6 +187,7 @@ public sealed class UapiLayoutTests
         Assert.Equal(C("MEMPHYS_IOC_GET_STATS"), Uapi.IocGetStats);
         Assert.Equal(C("MEMPHYS_IOC_RESET_STATS"), Uapi.IocResetStats);
         Assert.Equal(C("MEMPHYS_IOC_QUERY_PAGE"), Uapi.IocQueryPage);
+        Assert.Equal(C("MEMPHYS_IOC_SET_FAULT_AROUND"), Uapi.IocSetFaultAround);
     }
 
     [Fact]
@@ -204,6 +207,8 @@ public sealed class UapiLayoutTests
         Assert.Equal(C("MEMPHYS_SIZE_4K"), Uapi.Size4K);
         Assert.Equal(C("MEMPHYS_SIZE_2M"), Uapi.Size2M);
         Assert.Equal(C("MEMPHYS_SIZE_1G"), Uapi.Size1G);
+        Assert.Equal(C("MEMPHYS_FAULT_AROUND_MAX"), Uapi.FaultAroundMax);
+        Assert.Equal(C("MEMPHYS_FAULT_AROUND_MAX"), MemphysDevice.MaxFaultAround);
         Assert.Equal(C("MEMPHYS_PAGE_PRESENT"), Uapi.PagePresent);
         Assert.Equal(C("MEMPHYS_PAGE_WRITE"), Uapi.PageWrite);
         Assert.Equal(C("MEMPHYS_MEMTYPE_WB"), Uapi.MemTypeWb);

@@ -17,6 +17,25 @@ public sealed unsafe class VerificationTests
     }
 
     [Fact]
+    public void TheFaultAroundModelFillsAlignedWindowsClippedToTheMapping()
+    {
+        // 20 pages starting 3 pages into a 16-page window: the first touch maps pages 0-12, the last 13-19.
+        const ulong page = 4096;
+        var model = new FaultAroundModel(0x7f0000000000UL + 3 * page, 20, 16, (uint)page);
+        model.Touch(0, stride: 20);
+        Assert.Equal((1UL, 12UL), (model.Faults, model.Prefaulted));
+        Assert.True(model.IsPresent(12));
+        Assert.False(model.IsPresent(13));
+        model.Touch(0);
+        Assert.Equal((2UL, 18UL), (model.Faults, model.Prefaulted));
+
+        var off = new FaultAroundModel(0x7f0000000000UL, 8, 1, (uint)page);
+        off.Touch(1, stride: 2);
+        Assert.Equal((4UL, 0UL), (off.Faults, off.Prefaulted));
+        Assert.False(off.IsPresent(0));
+    }
+
+    [Fact]
     public void ACheckKeepsTheFirstFailuresAndCountsAll()
     {
         var check = new Check("c");

@@ -333,6 +333,7 @@ static const struct {
 	{ "check-pattern", 5, cmd_check_pattern, "DEV remap|fault OFFSET PAGES SEED" },
 	{ "own-writes", 5, cmd_own_writes, "DEV remap|fault OWNER OWNERS SECONDS" },
 	{ "region-check", 3, cmd_region_check, "DEV BASE SIZE" },
+	{ "first-touch", 4, cmd_first_touch, "DEV MIB REPS STRIDE_KIB" },
 };
 
 int main(int argc, char **argv)

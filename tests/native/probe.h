@@ -21,5 +21,6 @@ unsigned int parse_method(const char *s);
 uint64_t word(uint64_t seed, size_t i);
 
 int cmd_region_check(char **argv);
+int cmd_first_touch(char **argv);
 
 #endif /* MEMPHYS_PROBE_H */

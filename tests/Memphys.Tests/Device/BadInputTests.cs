@@ -103,6 +103,7 @@ public sealed unsafe class BadInputTests
         ["ioctl SET_METHOD NULL"] = (Interop.Errors.EFAULT, (d, i) => IoctlErrno(d, Uapi.IocSetMethod, null)),
         ["ioctl SET_CACHING NULL"] = (Interop.Errors.EFAULT, (d, i) => IoctlErrno(d, Uapi.IocSetCaching, null)),
         ["ioctl SET_MAX_FAULT unmapped"] = (Interop.Errors.EFAULT, (d, i) => IoctlErrno(d, Uapi.IocSetMaxFault, InaccessiblePage())),
+        ["ioctl SET_FAULT_AROUND NULL"] = (Interop.Errors.EFAULT, (d, i) => IoctlErrno(d, Uapi.IocSetFaultAround, null)),
         ["ioctl QUERY_PAGE NULL"] = (Interop.Errors.EFAULT, (d, i) => IoctlErrno(d, Uapi.IocQueryPage, null)),
 
         // ioctl values: -EINVAL (and -EOPNOTSUPP for a fault size this kernel cannot install).
@@ -115,6 +116,11 @@ public sealed unsafe class BadInputTests
         ["SET_MAX_FAULT 8 KiB"] = (Interop.Errors.EINVAL, (d, i) => SetRaw(d, Uapi.IocSetMaxFault, 8192, 0)),
         ["SET_MAX_FAULT 4 MiB"] = (Interop.Errors.EINVAL, (d, i) => SetRaw(d, Uapi.IocSetMaxFault, 4 << 20, 0)),
         ["SET_MAX_FAULT reserved non-zero"] = (Interop.Errors.EINVAL, (d, i) => SetRaw(d, Uapi.IocSetMaxFault, Uapi.Size4K, 1)),
+        ["SET_FAULT_AROUND 0"] = (Interop.Errors.EINVAL, (d, i) => SetRaw(d, Uapi.IocSetFaultAround, 0, 0)),
+        ["SET_FAULT_AROUND 3 (not a power of two)"] = (Interop.Errors.EINVAL, (d, i) => SetRaw(d, Uapi.IocSetFaultAround, 3, 0)),
+        ["SET_FAULT_AROUND 1024 (above 512)"] = (Interop.Errors.EINVAL, (d, i) => SetRaw(d, Uapi.IocSetFaultAround, 1024, 0)),
+        ["SET_FAULT_AROUND 2^32+16"] = (Interop.Errors.EINVAL, (d, i) => SetRaw(d, Uapi.IocSetFaultAround, (1UL << 32) + 16, 0)),
+        ["SET_FAULT_AROUND reserved non-zero"] = (Interop.Errors.EINVAL, (d, i) => SetRaw(d, Uapi.IocSetFaultAround, 16, 1)),
         ["QUERY_PAGE reserved non-zero"] = (Interop.Errors.EINVAL, (d, i) =>
         {
             using MemphysMapping map = d.Map(0, Page);

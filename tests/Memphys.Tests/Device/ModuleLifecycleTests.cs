@@ -68,6 +68,9 @@ public sealed unsafe class ModuleLifecycleTests
         { "regions=1G@0x4000000000", "ENXIO" },
         { "regions=" + string.Join(',', Enumerable.Range(0, 17).Select(i => $"4K@0x{0x100000000L + i * Page:x}")), "E2BIG" },
         { "regions=4K@0x100000000 default_method=bogus", "EINVAL" },
+        { "regions=4K@0x100000000 fault_around=0", "EINVAL" },
+        { "regions=4K@0x100000000 fault_around=3", "EINVAL" },
+        { "regions=4K@0x100000000 fault_around=1024", "EINVAL" },
     };
 
     [DeviceTheory]
@@ -224,7 +227,8 @@ public sealed unsafe class ModuleLifecycleTests
         using (MemphysMapping map = next.Map(0, 16 * Page))
         {
             map.TouchPages();
-            Assert.Equal(16UL, next.GetStats().PteFaults);
+            MemphysStats stats = next.GetStats();
+            Assert.Equal(16UL, stats.PteFaults + stats.Prefaulted);
             Assert.All(next.QueryPages(map), e => Assert.True(e.Present));
         }
 

@@ -29,6 +29,7 @@ public sealed unsafe class PageFaultTests
     {
         using MemphysDevice dev = OpenWith(MappingMethod.Fault);
         dev.SetMaxFaultSize(FaultSize.Pte);
+        dev.SetFaultAround(1); // FaultAroundTests cover the neighbours a fault maps
         MemphysInfo info = dev.GetInfo();
         long last = RegionPages(info) - 1;
         using MemphysMapping map = dev.Map();
@@ -68,6 +69,7 @@ public sealed unsafe class PageFaultTests
     {
         using MemphysDevice dev = OpenWith(MappingMethod.Fault);
         dev.SetMaxFaultSize(FaultSize.Pte);
+        dev.SetFaultAround(1);
         MemphysInfo info = dev.GetInfo();
         using MemphysMapping map = dev.Map();
         long pages = map.TouchPages(write: true);
@@ -139,16 +141,23 @@ public sealed unsafe class PageFaultTests
     public void SysfsCountersMatchTheIoctl()
     {
         using MemphysDevice dev = OpenWith(MappingMethod.Fault);
+        dev.SetFaultAround(4);
+        ulong windows;
         using (MemphysMapping map = dev.Map(0, 32 * Page))
         {
             map.TouchPages();
+            // One fault per aligned 4-page window the mapping overlaps: 8, or 9 when it starts mid-window.
+            const ulong window = 4 * Page;
+            windows = ((ulong)map.BaseAddress + 32 * Page - 1) / window - (ulong)map.BaseAddress / window + 1;
         }
 
         MemphysStats stats = dev.GetStats();
         string dir = $"/sys/class/misc/memphys{dev.GetInfo().Index}";
         ulong Read(string name) => ulong.Parse(File.ReadAllText(Path.Combine(dir, name)).Trim(), System.Globalization.CultureInfo.InvariantCulture);
-        Assert.Equal(32UL, stats.PteFaults);
+        Assert.Equal(32UL, stats.PteFaults + stats.Prefaulted);
+        Assert.Equal(windows, stats.PteFaults);
         Assert.Equal(stats.PteFaults, Read("pte_faults"));
+        Assert.Equal(stats.Prefaulted, Read("prefaulted"));
         Assert.Equal(stats.MmapCalls, Read("mmap_calls"));
         Assert.Equal(stats.Refused, Read("refused"));
         Assert.Equal(dev.GetInfo().RegionSize, Read("size"));

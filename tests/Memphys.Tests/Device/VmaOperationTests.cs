@@ -51,6 +51,7 @@ public sealed unsafe class VmaOperationTests
     public void UnmappingAndMappingAgainRefaultsTheSameFrameAndData()
     {
         using MemphysDevice dev = OpenWith(MappingMethod.Fault);
+        dev.SetFaultAround(1);
         using (MemphysMapping first = dev.Map(0, 8 * Page))
         {
             *PageWord(first, 5) = Word(52, 5);

@@ -56,6 +56,18 @@
 #define MEMPHYS_SIZE_2M		0x200000ULL
 #define MEMPHYS_SIZE_1G		0x40000000ULL
 
+/*
+ * Fault-around (struct memphys_info.fault_around, MEMPHYS_IOC_SET_FAULT_AROUND):
+ * how many 4 KiB pages one 4 KiB fault of a fault-method mapping maps in
+ * total, a power of two from 1 (off) to MEMPHYS_FAULT_AROUND_MAX.  The
+ * faulting page and the free entries of the naturally aligned window of that
+ * many pages around it, clipped to the mapping and the region, are mapped;
+ * struct memphys_stats.prefaulted counts the neighbours.  Huge faults are
+ * not affected.  Like the method, the value of the file at mmap() time holds
+ * for the mapping's life.
+ */
+#define MEMPHYS_FAULT_AROUND_MAX	512
+
 struct memphys_info {
 	__u32 size;		/* out: sizeof(struct memphys_info) */
 	__u32 version;		/* out: MEMPHYS_UAPI_VERSION */
@@ -125,5 +137,6 @@ struct memphys_page_query {
 #define MEMPHYS_IOC_GET_STATS		_IOR(MEMPHYS_IOC_MAGIC, 0x04, struct memphys_stats)
 #define MEMPHYS_IOC_RESET_STATS		_IO(MEMPHYS_IOC_MAGIC, 0x05)
 #define MEMPHYS_IOC_QUERY_PAGE		_IOWR(MEMPHYS_IOC_MAGIC, 0x06, struct memphys_page_query)
+#define MEMPHYS_IOC_SET_FAULT_AROUND	_IOW(MEMPHYS_IOC_MAGIC, 0x07, struct memphys_setting)
 
 #endif /* _UAPI_LINUX_MEMPHYS_H */
