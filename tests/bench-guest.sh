@@ -21,7 +21,10 @@ window=${BENCH_WINDOW:-64M}
 rounds=${BENCH_ROUNDS:-5}
 hugepages_kb=2048
 
-memphys() { dotnet "$cli" "$@"; }
+# Tiered compilation off: the JIT compiles each method once, fully optimised,
+# so every round runs the same machine code (with tiering, loops were
+# recompiled in the middle of the rounds and changed the figures).
+memphys() { DOTNET_TieredCompilation=0 dotnet "$cli" "$@"; }
 say() { printf 'bench-guest: %s\n' "$*" >&2; }
 
 # Enough 2 MiB pages in the hugetlb pool for the hugetlb-2m kind (it reports
@@ -40,7 +43,8 @@ reserve_hugepages() {
 setup_dax() {
     local aligns=(2M 1G) i
     [[ -n ${BENCH_KROOT:-} ]] || { say "no BENCH_KROOT: no device-dax"; return 0; }
-    modprobe -d "$BENCH_KROOT" -a nd_e820 nd_pmem dax_pmem device_dax >&2 || { say "cannot load the nvdimm/dax modules"; return 0; }
+    # --ignore-install: ndctl's modprobe.d hook for libnvdimm would load it from the host tree.
+    modprobe -d "$BENCH_KROOT" --ignore-install -a nd_e820 nd_pmem dax_pmem device_dax >&2 || { say "cannot load the nvdimm/dax modules"; return 0; }
     for i in "${!aligns[@]}"; do
         [[ -e /sys/bus/nd/devices/region$i ]] || { say "no pmem region$i (memmap=SIZE!BASE)"; continue; }
         ndctl create-namespace --force --reconfig="namespace$i.0" --mode=devdax --map=mem --align="${aligns[i]}" >&2 \

@@ -122,5 +122,5 @@ internal static class BenchJson
 
     private static MemphysStats? ReadStats(JsonNode? n) => n is null ? null : new MemphysStats(
         (ulong)n["mmapCalls"]!, (ulong)n["bytesRemapped"]!, (ulong)n["pteFaults"]!, (ulong)n["pmdFaults"]!,
-        (ulong)n["pudFaults"]!, (ulong)n["fallbackFaults"]!, (ulong)n["refused"]!);
+        (ulong)n["pudFaults"]!, (ulong)n["fallbackFaults"]!, (ulong)n["refused"]!, (ulong?)n["prefaulted"] ?? 0);
 }

@@ -42,7 +42,7 @@ internal static class BenchScalingReport
                 : new[]
                 {
                     p.Kind, Output.Size((ulong)p.Length), Ms(p.PerGiB(Metric.Mmap)), Ms(p.PerGiB(Metric.Touch4K)), Ms(p.PerGiB(Metric.Touch2M)),
-                    p.Result.Faults4K is { } f ? $"{Output.Count(f.PteFaults)}/{Output.Count(f.PmdFaults)}/{Output.Count(f.PudFaults)}" : "-",
+                    BenchTable.Faults(p.Result.Faults4K),
                 }));
         output.Table($"flatness: largest deviation of a size's per-GiB median from their median (goal: within {ScalingFlatness.Goal:P0})",
             ["kind", "figure", "deviation", "goal"],

@@ -25,11 +25,15 @@ public abstract class BenchKind(string name, string group, ulong pageSize) : IDi
     /// <summary>Largest page (or fault) size the kind can use.</summary>
     public ulong PageSize { get; } = pageSize;
 
+    /// <summary>The fault method at 4 KiB with the fault-around the driver gives new files (module parameter fault_around).</summary>
+    public const string FaultAround = "fault-4k-around";
+
     /// <summary>Every kind, in table order. A new kind is one entry here.</summary>
     public static IReadOnlyList<BenchKind> Catalog() =>
     [
         new MemphysKind("remap", MappingMethod.Remap, FaultSize.Pte),
-        new MemphysKind("fault-4k", MappingMethod.Fault, FaultSize.Pte),
+        new MemphysKind("fault-4k", MappingMethod.Fault, FaultSize.Pte, d => d.SetFaultAround(1)),
+        new MemphysKind(FaultAround, MappingMethod.Fault, FaultSize.Pte), // the driver's default fault-around
         new MemphysKind("fault-2m", MappingMethod.Fault, FaultSize.Pmd),
         new MemphysKind("fault-1g", MappingMethod.Fault, FaultSize.Pud),
         new AnonymousKind("anon-thp-off", Interop.Libc.MADV_NOHUGEPAGE, FaultSize.Pte),

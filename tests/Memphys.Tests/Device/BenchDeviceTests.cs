@@ -40,9 +40,13 @@ public sealed class BenchDeviceTests
         Assert.True((bool)kinds["fault-4k"]!["supported"]!);
         Assert.Contains("EPERM", (string)kinds["devmem"]!["unsupported"]!);
 
-        // The first touch of 4 KiB pages takes one PTE fault per page; remap takes none.
+        // The first touch of 4 KiB pages takes one PTE fault per page (fault-4k has fault-around off); remap takes none.
         Assert.Equal((ulong)(Length / DeviceSupport.Page), (ulong)kinds["fault-4k"]!["faults4k"]!["pteFaults"]!);
         Assert.Equal(Length / (2L << 20), (long)kinds["fault-4k"]!["faults2m"]!["pteFaults"]!);
         Assert.Equal(0UL, (ulong)kinds["remap"]!["faults4k"]!["pteFaults"]!);
+
+        // With fault-around, every page is mapped either by its own fault or as a neighbour of one.
+        JsonNode around = kinds[BenchKind.FaultAround]!["faults4k"]!;
+        Assert.Equal((ulong)(Length / DeviceSupport.Page), (ulong)around["pteFaults"]! + (ulong)around["prefaulted"]!);
     }
 }
