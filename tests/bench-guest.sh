@@ -43,8 +43,11 @@ reserve_hugepages() {
 setup_dax() {
     local aligns=(2M 1G) i
     [[ -n ${BENCH_KROOT:-} ]] || { say "no BENCH_KROOT: no device-dax"; return 0; }
-    # --ignore-install: ndctl's modprobe.d hook for libnvdimm would load it from the host tree.
-    modprobe -d "$BENCH_KROOT" --ignore-install -a nd_e820 nd_pmem dax_pmem device_dax >&2 || { say "cannot load the nvdimm/dax modules"; return 0; }
+    # An empty config (-C): ndctl's modprobe.d hook for libnvdimm would load it
+    # from the host's module tree, not the guest kernel's.
+    mkdir -p /run/bench-modprobe.d
+    modprobe -d "$BENCH_KROOT" -C /run/bench-modprobe.d -a nd_e820 nd_pmem dax_pmem device_dax >&2 \
+        || { say "cannot load the nvdimm/dax modules"; return 0; }
     for i in "${!aligns[@]}"; do
         [[ -e /sys/bus/nd/devices/region$i ]] || { say "no pmem region$i (memmap=SIZE!BASE)"; continue; }
         ndctl create-namespace --force --reconfig="namespace$i.0" --mode=devdax --map=mem --align="${aligns[i]}" >&2 \
@@ -55,7 +58,17 @@ setup_dax() {
 # The physical base of the memphys region (before it is unloaded).
 region_base() { memphys info --json | sed -nE 's/^ *"physicalBase": ([0-9]+),?$/\1/p'; }
 
+# BENCH_SCALING=1G,2G,...: mmap and first-touch cost per GiB at each size
+# (the region is the largest), instead of the comparison.
+scaling() {
+    say "scaling: $BENCH_SCALING, $rounds rounds"
+    { echo "clock: ${BENCH_CLOCK:-wall clock}"; } | tee "$out/scaling.txt"
+    memphys bench --scaling "$BENCH_SCALING" --iterations "$rounds" --kinds "${BENCH_SCALING_KINDS:-remap,fault-4k,fault-4k-around,fault-2m,fault-1g,anon-thp-off}" \
+        | tee -a "$out/scaling.txt"
+}
+
 main() {
+    if [[ -n ${BENCH_SCALING:-} ]]; then scaling; return; fi
     local base node args=(--length "$length" --window "$window" --iterations "$rounds")
     reserve_hugepages
     base=$(region_base)

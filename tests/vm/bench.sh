@@ -10,7 +10,8 @@
 # (1: legacy-pmem ranges for the device-dax kinds; 0: none, less RAM), VM_ICOUNT
 # (shift=0,sleep=off: under TCG the guest clock counts instructions, 1 ns
 # each, so the load of a shared host does not show in the figures; set it
-# empty for wall-clock time).
+# empty for wall-clock time), BENCH_SCALING (e.g. 1G,2G,4G,8G: the scaling
+# run instead, to results/bench/<kernel>-scaling/).
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
@@ -43,20 +44,35 @@ layout() {
     fi
 }
 
+# BENCH_SCALING=1G,2G,4G,8G: one region of the largest size; the guest RAM
+# leaves room for anonymous mappings of half of it (larger ones report
+# themselves unsupported: the host has to hold the guest's RAM too).
+scaling_layout() {
+    local largest=0 item gib
+    for item in ${BENCH_SCALING//,/ }; do
+        gib=$(($(numfmt --from=iec "$item") >> 30))
+        [[ $gib -gt $largest ]] && largest=$gib
+    done
+    [[ $largest -ge 1 ]] || die "BENCH_SCALING=$BENCH_SCALING: want sizes of whole GiB (1G,2G,4G,8G)"
+    MEMMAP="${largest}G\$${REGION_BASE}"
+    MEM="$((largest + largest / 2 + 3))G"
+}
+
 main() {
     local kernel=${1:-${KERNEL:-$(kernel_names | head -n1)}} out root
-    out=${BENCH_OUT:-$REPO_ROOT/results/bench/$kernel}
+    out=${BENCH_OUT:-$REPO_ROOT/results/bench/$kernel${BENCH_SCALING:+-scaling}}
     root=$(kernel_fetch "$(kernel_resolve "$kernel")" "$kernel")
-    layout
+    if [[ -n ${BENCH_SCALING:-} ]]; then scaling_layout; else layout; fi
     mkdir -p "$out"
     log "bench on $kernel: $BENCH_LENGTH, window $BENCH_WINDOW, $BENCH_ROUNDS rounds -> $out"
     log "guest: --mem $MEM --memmap '$MEMMAP'"
     "$VM_DIR/run-in-vm.sh" --kernel "$kernel" --mem "$MEM" --memmap "$MEMMAP" --env "BENCH_KROOT=$root" \
         --timeout 3600 --out "$out" \
-        --env "BENCH_LENGTH=$BENCH_LENGTH" --env "BENCH_WINDOW=$BENCH_WINDOW" --env "BENCH_ROUNDS=$BENCH_ROUNDS" \
+        --env "BENCH_SCALING=${BENCH_SCALING:-}" --env "BENCH_LENGTH=$BENCH_LENGTH" --env "BENCH_WINDOW=$BENCH_WINDOW" --env "BENCH_ROUNDS=$BENCH_ROUNDS" \
         --env "BENCH_CLOCK=${VM_ICOUNT:+TCG -icount $VM_ICOUNT (guest time = executed instructions)}" \
         -- "$REPO_ROOT/tests/bench-guest.sh"
-    log "table: $out/bench.txt, JSON: $out/bench.json, chart: $out/bench.svg"
+    if [[ -n ${BENCH_SCALING:-} ]]; then log "table: $out/scaling.txt"
+    else log "table: $out/bench.txt, JSON: $out/bench.json, chart: $out/bench.svg"; fi
 }
 
 main "$@"

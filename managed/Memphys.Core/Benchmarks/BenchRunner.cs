@@ -80,7 +80,8 @@ public static unsafe class BenchRunner
                 bool warmUp = round < 0;
                 GC.Collect(); // no collection of garbage from earlier kinds inside a measurement
                 GC.WaitForPendingFinalizers();
-                long length = warmUp ? Math.Min(WarmUpLength, settings.Length) : settings.Length;
+                // The warm-up maps at least one page of the kind's size: device-dax refuses shorter mappings.
+                long length = warmUp ? Math.Min(Math.Max(WarmUpLength, (long)kinds[i].PageSize), settings.Length) : settings.Length;
                 KindResult sink = warmUp ? new KindResult("", "", 0) : results[i];
                 results[i].Unsupported = Try(() =>
                 {
