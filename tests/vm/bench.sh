@@ -64,7 +64,7 @@ main() {
     root=$(kernel_fetch "$(kernel_resolve "$kernel")" "$kernel")
     if [[ -n ${BENCH_SCALING:-} ]]; then scaling_layout; else layout; fi
     mkdir -p "$out"
-    log "bench on $kernel: $BENCH_LENGTH, window $BENCH_WINDOW, $BENCH_ROUNDS rounds -> $out"
+    log "bench on $kernel: ${BENCH_SCALING:-$BENCH_LENGTH, window $BENCH_WINDOW}, $BENCH_ROUNDS rounds -> $out"
     log "guest: --mem $MEM --memmap '$MEMMAP'"
     "$VM_DIR/run-in-vm.sh" --kernel "$kernel" --mem "$MEM" --memmap "$MEMMAP" --env "BENCH_KROOT=$root" \
         --timeout 3600 --out "$out" \
