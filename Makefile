@@ -14,7 +14,7 @@ CONFIGURATION ?= Release
 export CONFIGURATION
 CLI_FILE := managed/publish/memphys
 
-.PHONY: all deps driver check managed probe test demo debug-kernel clean help publish install uninstall
+.PHONY: all deps driver check managed probe test demo bench bench-scaling debug-kernel clean help publish install uninstall
 
 all: driver managed probe ## build the module ($(KERNEL)), the C# solution and the test probe
 
@@ -40,6 +40,12 @@ test: managed probe ## the whole suite on every kernel (or KERNEL=): checks, hos
 
 demo: driver managed probe ## boot a $(KERNEL) guest with 1 GiB reserved and show the CLI at work
 	tests/vm/run-in-vm.sh --kernel $(KERNEL) -- tests/demo.sh
+
+bench: driver managed probe ## memphys bench in a $(KERNEL) guest against anon/hugetlbfs//dev/mem -> results/bench/$(KERNEL)/ [BENCH_LENGTH=1G]
+	tests/vm/bench.sh $(KERNEL)
+
+bench-scaling: driver managed probe ## mmap/first-touch cost per GiB over 1, 2, 4, 8 GiB regions -> results/bench/$(KERNEL)-scaling/
+	BENCH_SCALING=$${BENCH_SCALING:-1G,2G,4G,8G} BENCH_ROUNDS=$${BENCH_ROUNDS:-3} tests/vm/bench.sh $(KERNEL)
 
 publish: $(CLI_FILE) ## the CLI as one self-contained file (managed/publish/memphys, no SDK needed to run)
 

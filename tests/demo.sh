@@ -65,10 +65,11 @@ heading "memphys stress --seconds 10: random concurrent reads and writes" \
     "those (or pread()); any corrupted byte fails the run."
 timed memphys stress --device "$device" --seconds 10
 
-heading "memphys bench: throughput by method" \
-    "Sequential write / read / copy over 64 MiB (best of 3), next to the same" \
-    "measurements on anonymous memory taken in this run; 'vs anon' is device /" \
-    "anonymous (1.00 = as fast as ordinary RAM).  Absolute numbers are TCG's."
+heading "memphys bench: memphys against the kernel's own ways to map memory" \
+    "mmap, first touch and bandwidth over 64 MiB of each method next to anonymous" \
+    "memory, hugetlbfs, /dev/mem and device-dax (those that cannot run here say why)," \
+    "3 rounds interleaved across kinds; ratios come from the same run ('make bench'" \
+    "does the full 1 GiB comparison).  Absolute numbers are TCG's."
 timed memphys bench --device "$device" --iterations 3
 
 printf '\ndemo: done\n'

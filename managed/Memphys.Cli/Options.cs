@@ -131,7 +131,7 @@ internal static class Options
         return null;
     }
 
-    private static long ParsePages(ArgumentResult r, string name, bool allowZero)
+    public static long ParsePages(ArgumentResult r, string name, bool allowZero)
     {
         if (Size(r, name) is not { } value)
         {

@@ -325,48 +325,9 @@ public sealed unsafe partial class MemphysDevice : IDisposable
     private MemphysMapping MapAligned(long offset, long length, MapProtection protection, int flags, ulong alignment,
         bool isPrivate, Func<int, MemphysException> onError)
     {
-        // Reserve length + alignment of address space, place the device mapping inside it with MAP_FIXED at an
-        // address congruent to the physical address, then give back the unused head and tail.
         MemphysInfo info = _info ?? GetInfo();
-        nuint reserveLength = (nuint)((ulong)length + alignment);
-        nint reserve = Interop.Libc.MMapAnonymous(0, reserveLength, Interop.Libc.PROT_NONE,
-            Interop.Libc.MAP_PRIVATE | Interop.Libc.MAP_ANONYMOUS | Interop.Libc.MAP_NORESERVE, -1, 0);
-        if (reserve == Interop.Libc.MAP_FAILED)
-        {
-            throw Interop.Errors.LastError($"mmap reserve 0x{reserveLength:x}", Path);
-        }
-
-        ulong start = (ulong)reserve;
-        ulong want = (info.PhysicalBase + (ulong)offset) % alignment;
-        ulong target = start - (start % alignment) + want;
-        if (target < start)
-        {
-            target += alignment;
-        }
-
-        SafeMappingHandle handle;
-        try
-        {
-            handle = SafeMappingHandle.Map((nint)target, (nuint)length, (int)protection, flags | Interop.Libc.MAP_FIXED, _fd, offset, onError);
-        }
-        catch
-        {
-            _ = Interop.Libc.MUnmap(reserve, reserveLength);
-            throw;
-        }
-
-        ulong end = target + (ulong)length;
-        ulong reserveEnd = start + reserveLength;
-        if (target > start)
-        {
-            _ = Interop.Libc.MUnmap(reserve, (nuint)(target - start));
-        }
-
-        if (reserveEnd > end)
-        {
-            _ = Interop.Libc.MUnmap((nint)end, (nuint)(reserveEnd - end));
-        }
-
+        SafeMappingHandle handle = AlignedMapping.Map(length, (int)protection, flags, _fd, offset, alignment,
+            info.PhysicalBase + (ulong)offset, onError, Path);
         return new MemphysMapping(handle, offset, isPrivate, protection, Path);
     }
 

@@ -17,6 +17,8 @@ PACKAGES=(qemu-system-x86 busybox-static cpio kmod sparse xz-utils zstd gzip mak
 PACKAGES+=(dkms udev vagrant vagrant-libvirt shellcheck)
 # The static 32-bit probe of the i386 stage (gcc -m32 -static).
 PACKAGES+=(gcc-multilib libc6-dev-i386)
+# make bench (tests/vm/bench.sh): device-dax namespaces on the guest's legacy pmem.
+PACKAGES+=(ndctl daxctl)
 # What building a kernel from source needs (only for `source` kernels: 6.1-debug).
 SOURCE_BUILD_PACKAGES=(bc bison flex libelf-dev libssl-dev perl)
 

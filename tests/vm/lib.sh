@@ -60,7 +60,10 @@ choose_accel() {
         # "#PF: supervisor read access in user mode" and an Oops in .NET's
         # context restore). SMAP is no part of what memphys tests.
         tcg) if [[ $VM_SMP -gt 1 ]]; then ACCEL_ARGS=(-accel tcg,thread=multi -cpu max,-smap)
-             else ACCEL_ARGS=(-accel tcg,thread=single -cpu max,-smap); fi ;;
+             else ACCEL_ARGS=(-accel tcg,thread=single -cpu max,-smap); fi
+             # VM_ICOUNT (e.g. shift=0,sleep=off; make bench): the guest clock
+             # counts executed instructions, so host load does not show in timings.
+             if [[ -n ${VM_ICOUNT:-} ]]; then ACCEL_ARGS+=(-icount "$VM_ICOUNT"); fi ;;
         *)   die "VM_ACCEL must be kvm or tcg, got '$accel'" ;;
     esac
     ACCEL=$accel

@@ -27,6 +27,7 @@ options (environment variable in brackets):
   --kernel VER      guest kernel of tests/vm/kernels.conf: 6.1, 6.12, 7.2, 6.1-debug [KERNEL=6.1]
   --mem SIZE        guest RAM                                       [VM_MEM=4G]
   --memmap SPEC     reserved RAM, SIZE\$BASE[,SIZE\$BASE...]          [VM_MEMMAP='1G\$0x100000000']
+                    (SIZE!BASE: legacy pmem for device-dax, no memphys region)
   --smp N           guest CPUs (N>1 uses multi-threaded TCG)        [VM_SMP=1]
   --timeout SEC     hard limit for the whole guest run              [VM_TIMEOUT=900]
   --out DIR         output folder (default .cache/vm-runs/<stamp>)  [VM_OUT]
@@ -79,14 +80,15 @@ parse_args() {
     [[ $VM_RETRIES =~ ^[0-9]+$ ]] || die "--retries wants a number"
 }
 
-# memmap SIZE$BASE[,SIZE$BASE] -> regions SIZE@BASE[,SIZE@BASE]
+# memmap SIZE$BASE[,SIZE$BASE] -> regions SIZE@BASE[,SIZE@BASE]; SIZE!BASE
+# entries (legacy persistent memory, for device-dax) are no memphys region.
 memmap_to_regions() {
     local item out=() items
     IFS=, read -ra items <<<"$1"
     for item in "${items[@]}"; do
-        [[ $item =~ ^[0-9]+[KMGkmg]?\$(0x[0-9a-fA-F]+|[0-9]+[KMGkmg]?)$ ]] \
-            || die "bad --memmap entry '$item' (want SIZE\$BASE, e.g. 1G\$0x100000000)"
-        out+=("${item/\$/@}")
+        [[ $item =~ ^[0-9]+[KMGkmg]?[\$!](0x[0-9a-fA-F]+|[0-9]+[KMGkmg]?)$ ]] \
+            || die "bad --memmap entry '$item' (want SIZE\$BASE or SIZE!BASE, e.g. 1G\$0x100000000)"
+        if [[ $item == *\$* ]]; then out+=("${item/\$/@}"); fi
     done
     (IFS=,; echo "${out[*]}")
 }

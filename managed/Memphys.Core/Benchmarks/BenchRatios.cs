@@ -1,0 +1,76 @@
+namespace Memphys.Benchmarks;
+
+/// <summary>A comparison of two figures measured in the same run: numerator / denominator, per repetition.</summary>
+/// <param name="Numerator">Kind whose figure is divided.</param>
+/// <param name="NumeratorMetric">Its metric.</param>
+/// <param name="Denominator">Reference kind.</param>
+/// <param name="DenominatorMetric">Its metric.</param>
+/// <param name="Target">The goal, e.g. "≥ 0.98"; null when none.</param>
+public sealed record RatioDefinition(string Numerator, string NumeratorMetric, string Denominator, string DenominatorMetric, string? Target)
+{
+    /// <summary>"remap / anon-thp-off write", "anon-thp-off write / memset".</summary>
+    public string Name => Numerator == Denominator
+        ? $"{Numerator} C#/libc {Metric.Label(NumeratorMetric)}"
+        : $"{Numerator} / {Denominator} {Metric.Label(NumeratorMetric)}";
+}
+
+/// <summary>A ratio's definition and value over the repetitions.</summary>
+public sealed record RatioResult(RatioDefinition Definition, Summary Value);
+
+/// <summary>The comparisons the benchmark reports (memphys / anonymous, remap / /dev/mem, fault / device-dax, C# / libc).</summary>
+public static class BenchRatios
+{
+    private const string Anonymous = "anon-thp-off";
+
+    /// <summary>The ratio definitions that apply to <paramref name="results"/>.</summary>
+    public static IReadOnlyList<RatioDefinition> Definitions(IReadOnlyList<KindResult> results)
+    {
+        var list = new List<RatioDefinition>();
+        foreach (KindResult k in results.Where(r => r.Group == "memphys"))
+        {
+            list.AddRange(new[] { Metric.Write, Metric.Read, Metric.Copy }.Select(m => new RatioDefinition(k.Name, m, Anonymous, m, "≥ 0.98")));
+            list.Add(new RatioDefinition(k.Name, Metric.Touch4K, Anonymous, Metric.Touch4K, k.Name == BenchKind.FaultAround ? "≤ 0.10" : null));
+        }
+
+        list.Add(new RatioDefinition("remap", Metric.Mmap, "devmem", Metric.Mmap, null));
+        list.Add(new RatioDefinition("remap", Metric.Touch4K, "devmem", Metric.Touch4K, null));
+        list.Add(new RatioDefinition("remap", Metric.MmapTouch4K, "devmem", Metric.MmapTouch4K, "≤ 1.02"));
+        foreach ((string fault, string peer) in new[] { ("fault-2m", "devdax-2m"), ("fault-1g", "devdax-1g"), ("fault-2m", "hugetlb-2m") })
+        {
+            list.Add(new RatioDefinition(fault, Metric.Touch2M, peer, Metric.Touch2M, peer.StartsWith("devdax", StringComparison.Ordinal) ? "≤ 1" : null));
+            list.Add(new RatioDefinition(fault, Metric.Touch4K, peer, Metric.Touch4K, null));
+        }
+
+        foreach (KindResult k in results)
+        {
+            list.Add(new RatioDefinition(k.Name, Metric.Write, k.Name, Metric.MemSet, "≥ 0.95"));
+            list.Add(new RatioDefinition(k.Name, Metric.Copy, k.Name, Metric.MemCpy, "≥ 0.95"));
+        }
+
+        return list;
+    }
+
+    /// <summary>
+    /// Every definition whose two kinds were measured: the ratio of repetition i of one to repetition i of the other
+    /// (both were measured in the same round), summarised over the rounds.
+    /// </summary>
+    public static IReadOnlyList<RatioResult> Compute(IReadOnlyList<KindResult> results)
+    {
+        var byName = results.Where(r => r.Unsupported is null).ToDictionary(r => r.Name);
+        var list = new List<RatioResult>();
+        foreach (RatioDefinition d in Definitions(results))
+        {
+            if (byName.TryGetValue(d.Numerator, out KindResult? n) && byName.TryGetValue(d.Denominator, out KindResult? m) &&
+                n.Samples.TryGetValue(d.NumeratorMetric, out List<double>? a) && m.Samples.TryGetValue(d.DenominatorMetric, out List<double>? b))
+            {
+                double[] ratios = a.Zip(b, (x, y) => y != 0 ? x / y : double.NaN).Where(double.IsFinite).ToArray();
+                if (ratios.Length > 0)
+                {
+                    list.Add(new RatioResult(d, Summary.Of(ratios)));
+                }
+            }
+        }
+
+        return list;
+    }
+}

@@ -1,0 +1,149 @@
+using System.Text.Json.Nodes;
+using Memphys.Benchmarks;
+using Memphys.Cli;
+
+namespace Memphys.Tests;
+
+/// <summary>
+/// The statistics of <c>memphys bench</c> (median, range, the unstable flag, per-round ratios) and the shape of its
+/// JSON, on the host: anonymous memory runs anywhere, the other kinds report why they cannot run here.
+/// </summary>
+public sealed class BenchTests
+{
+    [Fact]
+    public void TheMedianOfAnOddCountIsTheMiddleSample()
+    {
+        Summary s = Summary.Of([5, 1, 4, 2, 3]);
+        Assert.Equal(3, s.Median);
+        Assert.Equal(1, s.Min);
+        Assert.Equal(5, s.Max);
+        Assert.Equal(5, s.Count);
+    }
+
+    [Fact]
+    public void TheMedianOfAnEvenCountIsTheMeanOfTheMiddleTwo() => Assert.Equal(2.5, Summary.Of([4, 1, 3, 2]).Median);
+
+    [Theory]
+    [InlineData(new double[] { 100, 101, 105, 109, 110 }, false)] // spread 10/105 = 9.5 %
+    [InlineData(new double[] { 100, 100, 100, 100, 110 }, false)] // exactly 10 %: not above
+    [InlineData(new double[] { 100, 100, 100, 100, 111 }, true)]  // 11 %
+    [InlineData(new double[] { 50, 100, 100, 100, 100 }, true)]
+    [InlineData(new double[] { 7 }, true)]                        // one sample says nothing about spread
+    public void AFigureIsUnstableWhenItsSpreadExceedsTenPercent(double[] samples, bool unstable)
+    {
+        Summary s = Summary.Of(samples);
+        Assert.Equal(unstable, s.IsUnstable);
+        Assert.Equal((s.Max - s.Min) / s.Median, s.Spread, 12);
+    }
+
+    [Fact]
+    public void NoSamplesIsAnError() => Assert.Throws<ArgumentException>(() => Summary.Of([]));
+
+    [Fact]
+    public void RatiosAreTakenPerRoundThenSummarised()
+    {
+        KindResult remap = Kind("remap", "memphys", (Metric.Write, [100, 200, 300]));
+        KindResult anon = Kind("anon-thp-off", "anonymous", (Metric.Write, [100, 100, 200]));
+        RatioResult r = BenchRatios.Compute([remap, anon]).Single(x => x.Definition.Name == "remap / anon-thp-off write");
+        Assert.Equal(1.5, r.Value.Median, 12);   // 1, 2, 1.5 per round
+        Assert.Equal(1, r.Value.Min, 12);
+        Assert.Equal(2, r.Value.Max, 12);
+        Assert.True(r.Value.IsUnstable);
+        Assert.Null(BenchTable.TargetMet(r));
+    }
+
+    [Fact]
+    public void AnUnsupportedKindGivesNoRatio()
+    {
+        KindResult remap = Kind("remap", "memphys", (Metric.Mmap, [1, 1]));
+        KindResult devmem = Kind("devmem", "devmem", (Metric.Mmap, [2, 2]));
+        devmem.Unsupported = "EPERM";
+        Assert.DoesNotContain(BenchRatios.Compute([remap, devmem]), r => r.Definition.Denominator == "devmem");
+    }
+
+    [Theory]
+    [InlineData(0.99, true)]
+    [InlineData(0.97, false)]
+    public void ATargetIsMetOnlyByAStableMedian(double ratio, bool met)
+    {
+        KindResult fault = Kind("fault-4k", "memphys", (Metric.Read, [ratio * 100, ratio * 100, ratio * 100]));
+        KindResult anon = Kind("anon-thp-off", "anonymous", (Metric.Read, [100, 100, 100]));
+        RatioResult r = BenchRatios.Compute([fault, anon]).Single(x => x.Definition.Name == "fault-4k / anon-thp-off read");
+        Assert.Equal("≥ 0.98", r.Definition.Target);
+        Assert.Equal(met, BenchTable.TargetMet(r));
+    }
+
+    [Fact]
+    public void TheJsonHasEveryKindWithFiguresOrAReason()
+    {
+        JsonNode root = RunJson("--kinds", "anon-thp-off,devmem,devdax-2m,devdax-1g", "--device", "/nonexistent/memphys0");
+        Assert.Equal(8L << 20, (long)root["length"]!);
+        Assert.Equal(4L << 20, (long)root["window"]!);
+        Assert.Equal(2, (int)root["repetitions"]!);
+        var kinds = root["kinds"]!.AsArray().ToDictionary(k => (string)k!["name"]!);
+        Assert.Equal(["anon-thp-off", "devmem", "devdax-2m", "devdax-1g"], kinds.Keys);
+
+        JsonNode anon = kinds["anon-thp-off"]!;
+        Assert.True((bool)anon["supported"]!);
+        Assert.Null(anon["unsupported"]);
+        foreach (string metric in Metric.All)
+        {
+            JsonNode f = anon["figures"]![metric]!;
+            Assert.Equal(2, f["samples"]!.AsArray().Count);
+            Assert.InRange((double)f["median"]!, (double)f["min"]!, (double)f["max"]!);
+            Assert.Equal((double)f["spread"]! > Summary.UnstableSpread, (bool)f["unstable"]!);
+        }
+
+        Assert.Contains("--devmem-base", (string)kinds["devmem"]!["unsupported"]!);
+        Assert.Contains("2 MiB alignment", (string)kinds["devdax-2m"]!["unsupported"]!);
+        Assert.False((bool)kinds["devdax-1g"]!["supported"]!);
+        Assert.Empty(kinds["devdax-1g"]!["figures"]!.AsObject());
+        Assert.Contains(root["ratios"]!.AsArray(), r => (string)r!["name"]! == "anon-thp-off C#/libc write");
+    }
+
+    [Fact]
+    public void IncludedKindsJoinTheReport()
+    {
+        string file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(file, RunJson("--kinds", "anon-thp-off").ToJsonString());
+            JsonNode root = RunJson("--kinds", "none", "--include", file);
+            Assert.Equal(["anon-thp-off"], root["kinds"]!.AsArray().Select(k => (string)k!["name"]!));
+            Assert.Equal(2, root["kinds"]![0]!["figures"]![Metric.Touch4K]!["samples"]!.AsArray().Count);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Theory]
+    [InlineData("--kinds", "bogus")]
+    [InlineData("--skip", "remap,bogus")]
+    [InlineData("--window", "100")]
+    public void BadKindsAndSizesAreUsageErrors(params string[] args)
+    {
+        (int code, _, string err) = CliRunner.Run(["bench", .. args]);
+        Assert.Equal(ExitCodes.Usage, code);
+        CliRunner.AssertOneLineError(err);
+    }
+
+    private static JsonNode RunJson(params string[] args)
+    {
+        (int code, string stdout, string err) = CliRunner.Run(["bench", "--json", "--length", "8M", "--window", "4M", "-n", "2", .. args]);
+        Assert.True(code == 0, err);
+        return JsonNode.Parse(stdout)!;
+    }
+
+    private static KindResult Kind(string name, string group, params (string Metric, double[] Samples)[] figures)
+    {
+        var k = new KindResult(name, group, FaultSize.Pte);
+        foreach ((string metric, double[] samples) in figures)
+        {
+            k.Samples[metric] = [.. samples];
+        }
+
+        return k;
+    }
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# The guest side of `make bench` (tests/vm/bench.sh boots the guest and runs
+# this in it, with memphys.ko loaded on the region of --memmap):
+#   1. every kind but devmem, with memphys loaded (rounds interleaved);
+#   2. rmmod memphys, then /dev/mem over the same physical range (it works only
+#      while no driver has claimed the range), with step 1's kinds included so
+#      that the ratios come out of one file;
+#   3. the table and the SVG chart of the result.
+# With BENCH_KROOT (the unpacked guest kernel, for its nvdimm/dax modules) and
+# two legacy-pmem ranges (memmap=SIZE!BASE), step 1 also measures device-dax:
+# the first range as a 2 MiB-aligned and the second as a 1 GiB-aligned devdax
+# namespace (ndctl create-namespace --mode=devdax).
+# Writes bench.json, bench.txt and bench.svg to $BENCH_OUT (default $MEMPHYS_OUT).
+set -euo pipefail
+
+repo=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
+cli=$repo/managed/Memphys.Cli/bin/${CONFIGURATION:-Release}/net10.0/memphys.dll
+out=${BENCH_OUT:-${MEMPHYS_OUT:?run me in the guest: make bench}}
+length=${BENCH_LENGTH:-1G}
+window=${BENCH_WINDOW:-64M}
+rounds=${BENCH_ROUNDS:-5}
+hugepages_kb=2048
+
+# Tiered compilation off: the JIT compiles each method once, fully optimised,
+# so every round runs the same machine code (with tiering, loops were
+# recompiled in the middle of the rounds and changed the figures).
+memphys() { DOTNET_TieredCompilation=0 dotnet "$cli" "$@"; }
+say() { printf 'bench-guest: %s\n' "$*" >&2; }
+
+# Enough 2 MiB pages in the hugetlb pool for the hugetlb-2m kind (it reports
+# itself unsupported if the kernel cannot find them).
+reserve_hugepages() {
+    local bytes pages
+    bytes=$(numfmt --from=iec "$length")
+    pages=$(((bytes + hugepages_kb * 1024 - 1) / (hugepages_kb * 1024)))
+    echo "$pages" >"/sys/kernel/mm/hugepages/hugepages-${hugepages_kb}kB/nr_hugepages"
+    say "hugetlb pool: $(cat "/sys/kernel/mm/hugepages/hugepages-${hugepages_kb}kB/nr_hugepages") of $pages 2 MiB pages"
+}
+
+# Loads the guest kernel's nvdimm/dax modules and turns pmem region N into a
+# devdax namespace aligned to ALIGNS[N] (/dev/daxN.0). Failures are reported,
+# not fatal: the devdax kinds then say they have no node.
+setup_dax() {
+    local aligns=(2M 1G) i
+    [[ -n ${BENCH_KROOT:-} ]] || { say "no BENCH_KROOT: no device-dax"; return 0; }
+    # An empty config (-C): ndctl's modprobe.d hook for libnvdimm would load it
+    # from the host's module tree, not the guest kernel's.
+    mkdir -p /run/bench-modprobe.d
+    modprobe -d "$BENCH_KROOT" -C /run/bench-modprobe.d -a nd_e820 nd_pmem dax_pmem device_dax >&2 \
+        || { say "cannot load the nvdimm/dax modules"; return 0; }
+    for i in "${!aligns[@]}"; do
+        [[ -e /sys/bus/nd/devices/region$i ]] || { say "no pmem region$i (memmap=SIZE!BASE)"; continue; }
+        ndctl create-namespace --force --reconfig="namespace$i.0" --mode=devdax --map=mem --align="${aligns[i]}" >&2 \
+            || say "ndctl create-namespace --align=${aligns[i]} on region$i failed"
+    done
+}
+
+# The physical base of the memphys region (before it is unloaded).
+region_base() { memphys info --json | sed -nE 's/^ *"physicalBase": ([0-9]+),?$/\1/p'; }
+
+# BENCH_SCALING=1G,2G,...: mmap and first-touch cost per GiB at each size
+# (the region is the largest), instead of the comparison.
+scaling() {
+    say "scaling: $BENCH_SCALING, $rounds rounds"
+    { echo "clock: ${BENCH_CLOCK:-wall clock}"; } | tee "$out/scaling.txt"
+    memphys bench --scaling "$BENCH_SCALING" --iterations "$rounds" --kinds "${BENCH_SCALING_KINDS:-remap,fault-4k,fault-4k-around,fault-2m,fault-1g,anon-thp-off}" \
+        | tee -a "$out/scaling.txt"
+}
+
+main() {
+    if [[ -n ${BENCH_SCALING:-} ]]; then scaling; return; fi
+    local base node args=(--length "$length" --window "$window" --iterations "$rounds")
+    reserve_hugepages
+    base=$(region_base)
+    setup_dax
+    for node in /dev/dax*; do [[ -e $node ]] && args+=(--dax "$node"); done
+    say "step 1: every kind but devmem over $length (bandwidth window $window, $rounds rounds) ${args[*]}"
+    memphys bench "${args[@]}" --skip devmem --json >"$out/bench-memphys.json"
+    say "step 2: rmmod memphys; devmem at $(printf '0x%x' "$base")"
+    rmmod memphys
+    memphys bench "${args[@]}" --kinds devmem --devmem-base "$base" --include "$out/bench-memphys.json" --json >"$out/bench.json"
+    say "step 3: table and chart"
+    {
+        echo "clock: ${BENCH_CLOCK:-wall clock}"
+        memphys bench --kinds none --include "$out/bench.json" --chart "$out/bench.svg"
+    } | tee "$out/bench.txt"
+}
+
+main "$@"
