@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The guest side of `make bench` (tests/vm/bench.sh boots the guest and runs
 # this in it, with memphys.ko loaded on the region of --memmap):
-#   1. every kind but devmem, with memphys loaded (rounds interleaved);
+#   1. every kind but devmem, with memphys reloaded so that its regions also
+#      have struct pages for the pages kinds (regions=...:pages; rounds
+#      interleaved);
 #   2. rmmod memphys, then /dev/mem over the same physical range (it works only
 #      while no driver has claimed the range), with step 1's kinds included so
 #      that the ratios come out of one file;
@@ -55,6 +57,25 @@ setup_dax() {
     done
 }
 
+# rmmod memphys. After a pages mapping the module stays held until its
+# reclaim work has seen every page idle again (within 100 ms): retry.
+unload_memphys() {
+    local _
+    for _ in {1..50}; do
+        rmmod memphys 2>/dev/null && return 0
+        sleep 0.1
+    done
+    rmmod memphys
+}
+
+# Reload memphys with the pages option on each of its regions.
+reload_with_pages() {
+    local regions=${MEMPHYS_REGIONS:?} ko=${MEMPHYS_KO:?}
+    unload_memphys
+    insmod "$ko" "regions=${regions//,/:pages,}:pages"
+    say "memphys reloaded: regions=${regions//,/:pages,}:pages (pages method: $(cat /sys/class/misc/memphys0/pages))"
+}
+
 # The physical base of the memphys region (before it is unloaded).
 region_base() { memphys info --json | sed -nE 's/^ *"physicalBase": ([0-9]+),?$/\1/p'; }
 
@@ -71,13 +92,14 @@ main() {
     if [[ -n ${BENCH_SCALING:-} ]]; then scaling; return; fi
     local base node args=(--length "$length" --window "$window" --iterations "$rounds")
     reserve_hugepages
+    reload_with_pages
     base=$(region_base)
     setup_dax
     for node in /dev/dax*; do [[ -e $node ]] && args+=(--dax "$node"); done
     say "step 1: every kind but devmem over $length (bandwidth window $window, $rounds rounds) ${args[*]}"
     memphys bench "${args[@]}" --skip devmem --json >"$out/bench-memphys.json"
     say "step 2: rmmod memphys; devmem at $(printf '0x%x' "$base")"
-    rmmod memphys
+    unload_memphys
     memphys bench "${args[@]}" --kinds devmem --devmem-base "$base" --include "$out/bench-memphys.json" --json >"$out/bench.json"
     say "step 3: table and chart"
     {

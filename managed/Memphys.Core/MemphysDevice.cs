@@ -96,6 +96,23 @@ public sealed unsafe partial class MemphysDevice : IDisposable
         }
     }
 
+    /// <summary>
+    /// Entry sizes (bytes) a pages mapping of this region takes, from sysfs <c>pages</c> ("4K 2M 1G"; GET_INFO's
+    /// fault sizes describe the fault method). Empty when the region has no pages method.
+    /// </summary>
+    public IReadOnlyList<ulong> PagesEntrySizes()
+    {
+        string attribute = $"/sys/class/misc/{System.IO.Path.GetFileName(Path)}/pages";
+        string text = File.Exists(attribute) ? File.ReadAllText(attribute) : "";
+        return [.. text.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(word => word switch
+        {
+            "4K" => FaultSize.Pte,
+            "2M" => FaultSize.Pmd,
+            "1G" => FaultSize.Pud,
+            _ => 0UL,
+        }).Where(size => size != 0)];
+    }
+
     /// <summary>Why a region has no pages method, from <see cref="MemphysInfo.PagesErrno"/>.</summary>
     public static string PagesUnavailableReason(int pagesErrno) => pagesErrno switch
     {

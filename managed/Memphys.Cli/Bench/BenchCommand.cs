@@ -54,7 +54,7 @@ internal static class BenchCommand
         var chart = new Option<string>("--chart") { Description = "Also write an SVG chart (bandwidth and first touch per kind) to this file." };
         var command = new Command("bench",
             "mmap() time, first touch (4 KiB and 2 MiB stride, with the driver's fault counts), page-table growth and " +
-            "write/read/copy bandwidth (C# loops and libc memset/memcpy) of memphys (remap; fault at 4K/2M/1G) next to " +
+            "write/read/copy bandwidth (C# loops and libc memset/memcpy) of memphys (remap; fault at 4K/2M/1G; pages at 4K/2M/1G on a region loaded with :pages) next to " +
             "anonymous memory (THP off/on), hugetlbfs, /dev/mem and device-dax, over the same size in the same run; " +
             "median [min-max] of rounds interleaved across kinds, '!' on figures spread more than 10 %, and ratios.")
         {

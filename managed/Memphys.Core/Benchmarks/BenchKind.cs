@@ -36,6 +36,9 @@ public abstract class BenchKind(string name, string group, ulong pageSize) : IDi
         new MemphysKind(FaultAround, MappingMethod.Fault, FaultSize.Pte), // the driver's default fault-around
         new MemphysKind("fault-2m", MappingMethod.Fault, FaultSize.Pmd),
         new MemphysKind("fault-1g", MappingMethod.Fault, FaultSize.Pud),
+        new MemphysKind("pages-4k", MappingMethod.Pages, FaultSize.Pte),
+        new MemphysKind("pages-2m", MappingMethod.Pages, FaultSize.Pmd),
+        new MemphysKind("pages-1g", MappingMethod.Pages, FaultSize.Pud),
         new AnonymousKind("anon-thp-off", Interop.Libc.MADV_NOHUGEPAGE, FaultSize.Pte),
         new AnonymousKind("anon-thp-on", Interop.Libc.MADV_HUGEPAGE, FaultSize.Pmd),
         new HugetlbKind("hugetlb-2m", FaultSize.Pmd),
@@ -90,13 +93,19 @@ public sealed class MemphysKind(string name, MappingMethod method, ulong maxFaul
             return $"the driver does not offer the {method.ToString().ToLowerInvariant()} method";
         }
 
-        _device.SetMethod(method);
-        if (method == MappingMethod.Fault && info.FaultSizes != FaultSizes.None)
+        if (method == MappingMethod.Pages && info.PagesErrno != 0)
         {
-            if (!FaultSize.ToBytes(info.FaultSizes).Contains(PageSize))
+            return MemphysDevice.PagesUnavailableReason(info.PagesErrno);
+        }
+
+        _device.SetMethod(method);
+        if (method != MappingMethod.Remap && info.FaultSizes != FaultSizes.None)
+        {
+            IReadOnlyList<ulong> sizes = method == MappingMethod.Pages ? _device.PagesEntrySizes() : FaultSize.ToBytes(info.FaultSizes);
+            if (!sizes.Contains(PageSize))
             {
-                return $"this kernel/CPU cannot install {Size(PageSize)} PFN faults (driver fault sizes: " +
-                    string.Join(", ", FaultSize.ToBytes(info.FaultSizes).Select(Size)) + ")";
+                return $"this kernel/CPU cannot install {Size(PageSize)} {(method == MappingMethod.Pages ? "page" : "PFN")} faults " +
+                    "(sizes: " + string.Join(", ", sizes.Select(Size)) + ")";
             }
 
             _device.SetMaxFaultSize(PageSize);
@@ -108,7 +117,7 @@ public sealed class MemphysKind(string name, MappingMethod method, ulong maxFaul
 
     /// <inheritdoc/>
     public override MemphysMapping Map(long length) =>
-        _device!.Map(_offset, length, alignment: method == MappingMethod.Fault ? PageSize : 0);
+        _device!.Map(_offset, length, alignment: method == MappingMethod.Remap ? 0 : PageSize);
 
     /// <inheritdoc/>
     public override MemphysStats? Counters() => _device?.GetStats();

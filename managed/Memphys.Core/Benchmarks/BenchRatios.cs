@@ -17,7 +17,7 @@ public sealed record RatioDefinition(string Numerator, string NumeratorMetric, s
 /// <summary>A ratio's definition and value over the repetitions.</summary>
 public sealed record RatioResult(RatioDefinition Definition, Summary Value);
 
-/// <summary>The comparisons the benchmark reports (memphys / anonymous, remap / /dev/mem, fault / device-dax, C# / libc).</summary>
+/// <summary>The comparisons the benchmark reports (memphys / anonymous, remap / /dev/mem, fault and pages / device-dax, C# / libc).</summary>
 public static class BenchRatios
 {
     private const string Anonymous = "anon-thp-off";
@@ -35,7 +35,11 @@ public static class BenchRatios
         list.Add(new RatioDefinition("remap", Metric.Mmap, "devmem", Metric.Mmap, null));
         list.Add(new RatioDefinition("remap", Metric.Touch4K, "devmem", Metric.Touch4K, null));
         list.Add(new RatioDefinition("remap", Metric.MmapTouch4K, "devmem", Metric.MmapTouch4K, "≤ 1.02"));
-        foreach ((string fault, string peer) in new[] { ("fault-2m", "devdax-2m"), ("fault-1g", "devdax-1g"), ("fault-2m", "hugetlb-2m") })
+        foreach ((string fault, string peer) in new[]
+                 {
+                     ("fault-2m", "devdax-2m"), ("fault-1g", "devdax-1g"), ("fault-2m", "hugetlb-2m"),
+                     ("pages-2m", "devdax-2m"), ("pages-1g", "devdax-1g"),
+                 })
         {
             list.Add(new RatioDefinition(fault, Metric.Touch2M, peer, Metric.Touch2M, peer.StartsWith("devdax", StringComparison.Ordinal) ? "≤ 1" : null));
             list.Add(new RatioDefinition(fault, Metric.Touch4K, peer, Metric.Touch4K, null));

@@ -187,7 +187,7 @@ public static unsafe class BenchRunner
     {
         long half = window / 2 / Environment.SystemPageSize * Environment.SystemPageSize;
         byte write = Pattern(round, 2), set = Pattern(round, 3), copy = Pattern(round, 4), native = Pattern(round, 5);
-        result.Add(Metric.Write, Rate(window, () => Chunks(p, window, (s, _) => s.Fill(write))));
+        result.Add(Metric.Write, Rate(window, () => StreamingStore.Fill(p, window, write)));
         result.Add(Metric.Read, Rate(window, () => Verify(p, window, write, name)));
         result.Add(Metric.MemSet, Rate(window, () => Interop.Libc.MemSet(p, set, (nuint)window)));
 
