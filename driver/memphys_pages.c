@@ -43,8 +43,9 @@ struct memphys_pages {
 	struct memphys_region *region;
 	struct dev_pagemap pgmap;
 	unsigned int folio_order;	/* of every folio of the region */
-	spinlock_t lock;		/* users, lent */
+	spinlock_t lock;		/* users, opens, lent */
 	unsigned int users;		/* open files of the region */
+	unsigned long opens;		/* open() calls since load */
 	bool lent;			/* holds a module reference */
 	struct delayed_work reclaim;
 };
@@ -107,12 +108,28 @@ static void memphys_pages_reclaim(struct work_struct *work)
 {
 	struct memphys_pages *p = container_of(to_delayed_work(work),
 					       struct memphys_pages, reclaim);
-	bool idle = memphys_pages_idle(p->region);
+	unsigned long opens;
 	bool put = false;
+	bool idle;
+
+	/*
+	 * The scan runs unlocked.  Only a mapping can reference an idle page
+	 * and only an open file can map, so its verdict holds if no file was
+	 * open when it started and none was opened before it ended; an open
+	 * file's last close queues this work again.
+	 */
+	spin_lock(&p->lock);
+	if (!p->lent || p->users) {
+		spin_unlock(&p->lock);
+		return;
+	}
+	opens = p->opens;
+	spin_unlock(&p->lock);
+	idle = memphys_pages_idle(p->region);
 
 	spin_lock(&p->lock);
 	if (p->lent && !p->users) {
-		if (idle) {
+		if (idle && p->opens == opens) {
 			p->lent = false;
 			put = true;
 		} else {
@@ -134,6 +151,7 @@ void memphys_pages_open(struct memphys_region *r)
 		return;
 	spin_lock(&p->lock);
 	p->users++;
+	p->opens++;
 	spin_unlock(&p->lock);
 }
 
