@@ -41,7 +41,7 @@ test: managed probe ## the whole suite on every kernel (or KERNEL=): checks, hos
 demo: driver managed probe ## boot a $(KERNEL) guest with 1 GiB reserved and show the CLI at work
 	tests/vm/run-in-vm.sh --kernel $(KERNEL) -- tests/demo.sh
 
-bench: driver managed probe ## memphys bench in a $(KERNEL) guest against anon/hugetlbfs//dev/mem -> results/bench/$(KERNEL)/ [BENCH_LENGTH=1G]
+bench: driver managed probe ## memphys bench in a $(KERNEL) guest: its methods against anon, hugetlbfs, /dev/mem, device-dax -> results/bench/$(KERNEL)/ [BENCH_LENGTH=1G]
 	tests/vm/bench.sh $(KERNEL)
 
 bench-scaling: driver managed probe ## mmap/first-touch cost per GiB over 1, 2, 4, 8 GiB regions -> results/bench/$(KERNEL)-scaling/
