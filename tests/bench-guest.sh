@@ -8,7 +8,7 @@
 #      while no driver has claimed the range), with step 1's kinds included so
 #      that the ratios come out of one file;
 #   3. the table and the SVG chart of the result.
-# With BENCH_KROOT (the unpacked guest kernel, for its nvdimm/dax modules) and
+# With the guest kernel's module tree (MEMPHYS_KERNEL_MODULES, from run-in-vm.sh) and
 # two legacy-pmem ranges (memmap=SIZE!BASE), step 1 also measures device-dax:
 # the first range as a 2 MiB-aligned and the second as a 1 GiB-aligned devdax
 # namespace (ndctl create-namespace --mode=devdax).
@@ -43,12 +43,12 @@ reserve_hugepages() {
 # devdax namespace aligned to ALIGNS[N] (/dev/daxN.0). Failures are reported,
 # not fatal: the devdax kinds then say they have no node.
 setup_dax() {
-    local aligns=(2M 1G) i
-    [[ -n ${BENCH_KROOT:-} ]] || { say "no BENCH_KROOT: no device-dax"; return 0; }
+    local aligns=(2M 1G) i kroot=${MEMPHYS_KERNEL_MODULES%/lib/modules/*}
+    [[ -n ${MEMPHYS_KERNEL_MODULES:-} ]] || { say "no MEMPHYS_KERNEL_MODULES: no device-dax"; return 0; }
     # An empty config (-C): ndctl's modprobe.d hook for libnvdimm would load it
     # from the host's module tree, not the guest kernel's.
     mkdir -p /run/bench-modprobe.d
-    modprobe -d "$BENCH_KROOT" -C /run/bench-modprobe.d -a nd_e820 nd_pmem dax_pmem device_dax >&2 \
+    modprobe -d "$kroot" -C /run/bench-modprobe.d -a nd_e820 nd_pmem dax_pmem device_dax >&2 \
         || { say "cannot load the nvdimm/dax modules"; return 0; }
     for i in "${!aligns[@]}"; do
         [[ -e /sys/bus/nd/devices/region$i ]] || { say "no pmem region$i (memmap=SIZE!BASE)"; continue; }

@@ -59,14 +59,13 @@ scaling_layout() {
 }
 
 main() {
-    local kernel=${1:-${KERNEL:-$(kernel_names | head -n1)}} out root
+    local kernel=${1:-${KERNEL:-$(kernel_names | head -n1)}} out
     out=${BENCH_OUT:-$REPO_ROOT/results/bench/$kernel${BENCH_SCALING:+-scaling}}
-    root=$(kernel_fetch "$(kernel_resolve "$kernel")" "$kernel")
     if [[ -n ${BENCH_SCALING:-} ]]; then scaling_layout; else layout; fi
     mkdir -p "$out"
     log "bench on $kernel: ${BENCH_SCALING:-$BENCH_LENGTH, window $BENCH_WINDOW}, $BENCH_ROUNDS rounds -> $out"
     log "guest: --mem $MEM --memmap '$MEMMAP'"
-    "$VM_DIR/run-in-vm.sh" --kernel "$kernel" --mem "$MEM" --memmap "$MEMMAP" --env "BENCH_KROOT=$root" \
+    "$VM_DIR/run-in-vm.sh" --kernel "$kernel" --mem "$MEM" --memmap "$MEMMAP" \
         --timeout 3600 --out "$out" \
         --env "BENCH_SCALING=${BENCH_SCALING:-}" --env "BENCH_LENGTH=$BENCH_LENGTH" --env "BENCH_WINDOW=$BENCH_WINDOW" --env "BENCH_ROUNDS=$BENCH_ROUNDS" \
         --env "BENCH_CLOCK=${VM_ICOUNT:+TCG -icount $VM_ICOUNT (guest time = executed instructions)}" \
