@@ -19,6 +19,9 @@ PACKAGES+=(dkms udev vagrant vagrant-libvirt shellcheck)
 PACKAGES+=(gcc-multilib libc6-dev-i386)
 # make bench (tests/vm/bench.sh): device-dax namespaces on the guest's legacy pmem.
 PACKAGES+=(ndctl daxctl)
+# The arm64 stages (tests/vm/arm64.sh): the virt board, the device tree
+# edited with dtc, and the module and probe cross-built.
+PACKAGES+=(qemu-system-arm device-tree-compiler gcc-aarch64-linux-gnu)
 # What building a kernel from source needs (only for `source` kernels: 6.1-debug).
 SOURCE_BUILD_PACKAGES=(bc bison flex libelf-dev libssl-dev perl)
 

@@ -18,10 +18,10 @@ DEBIAN_KEYRING=${DEBIAN_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
 KERNELS_CONF=$VM_DIR/kernels.conf
 
 # The KERNEL names of the default x86-64 matrix, in order: kernels.conf
-# without the 32-bit kernels (BUILD i386: their own stage, run-i386.sh) and
-# the locally built ones (BUILD source); `kernel_names all` lists every name.
+# without the 32-bit and arm64 kernels (BUILD i386 / arm64: their own stages)
+# and the locally built ones (BUILD source); `kernel_names all` lists every name.
 kernel_names() {
-    awk -v all="${1:-}" '!/^#/ && NF && (all || ($5 != "source" && $5 != "i386")) { print $1 }' "$KERNELS_CONF"
+    awk -v all="${1:-}" '!/^#/ && NF && (all || ($5 != "source" && $5 != "i386" && $5 != "arm64")) { print $1 }' "$KERNELS_CONF"
 }
 
 # One column of KERNEL's line in kernels.conf: suite, kver, version, build.
@@ -47,15 +47,21 @@ kernel_suite() {
 # Debian kernel flavour of KERNEL: amd64, or 686 / 686-pae for "6.1-686[-pae]".
 kernel_flavour() {
     case $1 in
-        *-686|*-686-pae) echo "${1#*-}" ;;
+        *-686|*-686-pae|*-arm64) echo "${1#*-}" ;;
         *)               echo amd64 ;;
     esac
 }
 
-# A private suite NAME-i386 is Debian's NAME for i386 and amd64 (the host's
-# kbuild tools build the i386 modules).
-suite_dist()  { echo "${1%-i386}"; }
-suite_archs() { [[ $1 == *-i386 ]] && echo amd64,i386 || echo amd64; }
+# A private suite NAME-i386 (NAME-arm64) is Debian's NAME for i386 (arm64)
+# and amd64: the host's kbuild tools build the foreign modules.
+suite_dist()  { local d=${1%-i386}; echo "${d%-arm64}"; }
+suite_archs() {
+    case $1 in
+        *-i386)  echo amd64,i386 ;;
+        *-arm64) echo amd64,arm64 ;;
+        *)       echo amd64 ;;
+    esac
+}
 
 # apt-get/apt-cache options for a private, cache-local apt state for SUITE.
 apt_private_opts() {
@@ -194,7 +200,8 @@ kernel_fetch() {
 }
 
 # The headers packages of KERNEL, pinned: linux-headers-KVER and the
-# -common and linux-kbuild packages it depends on.
+# -common and linux-kbuild packages it depends on (the host's: amd64 kbuild
+# tools also serve a foreign architecture's headers).
 headers_packages() {
     local kernel=$1 suite kver version
     suite=$(kernel_suite "$kernel")
@@ -202,7 +209,7 @@ headers_packages() {
     version=$(kernel_pin "$kernel" version)
     echo "linux-headers-$kver=$version"
     apt_for apt-cache "$suite" depends "linux-headers-$kver=$version" 2>/dev/null \
-        | sed -nE 's/^ *Depends: (linux-headers-[^ ]*-common|linux-kbuild-[^ ]*)$/\1/p' \
+        | sed -nE 's/^ *Depends: <?(linux-headers-[^ :>]*-common|linux-kbuild-[^ :>]*)(:[a-z0-9]+)?>?$/\1/p' \
         | sort -u | sed "s/\$/=$version/"
 }
 
@@ -290,7 +297,7 @@ kernel_headers() {
         i386)     ;;  # unpacked by run-i386.sh (tests/vm/i386.sh)
         host)     [[ -d $(kernel_kdir "$1") ]] \
                       || die "no $(kernel_kdir "$1"): run 'make deps KERNEL=$1'" ;;
-        unpacked) headers_unpack "$1" ;;
+        unpacked | arm64) headers_unpack "$1" ;;
         chroot)   chroot_prepare "$1" ;;
         source)   "$VM_DIR/debug-kernel.sh" "$1" >/dev/null ;;
     esac
@@ -301,7 +308,7 @@ kernel_kdir() {
     local kver
     kver=$(kernel_pin "$1" kver)
     case $(kernel_pin "$1" build) in
-        unpacked) echo "$CACHE_DIR/kernels/$kver/headers/root/usr/src/linux-headers-$kver" ;;
+        unpacked | arm64) echo "$CACHE_DIR/kernels/$kver/headers/root/usr/src/linux-headers-$kver" ;;
         source)   echo "$CACHE_DIR/kernels/$kver/build" ;;
         *)        echo "/usr/src/linux-headers-$kver" ;;
     esac
@@ -312,6 +319,7 @@ kernel_kdir() {
 kbuild_make() {
     local kernel=$1 dir=$2; shift 2
     local -a cmd=(make -C "$dir" KDIR="$(kernel_kdir "$kernel")" "$@")
+    [[ $(kernel_pin "$kernel" build) != arm64 ]] || cmd+=(ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-)
     kernel_headers "$kernel"
     if [[ $(kernel_pin "$kernel" build) == chroot ]]; then
         chroot_run "$(chroot_dir "$kernel")" "$dir" -- "${cmd[@]}"
