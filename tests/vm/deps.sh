@@ -22,6 +22,8 @@ PACKAGES+=(ndctl daxctl)
 # The arm64 stages (tests/vm/arm64.sh): the virt board, the device tree
 # edited with dtc, and the module and probe cross-built.
 PACKAGES+=(qemu-system-arm device-tree-compiler gcc-aarch64-linux-gnu)
+# The binding document (dt-doc-validate, dt-validate of its example).
+PACKAGES+=(dt-schema)
 # What building a kernel from source needs (only for `source` kernels: 6.1-debug).
 SOURCE_BUILD_PACKAGES=(bc bison flex libelf-dev libssl-dev perl)
 
