@@ -21,7 +21,7 @@ PACKAGES+=(gcc-multilib libc6-dev-i386)
 PACKAGES+=(ndctl daxctl)
 # The arm64 stages (tests/vm/arm64.sh): the virt board, the device tree
 # edited with dtc, and the module and probe cross-built.
-PACKAGES+=(qemu-system-arm device-tree-compiler gcc-aarch64-linux-gnu)
+PACKAGES+=(qemu-system-arm device-tree-compiler gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 # The binding document (dt-doc-validate, dt-validate of its example).
 PACKAGES+=(dt-schema)
 # What building a kernel from source needs (only for `source` kernels: 6.1-debug).

@@ -7,15 +7,7 @@ I386_SUITE=bookworm-i386
 I386_BUILD_DIR=${I386_BUILD_DIR:-$REPO_ROOT/build/i386}
 
 # Download PKG... from the i386 suite and unpack them into DIR/root (once).
-i386_unpack() {
-    local dir=$1; shift
-    [[ -f $dir/root/.unpacked ]] && return 0
-    apt_private_update "$I386_SUITE"
-    mkdir -p "$dir"
-    log "downloading $*"
-    download_and_unpack "$dir" "$I386_SUITE" "$@" || die "cannot download $* from $I386_SUITE"
-    touch "$dir/root/.unpacked"
-}
+i386_unpack() { suite_unpack "$I386_SUITE" "$@"; }
 
 # Unpack the headers of i386 KERNEL (+ their -common tree and the amd64
 # kbuild tools of the same version), pinned in kernels.conf, and print the

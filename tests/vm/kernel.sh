@@ -155,6 +155,18 @@ download_and_unpack() {
     rm -f "$dir"/*.deb
 }
 
+# Download PKG... from SUITE and unpack them into DIR/root, once (the
+# foreign-architecture user spaces of the i386 and arm64 guests).
+suite_unpack() {
+    local suite=$1 dir=$2; shift 2
+    [[ -f $dir/root/.unpacked ]] && return 0
+    apt_private_update "$suite"
+    mkdir -p "$dir"
+    log "downloading $*"
+    download_and_unpack "$dir" "$suite" "$@" || die "cannot download $* from $suite"
+    touch "$dir/root/.unpacked"
+}
+
 # Give ROOT the classic layout (boot/vmlinuz-KVER, lib/modules/KVER) also for
 # merged-/usr packages that ship usr/lib/modules/KVER/vmlinuz.
 normalize_layout() {

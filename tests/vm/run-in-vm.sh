@@ -25,6 +25,8 @@ kernel log has a BUG/WARNING/Oops/taint), 124 on timeout, 125 if the VM failed.
 
 options (environment variable in brackets):
   --kernel VER      guest kernel of tests/vm/kernels.conf: 6.1, 6.12, 7.2, 6.1-debug [KERNEL=6.1]
+  --arch ARCH       x86_64, or arm64 for the arm64 kernels (-M virt, its region
+                    through the device tree: tests/vm/arm64.sh)      [VM_ARCH=x86_64]
   --mem SIZE        guest RAM                                       [VM_MEM=4G]
   --memmap SPEC     reserved RAM, SIZE\$BASE[,SIZE\$BASE...]          [VM_MEMMAP='1G\$0x100000000']
                     (SIZE!BASE: legacy pmem for device-dax, no memphys region)
@@ -50,14 +52,16 @@ parse_args() {
     MEMPHYS_MODULE=${MEMPHYS_MODULE:-$REPO_ROOT/driver/memphys.ko}
     VM_NO_MODULE=${VM_NO_MODULE:-0}
     VM_RETRIES=${VM_RETRIES:-2}
+    VM_ARCH=${VM_ARCH:-x86_64}
     EXTRA_ENV=()
     while [[ $# -gt 0 ]]; do
         case $1 in
-            --kernel|--mem|--memmap|--smp|--timeout|--out|--module|--retries|--env)
+            --kernel|--arch|--mem|--memmap|--smp|--timeout|--out|--module|--retries|--env)
                 [[ $# -ge 2 ]] || die "$1 needs a value" ;;
         esac
         case $1 in
             --kernel)    KERNEL=$2; shift 2 ;;
+            --arch)      VM_ARCH=$2; shift 2 ;;
             --mem)       VM_MEM=$2; shift 2 ;;
             --memmap)    VM_MEMMAP=$2; shift 2 ;;
             --smp)       VM_SMP=$2; shift 2 ;;
@@ -78,6 +82,18 @@ parse_args() {
     [[ $VM_SMP =~ ^[1-9][0-9]*$ ]] || die "--smp wants a positive number"
     [[ $VM_TIMEOUT =~ ^[1-9][0-9]*$ ]] || die "--timeout wants seconds"
     [[ $VM_RETRIES =~ ^[0-9]+$ ]] || die "--retries wants a number"
+    # The machine (QEMU_MACHINE: binary and board), console and extra shares
+    # of the guest's architecture.
+    QEMU_MACHINE=(qemu-system-x86_64 -machine q35)
+    VM_CONSOLE=ttyS0
+    VM_APPEND=""
+    VM_SHARES=()
+    case $VM_ARCH in
+        x86_64) ;;
+        # shellcheck source=arm64.sh
+        arm64)  source "$VM_DIR/arm64.sh" ;;
+        *)      die "--arch wants x86_64 or arm64, got '$VM_ARCH'" ;;
+    esac
 }
 
 # memmap SIZE$BASE[,SIZE$BASE] -> regions SIZE@BASE[,SIZE@BASE]; SIZE!BASE
@@ -164,18 +180,19 @@ debug_kernel_args() {
 
 build_qemu_cmd() {
     local kernel=$1 initrd=$2 item append items
-    append="console=ttyS0 panic=-1 loglevel=5 rdinit=/init$3"
+    append="console=$VM_CONSOLE panic=-1 loglevel=5 rdinit=/init$3$VM_APPEND"
     IFS=, read -ra items <<<"$VM_MEMMAP"
     for item in "${items[@]}"; do append+=" memmap=$item"; done
-    QEMU_CMD=(qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot
-        -machine q35 "${ACCEL_ARGS[@]}" -m "$VM_MEM" -smp "$VM_SMP"
+    QEMU_CMD=("${QEMU_MACHINE[@]}" -nodefaults -no-user-config -display none -no-reboot
+        "${ACCEL_ARGS[@]}" -m "$VM_MEM" -smp "$VM_SMP"
         -kernel "$kernel" -initrd "$initrd" -append)
     APPEND_IDX=${#QEMU_CMD[@]}
     QEMU_CMD+=("$append"
         -chardev "stdio,id=con,logfile=$VM_OUT/console.log"
         -serial chardev:con
         -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
-        -virtfs "local,path=$VM_OUT,mount_tag=out,security_model=none,multidevs=remap")
+        -virtfs "local,path=$VM_OUT,mount_tag=out,security_model=none,multidevs=remap"
+        ${VM_SHARES[@]+"${VM_SHARES[@]}"})
     printf '%q ' "${QEMU_CMD[@]}" >"$VM_OUT/.vm/qemu-cmdline.txt"
 }
 
@@ -241,7 +258,7 @@ scan_kernel_log() {
 
 main() {
     parse_args "$@"
-    need_cmd qemu-system-x86_64 timeout modinfo modprobe depmod
+    need_cmd "${QEMU_MACHINE[0]}" timeout modinfo modprobe depmod
     local kver root initrd regions attempts attempt start boot="?" status
     kver=$(kernel_resolve "$KERNEL")
     root=$(kernel_fetch "$kver" "$KERNEL")
@@ -250,6 +267,10 @@ main() {
     MEMPHYS_MODULE=$(realpath -m "$MEMPHYS_MODULE")
     choose_accel
     prepare_out
+    if [[ $VM_ARCH == arm64 ]]; then
+        arm64_vm_setup "$VM_OUT/.vm"
+        regions=$ARM64_REGIONS
+    fi
     snapshot_module "$kver"
     write_guest_files "$regions" "$root/lib/modules/$kver"
     build_qemu_cmd "$(kernel_boot_image "$kver" "$root")" "$initrd" "$(debug_kernel_args "$kver" "$root")"

@@ -78,7 +78,9 @@ internal static unsafe partial class DeviceSupport
 
     public static string ProbePath()
     {
-        string path = Path.Combine(TestPaths.RepoRoot() ?? ".", "tests/native/bin/memphys-probe");
+        // MEMPHYS_PROBE: the arm64 guests run the cross-built probe (tests/vm/arm64.sh).
+        string path = Environment.GetEnvironmentVariable("MEMPHYS_PROBE") is { Length: > 0 } probe ? probe
+            : Path.Combine(TestPaths.RepoRoot() ?? ".", "tests/native/bin/memphys-probe");
         Assert.True(File.Exists(path), $"{path} is missing: build it with 'make probe'");
         return path;
     }

@@ -1,0 +1,117 @@
+# shellcheck shell=bash
+# The arm64 parts of the harness, sourced by run-in-vm.sh for --arch arm64
+# (after kernel.sh): the guest's user space, its device tree and its QEMU
+# command line.
+#
+# The guest is qemu-system-aarch64 -M virt -cpu max (TCG).  Its root is the
+# host's / (9p, read-only, as for x86) under ARM64_ROOT: a small arm64 user
+# space (Debian's libc6, libgcc-s1, libstdc++6 and busybox-static, every
+# applet linked in the usual directories) that init.sh stacks above it, so
+# that the arm64 programs shadow the host's and the repository keeps its
+# path.  What runs there is self-contained (the linux-arm64 publish of the
+# test suite and CLI, the static probe).
+#
+# Memory (-m 4G: RAM at 0x40000000-0x13fffffff):
+#   mem=3G trims the top GiB off the kernel's RAM: regions=1G@0x100000000
+#     (ARM64_REGIONS), what the suite reloads the module with, like x86's
+#     memmap=1G$0x100000000;
+#   a no-map /reserved-memory child of 256 MiB at 0xc0000000 and a
+#     "memphys,region" node that points at it: the region found through the
+#     device tree (ARM64_DT_BASE/SIZE), /dev/memphys1 next to regions=.
+
+ARM64_SUITE=bookworm-arm64
+ARM64_ROOT=$CACHE_DIR/arm64/root/root
+ARM64_MEM=4G
+ARM64_CMDLINE="mem=3G"
+ARM64_REGIONS=1G@0x100000000
+ARM64_DT_BASE=0xc0000000
+ARM64_DT_SIZE=0x10000000
+ARM64_PACKAGES=(libc6:arm64 libgcc-s1:arm64 libstdc++6:arm64 busybox-static:arm64)
+
+# The arm64 user space, unpacked once into ARM64_ROOT.  The applets are
+# linked by the host busybox's list (the same Debian version and build
+# configuration); bash, which busybox lacks, is its ash, enough for the
+# harness's command.sh.
+arm64_root() {
+    local applet
+    if [[ ! -f $ARM64_ROOT/.applets ]]; then
+        suite_unpack "$ARM64_SUITE" "$(dirname "$ARM64_ROOT")" "${ARM64_PACKAGES[@]}"
+        need_cmd busybox
+        while read -r applet; do
+            [[ -e $ARM64_ROOT/$applet || -L $ARM64_ROOT/$applet ]] && continue
+            mkdir -p "$ARM64_ROOT/$(dirname "$applet")"
+            ln -s /bin/busybox "$ARM64_ROOT/$applet"
+        done < <(busybox --list-full)
+        printf '#!/bin/sh\nexec /bin/sh "$@"\n' >"$ARM64_ROOT/bin/bash"
+        chmod 0755 "$ARM64_ROOT/bin/bash"
+        mkdir -p "$ARM64_ROOT/root"
+        touch "$ARM64_ROOT/.applets"
+    fi
+    echo "$ARM64_ROOT"
+}
+
+# The busybox of the arm64 initramfs.
+arm64_busybox() { echo "$(arm64_root)/bin/busybox"; }
+
+# The nodes added to QEMU's virt board tree (see the top).
+arm64_dt_nodes() {
+    cat <<DTS
+
+/ {
+	reserved-memory {
+		#address-cells = <2>;
+		#size-cells = <2>;
+		ranges;
+
+		memphys_buffer: buffer@${ARM64_DT_BASE#0x} {
+			reg = <0x0 $ARM64_DT_BASE 0x0 $ARM64_DT_SIZE>;
+			no-map;
+		};
+	};
+
+	memphys {
+		compatible = "memphys,region";
+		memory-region = <&memphys_buffer>;
+	};
+};
+DTS
+}
+
+# Write DIR/guest.dtb: the tree QEMU makes for this machine, plus the nodes.
+arm64_dtb() {
+    local dir=$1
+    need_cmd dtc
+    qemu-system-aarch64 "${ARM64_MACHINE[@]}" -m "$ARM64_MEM" -smp "$VM_SMP" \
+        -machine "dumpdtb=$dir/virt.dtb" -nodefaults -display none >/dev/null 2>&1 \
+        || die "qemu-system-aarch64 could not dump the virt board's device tree"
+    { dtc -q -I dtb -O dts "$dir/virt.dtb"; arm64_dt_nodes; } >"$dir/guest.dts"
+    dtc -q -I dts -O dtb -o "$dir/guest.dtb" "$dir/guest.dts"
+    echo "$dir/guest.dtb"
+}
+
+# Finish the guest's command line once VM_OUT exists (DIR: its .vm): the
+# device tree, the console, TCG always (the host's KVM is x86), the user
+# space share that init.sh stacks above the host's root.
+arm64_vm_setup() {
+    local dtb
+    dtb=$(arm64_dtb "$1")
+    QEMU_MACHINE+=(-dtb "$dtb")
+    ACCEL=tcg
+    if [[ $VM_SMP -gt 1 ]]; then ACCEL_ARGS=(-accel tcg,thread=multi)
+    else ACCEL_ARGS=(-accel tcg,thread=single); fi
+    VM_SHARES=(-virtfs "local,path=$ARM64_ROOT,mount_tag=archroot,security_model=none,readonly=on,multidevs=remap")
+}
+
+# pauth-impdef: QEMU's own pointer-authentication hash; the architected one
+# costs much time under TCG.
+ARM64_MACHINE=(-M virt -cpu max,pauth-impdef=on)
+
+# Sourced by run-in-vm.sh's parse_args for --arch arm64: the guest's fixed
+# memory layout (above) replaces --mem and --memmap.
+QEMU_MACHINE=(qemu-system-aarch64 "${ARM64_MACHINE[@]}")
+VM_CONSOLE=ttyAMA0
+VM_APPEND=" $ARM64_CMDLINE memphys_vm.archroot"
+VM_MEM=$ARM64_MEM
+VM_MEMMAP=""
+BUSYBOX=$(arm64_busybox)
+EXTRA_ENV+=("MEMPHYS_PROBE=$REPO_ROOT/tests/native/bin/memphys-probe-arm64")
