@@ -85,11 +85,19 @@ static int memphys_parse_one(const char *spec, u64 *size, u64 *base,
 	return *end == '\0' ? 0 : -EINVAL;
 }
 
-/* The memmap= option that reserves [base, base + size), for messages. */
+/*
+ * The memmap= option that reserves [base, base + size), for messages; an
+ * x86 option: elsewhere the device tree reserves RAM (or mem= leaves it out).
+ */
 static void memphys_memmap_hint(char *buf, size_t len, u64 size, u64 base)
 {
 	const char *unit = "K";
 	unsigned int shift = 10;
+
+	if (!IS_ENABLED(CONFIG_X86)) {
+		strscpy(buf, "a no-map /reserved-memory node or mem=", len);
+		return;
+	}
 
 	if (IS_ALIGNED(size, SZ_1G)) {
 		unit = "G";

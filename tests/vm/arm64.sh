@@ -5,11 +5,11 @@
 #
 # The guest is qemu-system-aarch64 -M virt -cpu max (TCG).  Its root is the
 # host's / (9p, read-only, as for x86) under ARM64_ROOT: a small arm64 user
-# space (Debian's libc6, libgcc-s1, libstdc++6 and busybox-static, every
-# applet linked in the usual directories) that init.sh stacks above it, so
-# that the arm64 programs shadow the host's and the repository keeps its
-# path.  What runs there is self-contained (the linux-arm64 publish of the
-# test suite and CLI, the static probe).
+# space (Debian's libc6, libgcc-s1, libstdc++6, libssl3, kmod and
+# busybox-static, every program linked in the usual directories) that
+# init.sh stacks above it, so that the arm64 programs shadow the host's and
+# the repository keeps its path.  What runs there is self-contained (`make
+# arm64`: the linux-arm64 publish of the test suite and CLI, the probe).
 #
 # Memory (-m 4G: RAM at 0x40000000-0x13fffffff):
 #   mem=3G trims the top GiB off the kernel's RAM: regions=1G@0x100000000
@@ -20,30 +20,45 @@
 #     device tree (ARM64_DT_BASE/SIZE), /dev/memphys1 next to regions=.
 
 ARM64_SUITE=bookworm-arm64
-ARM64_ROOT=$CACHE_DIR/arm64/root/root
 ARM64_MEM=4G
 ARM64_CMDLINE="mem=3G"
 ARM64_REGIONS=1G@0x100000000
 ARM64_DT_BASE=0xc0000000
 ARM64_DT_SIZE=0x10000000
-ARM64_PACKAGES=(libc6:arm64 libgcc-s1:arm64 libstdc++6:arm64 busybox-static:arm64)
+# libssl3: .NET's hashes (the xunit runner's) are OpenSSL's; kmod: an insmod
+# that loads Debian's .ko.xz modules (busybox's cannot).
+ARM64_PACKAGES=(libc6:arm64 libgcc-s1:arm64 libstdc++6:arm64 libssl3:arm64 busybox-static:arm64
+                kmod:arm64 liblzma5:arm64 libzstd1:arm64)
+# Unpacked once per package list.
+ARM64_ROOT=$CACHE_DIR/arm64/userland-$(echo "${ARM64_PACKAGES[*]}" | sha256sum | cut -c1-12)/root
 
-# The arm64 user space, unpacked once into ARM64_ROOT.  The applets are
-# linked by the host busybox's list (the same Debian version and build
-# configuration); bash, which busybox lacks, is its ash, enough for the
-# harness's command.sh.
+# The arm64 user space, unpacked once into ARM64_ROOT.  Each program name is
+# linked in every one of /bin, /sbin, /usr/bin and /usr/sbin, so that no x86
+# program of the host with that name comes first on PATH: to the packages'
+# own program where one has it (kmod's insmod, which reads .ko.xz), else to
+# busybox (the host's applet list: the same Debian version and
+# configuration).  bash, which busybox lacks, is its ash, enough for the
+# harness's scripts.
 arm64_root() {
-    local applet
+    local name dir own
+    local -a dirs=(bin sbin usr/bin usr/sbin)
     if [[ ! -f $ARM64_ROOT/.applets ]]; then
         suite_unpack "$ARM64_SUITE" "$(dirname "$ARM64_ROOT")" "${ARM64_PACKAGES[@]}"
         need_cmd busybox
-        while read -r applet; do
-            [[ -e $ARM64_ROOT/$applet || -L $ARM64_ROOT/$applet ]] && continue
-            mkdir -p "$ARM64_ROOT/$(dirname "$applet")"
-            ln -s /bin/busybox "$ARM64_ROOT/$applet"
-        done < <(busybox --list-full)
-        printf '#!/bin/sh\nexec /bin/sh "$@"\n' >"$ARM64_ROOT/bin/bash"
-        chmod 0755 "$ARM64_ROOT/bin/bash"
+        for dir in "${dirs[@]}"; do
+            mkdir -p "$ARM64_ROOT/$dir"
+            printf '#!/bin/sh\nexec /bin/sh "$@"\n' >"$ARM64_ROOT/$dir/bash"
+            chmod 0755 "$ARM64_ROOT/$dir/bash"
+        done
+        while read -r name; do
+            own=/bin/busybox
+            for dir in "${dirs[@]}"; do
+                [[ -e $ARM64_ROOT/$dir/$name || -L $ARM64_ROOT/$dir/$name ]] && own=/$dir/$name && break
+            done
+            for dir in "${dirs[@]}"; do
+                [[ -e $ARM64_ROOT/$dir/$name || -L $ARM64_ROOT/$dir/$name ]] || ln -s "$own" "$ARM64_ROOT/$dir/$name"
+            done
+        done < <(busybox --list)
         mkdir -p "$ARM64_ROOT/root"
         touch "$ARM64_ROOT/.applets"
     fi
@@ -114,4 +129,6 @@ VM_APPEND=" $ARM64_CMDLINE memphys_vm.archroot"
 VM_MEM=$ARM64_MEM
 VM_MEMMAP=""
 BUSYBOX=$(arm64_busybox)
-EXTRA_ENV+=("MEMPHYS_PROBE=$REPO_ROOT/tests/native/bin/memphys-probe-arm64")
+# What `make arm64` builds: the probe, and the CLI that verify's second process runs.
+EXTRA_ENV+=("MEMPHYS_PROBE=$REPO_ROOT/tests/native/bin/memphys-probe-arm64"
+            "MEMPHYS_CLI=$REPO_ROOT/build/arm64/cli/memphys")

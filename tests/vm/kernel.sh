@@ -326,12 +326,37 @@ kernel_kdir() {
     esac
 }
 
+# Debian's arm64 cross gcc 12 and binutils, unpacked into the cache (once;
+# they run from any directory) rather than installed: gcc-12-aarch64-linux-gnu
+# conflicts with gcc-multilib, which the i386 probe needs.  Prints their
+# bin directory, to put first on PATH: Debian's arm64 headers name the
+# compiler aarch64-linux-gnu-gcc-12 without a path (aarch64-linux-gnu-gcc is
+# linked to it).
+ARM64_CROSS_PACKAGES=(gcc-12-aarch64-linux-gnu cpp-12-aarch64-linux-gnu gcc-12-aarch64-linux-gnu-base
+    binutils-aarch64-linux-gnu libgcc-12-dev-arm64-cross libgcc-s1-arm64-cross libc6-dev-arm64-cross
+    libc6-arm64-cross linux-libc-dev-arm64-cross)
+arm64_cross_bin() {
+    local dir=$CACHE_DIR/cross-arm64 bin
+    bin=$dir/root/usr/bin
+    if [[ ! -f $dir/root/.unpacked ]]; then
+        mkdir -p "$dir"
+        log "downloading ${ARM64_CROSS_PACKAGES[*]}"
+        download_and_unpack "$dir" "" "${ARM64_CROSS_PACKAGES[@]}" \
+            || die "cannot download the arm64 cross compiler (${ARM64_CROSS_PACKAGES[*]})"
+        ln -sf aarch64-linux-gnu-gcc-12 "$bin/aarch64-linux-gnu-gcc"
+        touch "$dir/root/.unpacked"
+    fi
+    echo "$bin"
+}
+
 # make -C DIR KDIR=<KERNEL's headers> ARGS..., in KERNEL's chroot where it
 # has one (DIR is bound into it at the same path).
 kbuild_make() {
     local kernel=$1 dir=$2; shift 2
     local -a cmd=(make -C "$dir" KDIR="$(kernel_kdir "$kernel")" "$@")
-    [[ $(kernel_pin "$kernel" build) != arm64 ]] || cmd+=(ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-)
+    if [[ $(kernel_pin "$kernel" build) == arm64 ]]; then
+        cmd=(env "PATH=$(arm64_cross_bin):$PATH" "${cmd[@]}" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-)
+    fi
     kernel_headers "$kernel"
     if [[ $(kernel_pin "$kernel" build) == chroot ]]; then
         chroot_run "$(chroot_dir "$kernel")" "$dir" -- "${cmd[@]}"

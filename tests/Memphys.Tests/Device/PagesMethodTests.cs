@@ -267,8 +267,11 @@ public sealed unsafe class PagesMethodTests
         }
 
         Assert.Equal("OK", Probe("fill-file", image, bytes.ToString(CultureInfo.InvariantCulture), "77"));
-        (int code, string dev) = Run("losetup", "--find", "--show", image);
-        Assert.True(code == 0, $"losetup: {dev}");
+        // -f, then attach: the short options that busybox's losetup (the arm64 guests') knows too.
+        (int code, string dev) = Run("losetup", "-f");
+        Assert.True(code == 0, $"losetup -f: {dev}");
+        (code, string attached) = Run("losetup", dev.Trim(), image);
+        Assert.True(code == 0, $"losetup {dev.Trim()} {image}: {attached}");
         return dev.Trim();
     }
 
