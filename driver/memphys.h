@@ -99,6 +99,8 @@ ssize_t memphys_read(struct file *file, char __user *buf, size_t count,
 ssize_t memphys_write(struct file *file, const char __user *buf,
 		      size_t count, loff_t *ppos);
 loff_t memphys_llseek(struct file *file, loff_t offset, int whence);
+int memphys_vma_access(struct vm_area_struct *vma, unsigned long addr,
+		       void *buf, int len, int write);
 
 /* memphys_pages.c */
 struct memphys_pages;
