@@ -12,8 +12,17 @@ ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 # shellcheck source=vm/kernel.sh
 source tests/vm/kernel.sh
-# Kernels to run (default: the whole matrix of tests/vm/kernels.conf).
-if [[ $# -gt 0 ]]; then KERNELS=("$@"); else mapfile -t KERNELS < <(kernel_names); fi
+# shellcheck source=arm64/stages.sh
+source tests/arm64/stages.sh
+# Kernels to run (default: the whole matrix of tests/vm/kernels.conf and the
+# arm64 kernels), the arm64 ones (ARM64_KERNELS) in their own stages.
+if [[ $# -gt 0 ]]; then KERNELS=("$@"); else mapfile -t KERNELS < <(kernel_names; kernel_names arm64); fi
+ARM64_KERNELS=()
+for kernel in "${KERNELS[@]}"; do
+    [[ $(kernel_pin "$kernel" build) != arm64 ]] || ARM64_KERNELS+=("$kernel")
+done
+mapfile -t KERNELS < <(for kernel in "${KERNELS[@]}"; do
+    [[ $(kernel_pin "$kernel" build) == arm64 ]] || echo "$kernel"; done)
 CONFIGURATION=${CONFIGURATION:-Release}
 TEST_DLL=tests/Memphys.Tests/bin/$CONFIGURATION/net10.0/Memphys.Tests.dll
 CLI_DLL=managed/Memphys.Cli/bin/$CONFIGURATION/net10.0/memphys.dll
@@ -258,11 +267,11 @@ stage_guest_lockdown() {
 main() {
     local kernel
     mkdir -p "$RESULTS"
-    echo "kernels: ${KERNELS[*]}"
+    echo "kernels: ${KERNELS[*]}${ARM64_KERNELS[*]:+; arm64: ${ARM64_KERNELS[*]}}"
     # Every build first: a module that does not build fails the run at once.
-    for kernel in "${KERNELS[@]}"; do stage_driver_check "$kernel"; done
+    for kernel in "${KERNELS[@]}" ${ARM64_KERNELS[@]+"${ARM64_KERNELS[@]}"}; do stage_driver_check "$kernel"; done
     stage_host_tests
-    stage_harness_selftest "${KERNELS[0]}"
+    [[ ${#KERNELS[@]} -eq 0 ]] || stage_harness_selftest "${KERNELS[0]}"
     for kernel in "${KERNELS[@]}"; do
         stage_guest_tests "$kernel"
         stage_guest_smp "$kernel"
@@ -274,6 +283,7 @@ main() {
         stage_install
         stage_i386
     fi
+    [[ ${#ARM64_KERNELS[@]} -eq 0 ]] || stage_arm64 "${ARM64_KERNELS[@]}"
     say "summary (logs in $RESULTS)"
     ((${#FAILED_STAGES[@]} == 0)) || echo "failed stages: ${FAILED_STAGES[*]}"
     echo "$PASSED passed, $FAILED failed"

@@ -31,10 +31,15 @@ internal static class InfoCommand
             using MemphysDevice dev = MemphysDevice.Open(path, readOnly: true);
             MemphysInfo info = dev.GetInfo();
             MemphysStats stats = dev.GetStats();
-            array.Add(new JsonObject { ["device"] = path, ["info"] = Common.ToJson(info), ["stats"] = Common.ToJson(stats) });
+            string? source = dev.Source();
+            array.Add(new JsonObject
+            {
+                ["device"] = path, ["source"] = source, ["info"] = Common.ToJson(info), ["stats"] = Common.ToJson(stats),
+            });
             output.KeyValues(path,
             [
                 ("region", $"{Output.Size(info.RegionSize)} ({Output.Count(info.RegionSize)} bytes)"),
+                ("source", source ?? "unknown (module without sysfs source)"),
                 ("physical range", $"{Output.Hex(info.PhysicalBase)}-{Output.Hex(info.PhysicalEnd)}"),
                 ("base pfn", Output.Hex(info.BasePfn)),
                 ("page size", Output.Size(info.PageSize)),

@@ -19,9 +19,11 @@ KERNELS_CONF=$VM_DIR/kernels.conf
 
 # The KERNEL names of the default x86-64 matrix, in order: kernels.conf
 # without the 32-bit and arm64 kernels (BUILD i386 / arm64: their own stages)
-# and the locally built ones (BUILD source); `kernel_names all` lists every name.
+# and the locally built ones (BUILD source); `kernel_names all` lists every
+# name, `kernel_names arm64` the arm64 kernels.
 kernel_names() {
-    awk -v all="${1:-}" '!/^#/ && NF && (all || ($5 != "source" && $5 != "i386" && $5 != "arm64")) { print $1 }' "$KERNELS_CONF"
+    awk -v sel="${1:-}" '!/^#/ && NF && (sel == "all" || (sel == "arm64" && $5 == "arm64") ||
+        (sel == "" && $5 != "source" && $5 != "i386" && $5 != "arm64")) { print $1 }' "$KERNELS_CONF"
 }
 
 # One column of KERNEL's line in kernels.conf: suite, kver, version, build.
