@@ -179,4 +179,18 @@ static inline unsigned long memphys_region_pfn(const struct memphys_region *r,
 	return PHYS_PFN(r->base) + pgoff;
 }
 
+/*
+ * The frame a 4 KiB fault at @vmf maps, or -1UL, counted as refused, when
+ * it lies past the region's end.
+ */
+static inline unsigned long memphys_fault_pfn(struct memphys_region *r,
+					      const struct vm_fault *vmf)
+{
+	unsigned long pfn = memphys_region_pfn(r, vmf->pgoff, PAGE_SIZE);
+
+	if (pfn == -1UL)
+		atomic64_inc(&r->stats.refused);
+	return pfn;
+}
+
 #endif /* _MEMPHYS_H */

@@ -136,13 +136,11 @@ static void memphys_fault_around(struct vm_fault *vmf,
 static vm_fault_t memphys_fault(struct vm_fault *vmf)
 {
 	struct memphys_region *r = memphys_file_region(vmf->vma->vm_file);
-	unsigned long pfn = memphys_region_pfn(r, vmf->pgoff, PAGE_SIZE);
+	unsigned long pfn = memphys_fault_pfn(r, vmf);
 	vm_fault_t ret;
 
-	if (pfn == -1UL) {
-		atomic64_inc(&r->stats.refused);
+	if (pfn == -1UL)
 		return VM_FAULT_SIGBUS;
-	}
 	ret = vmf_insert_pfn(vmf->vma, vmf->address, pfn);
 	if (ret == VM_FAULT_NOPAGE) {
 		atomic64_inc(&r->stats.pte_faults);

@@ -184,13 +184,11 @@ static void memphys_pages_lend(struct memphys_region *r)
 static vm_fault_t memphys_pages_fault(struct vm_fault *vmf)
 {
 	struct memphys_region *r = memphys_file_region(vmf->vma->vm_file);
-	unsigned long pfn = memphys_region_pfn(r, vmf->pgoff, PAGE_SIZE);
+	unsigned long pfn = memphys_fault_pfn(r, vmf);
 	vm_fault_t ret;
 
-	if (pfn == -1UL) {
-		atomic64_inc(&r->stats.refused);
+	if (pfn == -1UL)
 		return VM_FAULT_SIGBUS;
-	}
 	ret = memphys_pages_insert_pte(vmf, pfn,
 				       vmf->flags & FAULT_FLAG_WRITE);
 	if (ret == VM_FAULT_NOPAGE)
