@@ -109,6 +109,3 @@ internal static class Program
         return code;
     }
 }
-
-/// <summary>A semantic usage error found after parsing (exit code 2).</summary>
-internal sealed class UsageException(string message) : Exception(message);
