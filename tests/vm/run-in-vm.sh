@@ -193,7 +193,7 @@ build_qemu_cmd() {
 }
 
 reset_attempt_files() {
-    rm -f "$VM_OUT"/{started,result.json,command.log,dmesg.txt,console.log}
+    rm -f "$VM_OUT"/{started,result.json,command.log,dmesg.txt,console.log,dmar-expected.txt}
 }
 
 json_field() { sed -nE "s/.*\"$1\":(\"([^\"]*)\"|([^,}]*)).*/\2\3/p" "$2"; }
@@ -249,7 +249,7 @@ scan_kernel_log() {
     local f=$VM_OUT/dmesg.txt
     [[ -f $f ]] || f=$VM_OUT/console.log
     [[ -f $f ]] || return 0
-    klog_scan "$f"
+    klog_scan "$f" "$VM_OUT/dmar-expected.txt"
 }
 
 main() {

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Memphys.Native;
+using Memphys.Pci;
 
 namespace Memphys.Vfio;
 
@@ -38,9 +39,9 @@ public sealed unsafe class VfioDevice : IDisposable
         return new VfioRegionInfo(region.Index, (VfioRegionFlags)region.Flags, region.Size, region.Offset);
     }
 
-    /// <summary>Maps region <paramref name="index"/> (a BAR) read-write and shared.</summary>
+    /// <summary>Maps region <paramref name="index"/> (a BAR) read-write and shared, as a register window.</summary>
     /// <exception cref="MemphysException">ENXIO when the region is absent or cannot be mapped; mmap's errno otherwise.</exception>
-    public VfioRegionMapping MapRegion(uint index)
+    public MmioWindow MapRegion(uint index)
     {
         VfioRegionInfo region = GetRegionInfo(index);
         if ((region.Flags & VfioRegionFlags.Mmap) == 0 || region.Size == 0)
@@ -49,10 +50,7 @@ public sealed unsafe class VfioDevice : IDisposable
                 $"is not mappable (flags {region.Flags}, {region.Size} bytes)");
         }
 
-        SafeMappingHandle handle = SafeMappingHandle.Map(0, (nuint)region.Size, Interop.Libc.PROT_READ | Interop.Libc.PROT_WRITE,
-            Interop.Libc.MAP_SHARED, _fd, (long)region.Offset,
-            errno => new MemphysException(errno, $"mmap region {index} 0x{region.Offset:x}+0x{region.Size:x}", Name));
-        return new VfioRegionMapping(region, handle);
+        return MmioWindow.Map(_fd, checked((long)region.Offset), checked((long)region.Size), $"{Name} VFIO region {index}");
     }
 
     /// <summary>Resets the device (<c>VFIO_DEVICE_RESET</c>).</summary>
