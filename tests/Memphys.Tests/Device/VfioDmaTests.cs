@@ -1,3 +1,4 @@
+using Memphys.Cli;
 using Memphys.Dma;
 using Memphys.Pci;
 using Memphys.Vfio;
@@ -150,7 +151,7 @@ public sealed class VfioDmaTests
                 int changed = before.Zip(map.AsSpan().ToArray()).Count(p => p.First != p.Second);
 
                 // A read where the device may only write: recorded, not asserted, as QEMU 7.2's intel-iommu and the
-                // guest kernels disagree (7.2 guests: blocked and reported; 6.12: the device read the bytes).
+                // guest kernels disagree (7.2 guests: blocked and reported; 6.1 and 6.12: the device read the bytes).
                 edu.CopyToDevice(dma.IovaOf(2 * (ulong)Page), 0, Count);
                 VfioSupport.ExpectFault(writeOnly.Iova);
                 edu.CopyToDevice(writeOnly.Iova, 0, Count);
@@ -215,6 +216,34 @@ public sealed class VfioDmaTests
         finally
         {
             ModuleReload.Restore();
+        }
+    }
+
+    [DeviceFact]
+    public void DmaCheckRunsTheRoundTripAndRefusesWhatItCannotDrive()
+    {
+        string edu = VfioSupport.BindEdu();
+        (int code, string output, string error) = CliRunner.Run(["dma-check", "--vfio", edu, "--json"]);
+        Assert.True(code == 0, $"dma-check exited {code}: {error}{output}");
+        Assert.Contains("\"passed\": true", output, StringComparison.Ordinal);
+        Assert.Contains("\"bytesChecked\": 2097152", output, StringComparison.Ordinal);
+
+        (code, _, error) = CliRunner.Run(["dma-check", "--vfio", "0000:00:00.0"]);
+        Assert.Equal(ExitCodes.DeviceUnavailable, code);
+        Assert.Contains("is not edu-compatible", error, StringComparison.Ordinal);
+        CliRunner.AssertOneLineError(error);
+
+        File.WriteAllText($"/sys/bus/pci/devices/{edu}/driver/unbind", edu);
+        try
+        {
+            (code, _, error) = CliRunner.Run(["dma-check", "--vfio", edu]);
+            Assert.Equal(ExitCodes.DeviceUnavailable, code);
+            Assert.Contains("is bound to no driver, not vfio-pci", error, StringComparison.Ordinal);
+            CliRunner.AssertOneLineError(error);
+        }
+        finally
+        {
+            VfioSupport.BindEdu();
         }
     }
 
