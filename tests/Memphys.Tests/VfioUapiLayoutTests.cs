@@ -130,14 +130,15 @@ public sealed class VfioUapiLayoutTests
         string dir = Directory.CreateTempSubdirectory("memphys-vfio-uapi-").FullName;
         try
         {
-            // A guest kernel's header is copied alone under linux/: its <linux/types.h> and ioctl macros stay the system's.
+            // A guest kernel's header is copied alone under linux/: its <linux/types.h> and ioctl macros stay the system's;
+            // a kernel tree's uapi header still carries __user, which installing headers strips.
             string include = Path.Combine(dir, "include");
             Directory.CreateDirectory(Path.Combine(include, "linux"));
             File.Copy(Path.Combine(includeDir, "linux", "vfio.h"), Path.Combine(include, "linux", "vfio.h"));
             string source = Path.Combine(dir, "layout.c");
             string exe = Path.Combine(dir, "layout");
             File.WriteAllText(source, Program);
-            ProcessResult build = ProcessRunner.Run(gcc, ["-std=gnu11", "-Wall", "-Werror", "-I", include, "-o", exe, source]);
+            ProcessResult build = ProcessRunner.Run(gcc, ["-std=gnu11", "-Wall", "-Werror", "-D__user=", "-I", include, "-o", exe, source]);
             Assert.True(build.ExitCode == 0, $"gcc against {includeDir}: {build.Output}");
             ProcessResult run = ProcessRunner.Run(exe, []);
             Assert.Equal(0, run.ExitCode);
