@@ -43,9 +43,7 @@ public sealed partial class VfioPciDevice : IDisposable
     /// <exception cref="MemphysException">ENOENT when there is no such PCI device.</exception>
     public static string? DriverOf(string address)
     {
-        string dir = SysfsDir(address);
-        FileSystemInfo? target = new FileInfo(Path.Combine(dir, "driver")).ResolveLinkTarget(returnFinalTarget: false);
-        return target is null ? null : Path.GetFileName(target.FullName);
+        return LinkName(SysfsDir(address), "driver");
     }
 
     /// <summary>The IOMMU group of <paramref name="address"/>.</summary>
@@ -53,14 +51,14 @@ public sealed partial class VfioPciDevice : IDisposable
     public static int IommuGroupOf(string address)
     {
         string dir = SysfsDir(address);
-        FileSystemInfo? target = new FileInfo(Path.Combine(dir, "iommu_group")).ResolveLinkTarget(returnFinalTarget: false);
-        if (target is null)
+        string? group = LinkName(dir, "iommu_group");
+        if (group is null)
         {
             throw new MemphysException(Interop.Errors.ENODEV, "iommu_group", dir,
                 "is in no IOMMU group: the machine has no IOMMU or it is off (intel_iommu=on / amd_iommu=on on the kernel command line)");
         }
 
-        return int.Parse(Path.GetFileName(target.FullName), NumberStyles.None, CultureInfo.InvariantCulture);
+        return int.Parse(group, NumberStyles.None, CultureInfo.InvariantCulture);
     }
 
     /// <summary>Opens the PCI device at <paramref name="address"/>, which must be bound to <c>vfio-pci</c>.</summary>
@@ -128,6 +126,14 @@ public sealed partial class VfioPciDevice : IDisposable
         }
 
         return dir;
+    }
+
+    /// <summary>The name a sysfs link of <paramref name="dir"/> points to, or null when there is no such link.</summary>
+    private static string? LinkName(string dir, string link)
+    {
+        string path = Path.Combine(dir, link);
+        FileSystemInfo? target = Path.Exists(path) ? new FileInfo(path).ResolveLinkTarget(returnFinalTarget: false) : null;
+        return target is null ? null : Path.GetFileName(target.FullName);
     }
 
     [GeneratedRegex("^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\\.[0-7]$")]
