@@ -107,7 +107,8 @@ public sealed class EduDmaTests
 
     /// <summary>
     /// The device reads a page of the region and writes it to another: if its DMA mask clamped the addresses, the
-    /// copy would not arrive (and lands in the low 64 KiB the kernel keeps unused, harmlessly).
+    /// copy does not arrive. It is the row's first transfer, so nothing else is sent to a clamped address; with the
+    /// suite's region at 4 GiB the clamped write lands at 0x3000, in the low 64 KiB the kernel leaves unused.
     /// </summary>
     private static void ProveTheDeviceReachesTheRegion(MemphysDevice dev, EduDevice edu, MemphysInfo info, Tally run)
     {
