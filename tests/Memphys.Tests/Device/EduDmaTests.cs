@@ -53,28 +53,8 @@ public sealed class EduDmaTests
 
     [DeviceTheory]
     [MemberData(nameof(MethodsAndTypes))]
-    public void DeviceAndMappingSeeTheSameBytes(MappingMethod method, CachingMode type)
-    {
-        ModuleReload.Require();
-        string regionType = method == MappingMethod.Pages ? "pages" : type.ParameterName();
-        bool reload = regionType != "wb";
-        try
-        {
-            if (reload)
-            {
-                ModuleReload.Reload($"regions={ModuleReload.RegionsOfType(regionType)}");
-            }
-
-            RunRoundTrips(method, type);
-        }
-        finally
-        {
-            if (reload)
-            {
-                ModuleReload.Restore();
-            }
-        }
-    }
+    public void DeviceAndMappingSeeTheSameBytes(MappingMethod method, CachingMode type) =>
+        ModuleReload.WithRegionsOfType(method == MappingMethod.Pages ? "pages" : type.ParameterName(), () => RunRoundTrips(method, type));
 
     private static void RunRoundTrips(MappingMethod method, CachingMode type)
     {
