@@ -154,6 +154,9 @@ public sealed class EduDevice
             throw new InvalidOperationException($"edu DMA {what}: another transfer is still running");
         }
 
+        // Stores to the memory the device is about to read (through a write-combining mapping they can still sit in
+        // the CPU's buffers) reach memory before the command register starts the device.
+        Interlocked.MemoryBarrier();
         _registers.Write64(DmaSourceRegister, source);
         _registers.Write64(DmaDestinationRegister, destination);
         _registers.Write64(DmaCountRegister, (ulong)count);
