@@ -104,6 +104,30 @@ static bool memphys_pages_idle(struct memphys_region *r)
 	return true;
 }
 
+/*
+ * memremap_pages() marks every ZONE_DEVICE page PG_reserved.  VFIO's type1
+ * IOMMU takes a reserved page for memory without a reference count of its
+ * own: it pins it through GUP, neither charges nor ever unpins it, so each
+ * VFIO_IOMMU_MAP_DMA of a pages mapping would leak its pins and keep the
+ * module loaded until reboot.  The region's pages are refcounted like any
+ * pinnable page: clear the flag (only where set: tail pages of a folio may
+ * share their struct page memory).
+ */
+static void memphys_pages_clear_reserved(struct memphys_region *r)
+{
+	unsigned long pfn = PHYS_PFN(r->base);
+	unsigned long end = pfn + (r->size >> PAGE_SHIFT);
+
+	for (; pfn < end; pfn++) {
+		struct page *page = pfn_to_page(pfn);
+
+		if (PageReserved(page))
+			ClearPageReserved(page);
+		if (!(pfn & (PAGES_PER_SECTION - 1)))
+			cond_resched();
+	}
+}
+
 static void memphys_pages_reclaim(struct work_struct *work)
 {
 	struct memphys_pages *p = container_of(to_delayed_work(work),
@@ -413,6 +437,7 @@ static int memphys_pages_create(struct memphys_region *r)
 		kfree(p);
 		return ret;
 	}
+	memphys_pages_clear_reserved(r);
 	r->pages = p;
 	pr_info("%s: pages method: %llu MiB of struct pages, folios of %lu KiB\n",
 		r->name, ((r->size >> PAGE_SHIFT) * sizeof(struct page)) >> 20,

@@ -52,6 +52,7 @@ internal static class Program
         root.Subcommands.Add(InfoCommand.Build());
         root.Subcommands.Add(MapCommand.Build());
         root.Subcommands.Add(VerifyCommand.Build());
+        root.Subcommands.Add(DmaCheckCommand.Build());
         root.Subcommands.Add(StressCommand.Build());
         root.Subcommands.Add(BenchCommand.Build());
         root.Subcommands.Add(MemmapCommand.Build());

@@ -35,6 +35,11 @@ options (environment variable in brackets):
   --no-module       do not load any module                          [VM_NO_MODULE=1]
   --retries N       re-boots when the guest dies before COMMAND     [VM_RETRIES=2]
   --env NAME=VALUE  extra environment for COMMAND (repeatable)
+  --machine TYPE    QEMU -machine value                             [VM_MACHINE=q35]
+  --device SPEC     an extra QEMU -device SPEC (repeatable), e.g.
+                    edu,dma_mask=0xffffffffffffffff   [VM_DEVICES='SPEC SPEC...']
+  --append WORDS    extra guest kernel command-line words, e.g.
+                    intel_iommu=on (repeatable)                     [VM_APPEND]
   -h, --help        this text
 accelerator: KVM only when kvm_intel/kvm_amd is loaded, else TCG   [VM_ACCEL=kvm|tcg]
 USAGE
@@ -50,10 +55,13 @@ parse_args() {
     MEMPHYS_MODULE=${MEMPHYS_MODULE:-$REPO_ROOT/driver/memphys.ko}
     VM_NO_MODULE=${VM_NO_MODULE:-0}
     VM_RETRIES=${VM_RETRIES:-2}
+    VM_MACHINE=${VM_MACHINE:-q35}
+    VM_APPEND=${VM_APPEND:-}
     EXTRA_ENV=()
+    read -ra EXTRA_DEVICES <<<"${VM_DEVICES:-}"
     while [[ $# -gt 0 ]]; do
         case $1 in
-            --kernel|--mem|--memmap|--smp|--timeout|--out|--module|--retries|--env)
+            --kernel|--mem|--memmap|--smp|--timeout|--out|--module|--retries|--env|--machine|--device|--append)
                 [[ $# -ge 2 ]] || die "$1 needs a value" ;;
         esac
         case $1 in
@@ -68,6 +76,9 @@ parse_args() {
             --retries)   VM_RETRIES=$2; shift 2 ;;
             --env)       [[ $2 == [A-Za-z_]*=* ]] || die "--env wants NAME=VALUE, got '$2'"
                          EXTRA_ENV+=("$2"); shift 2 ;;
+            --machine)   VM_MACHINE=$2; shift 2 ;;
+            --device)    EXTRA_DEVICES+=("$2"); shift 2 ;;
+            --append)    VM_APPEND+=" $2"; shift 2 ;;
             -h|--help)   usage; exit 0 ;;
             --)          shift; break ;;
             *)           usage >&2; die "unknown option '$1' (put the command after --)" ;;
@@ -167,9 +178,11 @@ build_qemu_cmd() {
     append="console=ttyS0 panic=-1 loglevel=5 rdinit=/init$3"
     IFS=, read -ra items <<<"$VM_MEMMAP"
     for item in "${items[@]}"; do append+=" memmap=$item"; done
+    append+=${VM_APPEND:+ ${VM_APPEND# }}
     QEMU_CMD=(qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot
-        -machine q35 "${ACCEL_ARGS[@]}" -m "$VM_MEM" -smp "$VM_SMP"
-        -kernel "$kernel" -initrd "$initrd" -append)
+        -machine "$VM_MACHINE" "${ACCEL_ARGS[@]}" -m "$VM_MEM" -smp "$VM_SMP")
+    for item in ${EXTRA_DEVICES[@]+"${EXTRA_DEVICES[@]}"}; do QEMU_CMD+=(-device "$item"); done
+    QEMU_CMD+=(-kernel "$kernel" -initrd "$initrd" -append)
     APPEND_IDX=${#QEMU_CMD[@]}
     QEMU_CMD+=("$append"
         -chardev "stdio,id=con,logfile=$VM_OUT/console.log"
@@ -180,7 +193,7 @@ build_qemu_cmd() {
 }
 
 reset_attempt_files() {
-    rm -f "$VM_OUT"/{started,result.json,command.log,dmesg.txt,console.log}
+    rm -f "$VM_OUT"/{started,result.json,command.log,dmesg.txt,console.log,dmar-expected.txt}
 }
 
 json_field() { sed -nE "s/.*\"$1\":(\"([^\"]*)\"|([^,}]*)).*/\2\3/p" "$2"; }
@@ -236,7 +249,7 @@ scan_kernel_log() {
     local f=$VM_OUT/dmesg.txt
     [[ -f $f ]] || f=$VM_OUT/console.log
     [[ -f $f ]] || return 0
-    klog_scan "$f"
+    klog_scan "$f" "$VM_OUT/dmar-expected.txt"
 }
 
 main() {
