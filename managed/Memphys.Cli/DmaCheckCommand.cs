@@ -73,18 +73,10 @@ internal static class DmaCheckCommand
             throw new UsageException($"--length {length} must be from {VfioRoundTrip.MinimumLength} bytes to 2 GiB.");
         }
 
-        RequireEdu(address);
+        EduDevice.RequireIds(address, "dma-check");
         using VfioPciDevice vfio = VfioPciDevice.Open(address);
         using MmioWindow bar = vfio.Device.MapRegion(0);
-        EduDevice edu;
-        try
-        {
-            edu = new EduDevice(bar);
-        }
-        catch (InvalidDataException e)
-        {
-            throw new MemphysException(Native.Interop.Errors.ENODEV, "dma-check", address, $"is not edu-compatible: {e.Message}");
-        }
+        EduDevice edu = EduDevice.Attach(bar, address, "dma-check");
 
         vfio.Device.EnableBusMaster();
         using MemphysMapping map = dev.Map(offset, length);
@@ -109,23 +101,5 @@ internal static class DmaCheckCommand
             (result.Passed ? "" : $" (first at offset 0x{result.FirstMismatch:x})"));
         output.Line(result.Passed ? "dma-check: ok" : "dma-check: FAIL");
         return result.Passed ? ExitCodes.Ok : ExitCodes.CheckFailed;
-    }
-
-    /// <summary>Refuses, before anything is opened, a device whose IDs are not edu's.</summary>
-    private static void RequireEdu(string address)
-    {
-        string dir = Path.Combine(PciFunction.DevicesDirectory, address);
-        if (!Directory.Exists(dir))
-        {
-            throw new MemphysException(Native.Interop.Errors.ENOENT, "dma-check", address, "is no PCI device of this machine");
-        }
-
-        string ids = $"{File.ReadAllText(Path.Combine(dir, "vendor")).Trim()}:{File.ReadAllText(Path.Combine(dir, "device")).Trim()}";
-        if (ids != $"0x{EduDevice.VendorId:x4}:0x{EduDevice.DeviceId:x4}")
-        {
-            throw new MemphysException(Native.Interop.Errors.ENODEV, "dma-check", address,
-                $"is not edu-compatible: its IDs are {ids.Replace("0x", "", StringComparison.Ordinal)}, dma-check drives QEMU's edu DMA engine " +
-                $"({EduDevice.VendorId:x4}:{EduDevice.DeviceId:x4})");
-        }
     }
 }

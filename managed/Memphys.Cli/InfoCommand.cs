@@ -73,18 +73,18 @@ internal static class InfoCommand
     private static (string, string)[] DmaRows(MemphysInfo info, IReadOnlyList<string> iommus)
     {
         string physical = $"{Output.Hex(info.PhysicalBase)}-{Output.Hex(info.PhysicalEnd)}";
-        const string Iova = "the IOVA you map the region at through VFIO (VFIO_IOMMU_MAP_DMA), not its physical address";
+        const string iova = "the IOVA you map the region at through VFIO (VFIO_IOMMU_MAP_DMA), not its physical address";
         return iommus.Count == 0
             ?
             [
                 ("iommu", $"none active ({Iommu.ClassDirectory} is empty)"),
                 ("bus address", $"{physical}, the physical range: without an IOMMU a device on x86 reaches RAM at its physical address"),
-                ("with an IOMMU", Iova),
+                ("with an IOMMU", iova),
             ]
             :
             [
                 ("iommu", $"active: {string.Join(", ", iommus)}"),
-                ("bus address", Iova),
+                ("bus address", iova),
                 ("without an IOMMU", $"{physical}, the physical range (also for a device whose IOMMU domain is identity, iommu=pt)"),
             ];
     }

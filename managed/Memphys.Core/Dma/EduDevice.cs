@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Memphys.Native;
 using Memphys.Pci;
 
 namespace Memphys.Dma;
@@ -82,6 +83,45 @@ public sealed class EduDevice
         if (answer != ~probe)
         {
             throw new InvalidDataException($"edu liveness check failed: wrote 0x{probe:x8}, read 0x{answer:x8} (want 0x{~probe:x8})");
+        }
+    }
+
+    /// <summary>
+    /// Refuses, before anything is opened, a PCI function whose IDs are not edu's: only edu's DMA engine is known
+    /// to this type, and writing its registers into another device could make that device do anything.
+    /// </summary>
+    /// <exception cref="MemphysException">ENOENT when there is no such PCI function; ENODEV when it is not edu.</exception>
+    public static void RequireIds(string pciAddress, string operation)
+    {
+        string dir = Path.Combine(PciFunction.DevicesDirectory, pciAddress);
+        if (!Directory.Exists(dir))
+        {
+            throw new MemphysException(Interop.Errors.ENOENT, operation, pciAddress, "is no PCI device of this machine");
+        }
+
+        string ids = $"{File.ReadAllText(Path.Combine(dir, "vendor")).Trim()}:{File.ReadAllText(Path.Combine(dir, "device")).Trim()}";
+        if (ids != $"0x{VendorId:x4}:0x{DeviceId:x4}")
+        {
+            throw new MemphysException(Interop.Errors.ENODEV, operation, pciAddress,
+                $"is not edu-compatible: its IDs are {ids.Replace("0x", "", StringComparison.Ordinal)}, edu's are {VendorId:x4}:{DeviceId:x4}");
+        }
+    }
+
+    /// <summary>
+    /// Drives the edu device of PCI function <paramref name="pciAddress"/> whose BAR0 is <paramref name="registers"/>;
+    /// a window that fails the identification or liveness check is reported as the errno a caller expects of a
+    /// device that is not what it should be.
+    /// </summary>
+    /// <exception cref="MemphysException">ENODEV when the window is not an edu BAR0.</exception>
+    public static EduDevice Attach(IRegisterWindow registers, string pciAddress, string operation)
+    {
+        try
+        {
+            return new EduDevice(registers);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new MemphysException(Interop.Errors.ENODEV, operation, pciAddress, $"is not edu-compatible: {e.Message}");
         }
     }
 

@@ -80,10 +80,8 @@ public sealed unsafe class VfioDevice : IDisposable
     /// </summary>
     public void EnableBusMaster()
     {
-        const uint Command = 0x04;
-        const ushort MemorySpace = 1 << 1;
-        const ushort BusMaster = 1 << 2;
-        WriteConfig16(Command, (ushort)(ReadConfig16(Command) | MemorySpace | BusMaster));
+        const uint command = PciFunction.CommandRegister;
+        WriteConfig16(command, (ushort)(ReadConfig16(command) | PciFunction.CommandMemorySpace | PciFunction.CommandBusMaster));
     }
 
     /// <summary>Closes the device.</summary>

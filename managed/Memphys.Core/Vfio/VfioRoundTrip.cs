@@ -28,16 +28,16 @@ public static class VfioRoundTrip
         Span<byte> bytes = mapping.AsSpan();
         Pattern.Fill(bytes, mapping.RegionOffset, seed);
         byte[] expected = bytes.ToArray();
-        const int Count = EduDevice.MaxTransfer;
-        long[] targets = [mapping.Length / 2 - 2048, mapping.Length - Count];
+        const int count = EduDevice.MaxTransfer;
+        long[] targets = [mapping.Length / 2 - 2048, mapping.Length - count];
         long transfers = edu.Transfers, moved = edu.BytesTransferred;
         using (VfioDmaMapping dma = container.MapDma(mapping, iova))
         {
-            edu.CopyToDevice(dma.IovaOf(0), 0, Count);
+            edu.CopyToDevice(dma.IovaOf(0), 0, count);
             foreach (long target in targets)
             {
-                edu.CopyFromDevice(0, dma.IovaOf((ulong)target), Count);
-                expected.AsSpan(0, Count).CopyTo(expected.AsSpan((int)target));
+                edu.CopyFromDevice(0, dma.IovaOf((ulong)target), count);
+                expected.AsSpan(0, count).CopyTo(expected.AsSpan((int)target));
             }
         }
 
