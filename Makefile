@@ -39,7 +39,7 @@ test: managed probe ## the whole suite on every kernel (or KERNEL=): checks, hos
 	tests/run-tests.sh $(MATRIX)
 
 demo: driver managed probe ## boot a $(KERNEL) guest with 1 GiB reserved and show the CLI at work
-	tests/vm/run-in-vm.sh --kernel $(KERNEL) -- tests/demo.sh
+	tests/vm/run-in-vm.sh --kernel $(KERNEL) -- tests/guest/demo.sh
 
 bench: driver managed probe ## memphys bench in a $(KERNEL) guest: its methods against anon, hugetlbfs, /dev/mem, device-dax -> results/bench/$(KERNEL)/ [BENCH_LENGTH=1G]
 	tests/vm/bench.sh $(KERNEL)
