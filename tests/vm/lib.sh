@@ -130,16 +130,16 @@ check() {
     fi
 }
 
-# The closing line "PREFIXN passed, N failed"; returns 1 if any case failed.
+# The closing line "N passed, N failed"; returns 1 if any case failed.
 summary() {
-    echo "${1:-}$PASSED passed, $FAILED failed"
+    echo "$PASSED passed, $FAILED failed"
     ((FAILED == 0))
 }
 
 # The results of another run, as "PASSED FAILED": from the last summary line
-# (above) of LOG that starts with PREFIX, or of an xunit XML report (where
-# errors count as failed).  Returns 1 when there is no result in the file.
-#   result_counts LOG [PREFIX] | result_counts REPORT.xml
+# (above) of LOG, or of an xunit XML report (where errors count as failed).
+# Returns 1 when there is no result in the file.
+#   result_counts LOG | result_counts REPORT.xml
 result_counts() {
     local file=$1 line counts
     if [[ $file == *.xml ]]; then
@@ -147,15 +147,15 @@ result_counts() {
         echo "${counts#* }" | cut -d' ' -f1,2
         return 0
     fi
-    line=$(tr -d '\r' 2>/dev/null <"$file" | grep -E "^${2:-}[0-9]+ passed, [0-9]+ failed$" | tail -n 1) || return 1
+    line=$(tr -d '\r' 2>/dev/null <"$file" | grep -E "^[0-9]+ passed, [0-9]+ failed$" | tail -n 1) || return 1
     [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]] && echo "${BASH_REMATCH[1]} ${BASH_REMATCH[2]}"
 }
 
-# Tally the results that result_counts finds (same arguments); returns 1,
+# Tally the results that result_counts finds in FILE; returns 1,
 # tallying nothing, when there are none.
 tally_result() {
     local counts passed failed
-    counts=$(result_counts "$@") || return 1
+    counts=$(result_counts "$1") || return 1
     read -r passed failed <<<"$counts"
     tally "$passed" "$failed"
 }
