@@ -46,7 +46,7 @@ USAGE
 }
 
 parse_args() {
-    KERNEL=${KERNEL:-$(kernel_names | head -n1)}
+    KERNEL=$(kernel_default)
     VM_MEM=${VM_MEM:-4G}
     VM_MEMMAP=${VM_MEMMAP:-'1G$0x100000000'}
     VM_SMP=${VM_SMP:-1}
@@ -54,7 +54,6 @@ parse_args() {
     VM_OUT=${VM_OUT:-}
     MEMPHYS_MODULE=${MEMPHYS_MODULE:-$REPO_ROOT/driver/memphys.ko}
     VM_NO_MODULE=${VM_NO_MODULE:-0}
-    VM_RETRIES=${VM_RETRIES:-2}
     VM_MACHINE=${VM_MACHINE:-q35}
     VM_APPEND=${VM_APPEND:-}
     EXTRA_ENV=()
@@ -204,9 +203,9 @@ print_console_tail() {
     tail -n 40 "$VM_OUT/console.log" | sed 's/^/    /' >&2
 }
 
-# Boot once. Sets OUTCOME to done|retry|fail and RC.
+# Boot once (attempt $1 of boot_with_retries). Sets OUTCOME to done|retry|fail and RC.
 boot_once() {
-    local attempt=$1 attempts=$2 qrc=0
+    local attempt=$1 qrc=0
     local -a cmd=("${QEMU_CMD[@]}")
     reset_attempt_files
     # Test hook for selftest.sh: make the first N boots die before the command.
@@ -237,10 +236,6 @@ boot_once() {
         OUTCOME=retry; RC=$EXIT_VM_FAILURE
         log "guest died before the command started (qemu exit $qrc)"
     fi
-    if [[ $OUTCOME == retry && $attempt -ge $attempts ]]; then
-        print_console_tail
-        OUTCOME=fail
-    fi
 }
 
 # Prints the guest kernel log's first report in full and every offending
@@ -255,7 +250,7 @@ scan_kernel_log() {
 main() {
     parse_args "$@"
     need_cmd qemu-system-x86_64 timeout modinfo modprobe depmod
-    local kver root initrd regions attempts attempt start boot="?" status
+    local kver root initrd regions start boot="?" status
     kver=$(kernel_resolve "$KERNEL")
     root=$(kernel_fetch "$kver" "$KERNEL")
     initrd=$(initramfs_build "$kver" "$root")
@@ -269,17 +264,13 @@ main() {
 
     # Ctrl-C / kill: stop, never take the dead guest for a boot failure to retry.
     trap 'log "interrupted; output in $VM_OUT"; exit 130' INT TERM
-    attempts=$((VM_RETRIES + 1))
     start=$SECONDS
-    for ((attempt = 1; attempt <= attempts; attempt++)); do
-        if [[ $attempt -gt 1 ]]; then
-            mv -f "$VM_OUT/console.log" "$VM_OUT/console-attempt$((attempt - 1)).log" 2>/dev/null || true
-            log "retrying boot (attempt $attempt/$attempts): guest died before the command started"
-        fi
-        vlog "attempt $attempt: ${QEMU_CMD[*]}"
-        boot_once "$attempt" "$attempts"
-        [[ $OUTCOME == retry ]] || break
-    done
+    vlog "qemu: ${QEMU_CMD[*]}"
+    boot_with_retries "$VM_OUT/console.log" boot_once
+    if [[ $OUTCOME == retry ]]; then
+        print_console_tail
+        OUTCOME=fail
+    fi
     [[ -f $VM_OUT/started ]] && boot=$(<"$VM_OUT/started")s
 
     if [[ $OUTCOME == done ]]; then
@@ -293,7 +284,7 @@ main() {
         [[ $RC -eq $EXIT_TIMEOUT ]] && status="timeout"
         scan_kernel_log || true
     fi
-    log "summary: $status; exit $RC; kernel $kver; $ACCEL smp=$VM_SMP mem=$VM_MEM; attempts $attempt/$attempts; boot ${boot}; total $((SECONDS - start))s; out $VM_OUT"
+    log "summary: $status; exit $RC; kernel $kver; $ACCEL smp=$VM_SMP mem=$VM_MEM; attempts $ATTEMPT/$ATTEMPTS; boot ${boot}; total $((SECONDS - start))s; out $VM_OUT"
     return "$RC"
 }
 
