@@ -43,5 +43,16 @@ public sealed class PciFunctionTests : IDisposable
     }
 
     [Fact]
+    public void AtReadsOneFunctionAndRefusesAnAddressWithoutOne()
+    {
+        AddFunction("0000:00:01.0", "0x1af4", "0x1009");
+        PciFunction function = PciFunction.At("0000:00:01.0", _root);
+        Assert.Equal((0x1af4, 0x1009), (function.VendorId, function.DeviceId));
+
+        MemphysException e = Assert.Throws<MemphysException>(() => PciFunction.At("0000:00:07.0", _root));
+        Assert.Equal("ENOENT", e.ErrnoName);
+    }
+
+    [Fact]
     public void AMissingFolderHasNoFunctions() => Assert.Empty(PciFunction.Find(0x1234, 0x11e8, Path.Combine(_root, "nope")));
 }

@@ -93,17 +93,11 @@ public sealed class EduDevice
     /// <exception cref="MemphysException">ENOENT when there is no such PCI function; ENODEV when it is not edu.</exception>
     public static void RequireIds(string pciAddress, string operation)
     {
-        string dir = Path.Combine(PciFunction.DevicesDirectory, pciAddress);
-        if (!Directory.Exists(dir))
-        {
-            throw new MemphysException(Interop.Errors.ENOENT, operation, pciAddress, "is no PCI device of this machine");
-        }
-
-        string ids = $"{File.ReadAllText(Path.Combine(dir, "vendor")).Trim()}:{File.ReadAllText(Path.Combine(dir, "device")).Trim()}";
-        if (ids != $"0x{VendorId:x4}:0x{DeviceId:x4}")
+        PciFunction function = PciFunction.At(pciAddress);
+        if (function.VendorId != VendorId || function.DeviceId != DeviceId)
         {
             throw new MemphysException(Interop.Errors.ENODEV, operation, pciAddress,
-                $"is not edu-compatible: its IDs are {ids.Replace("0x", "", StringComparison.Ordinal)}, edu's are {VendorId:x4}:{DeviceId:x4}");
+                $"is not edu-compatible: its IDs are {function.VendorId:x4}:{function.DeviceId:x4}, edu's are {VendorId:x4}:{DeviceId:x4}");
         }
     }
 

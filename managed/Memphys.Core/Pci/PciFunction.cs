@@ -52,6 +52,19 @@ public sealed class PciFunction
     /// <summary>True when the kernel counts the function as enabled (the <c>enable</c> file reads non-zero).</summary>
     public bool IsEnabled => File.ReadAllText(Path.Combine(SysfsPath, "enable")).Trim() != "0";
 
+    /// <summary>The function at <paramref name="address"/> (<c>DDDD:BB:DD.F</c>).</summary>
+    /// <exception cref="MemphysException">ENOENT when this machine has no PCI function there.</exception>
+    public static PciFunction At(string address, string directory = DevicesDirectory)
+    {
+        string path = Path.Combine(directory, address);
+        if (!Directory.Exists(path))
+        {
+            throw new MemphysException(Interop.Errors.ENOENT, "open", path, "does not exist: no PCI device has this address");
+        }
+
+        return new PciFunction(path, TryReadId(path, "vendor") ?? 0, TryReadId(path, "device") ?? 0);
+    }
+
     /// <summary>Every function with <paramref name="vendorId"/>:<paramref name="deviceId"/>, in address order.</summary>
     public static IReadOnlyList<PciFunction> Find(ushort vendorId, ushort deviceId, string directory = DevicesDirectory)
     {

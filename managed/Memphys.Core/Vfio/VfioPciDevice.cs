@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Memphys.Native;
+using Memphys.Pci;
 
 namespace Memphys.Vfio;
 
@@ -13,8 +14,6 @@ public sealed partial class VfioPciDevice : IDisposable
 {
     /// <summary>The driver a device must be bound to.</summary>
     public const string VfioPciDriver = "vfio-pci";
-
-    private const string PciDevices = "/sys/bus/pci/devices";
 
     private VfioPciDevice(string address, VfioContainer container, VfioGroup group, VfioDevice device)
     {
@@ -43,15 +42,16 @@ public sealed partial class VfioPciDevice : IDisposable
     /// <exception cref="MemphysException">ENOENT when there is no such PCI device.</exception>
     public static string? DriverOf(string address)
     {
-        return LinkName(SysfsDir(address), "driver");
+        return PciFunction.At(address).Driver;
     }
 
     /// <summary>The IOMMU group of <paramref name="address"/>.</summary>
     /// <exception cref="MemphysException">ENOENT when there is no such device; ENODEV when it is in no IOMMU group (no IOMMU, or it is off).</exception>
     public static int IommuGroupOf(string address)
     {
-        string dir = SysfsDir(address);
-        string? group = LinkName(dir, "iommu_group");
+        PciFunction function = PciFunction.At(address);
+        string? group = function.IommuGroup;
+        string dir = function.SysfsPath;
         if (group is null)
         {
             throw new MemphysException(Interop.Errors.ENODEV, "iommu_group", dir,
@@ -79,8 +79,8 @@ public sealed partial class VfioPciDevice : IDisposable
         if (driver != VfioPciDriver)
         {
             throw new MemphysException(Interop.Errors.ENODEV, "open", address,
-                $"is bound to {driver ?? "no driver"}, not {VfioPciDriver} (bind it: echo {VfioPciDriver} > {PciDevices}/{address}/driver_override; " +
-                $"echo {address} > {PciDevices}/{address}/driver/unbind; echo {address} > /sys/bus/pci/drivers_probe)");
+                $"is bound to {driver ?? "no driver"}, not {VfioPciDriver} (bind it: echo {VfioPciDriver} > {PciFunction.DevicesDirectory}/{address}/driver_override; " +
+                $"echo {address} > {PciFunction.DevicesDirectory}/{address}/driver/unbind; echo {address} > /sys/bus/pci/drivers_probe)");
         }
 
         int number = IommuGroupOf(address);
@@ -115,25 +115,6 @@ public sealed partial class VfioPciDevice : IDisposable
         Device.Dispose();
         Group.Dispose();
         Container.Dispose();
-    }
-
-    private static string SysfsDir(string address)
-    {
-        string dir = Path.Combine(PciDevices, address);
-        if (!Directory.Exists(dir))
-        {
-            throw new MemphysException(Interop.Errors.ENOENT, "open", dir, "does not exist: no PCI device has this address");
-        }
-
-        return dir;
-    }
-
-    /// <summary>The name a sysfs link of <paramref name="dir"/> points to, or null when there is no such link.</summary>
-    private static string? LinkName(string dir, string link)
-    {
-        string path = Path.Combine(dir, link);
-        FileSystemInfo? target = Path.Exists(path) ? new FileInfo(path).ResolveLinkTarget(returnFinalTarget: false) : null;
-        return target is null ? null : Path.GetFileName(target.FullName);
     }
 
     [GeneratedRegex("^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\\.[0-7]$")]
