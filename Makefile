@@ -5,11 +5,13 @@
 # deps` cover every kernel of the matrix (not 6.1-debug) unless KERNEL= names
 # one; the other targets default to the first (6.1).
 SHELL := /bin/bash
-# The default matrix: kernels.conf without the 32-bit (`i386`: their own
-# stage) and the locally built (`source`) kernels.
-KERNELS := $(shell awk '!/^\#/ && NF && $$5 != "i386" && $$5 != "source" { print $$1 }' tests/vm/kernels.conf)
+# The default matrix and kernel come from tests/vm/kernel.sh (kernels.conf
+# without the 32-bit and the locally built kernels; the first of them).
+KERNELS := $(shell tests/vm/kernel.sh matrix)
 MATRIX := $(or $(KERNEL),$(KERNELS))
-KERNEL ?= $(firstword $(KERNELS))
+ifndef KERNEL
+KERNEL := $(shell tests/vm/kernel.sh default)
+endif
 CONFIGURATION ?= Release
 export CONFIGURATION
 CLI_FILE := managed/publish/memphys
@@ -39,7 +41,7 @@ test: managed probe ## the whole suite on every kernel (or KERNEL=): checks, hos
 	tests/run-tests.sh $(MATRIX)
 
 demo: driver managed probe ## boot a $(KERNEL) guest with 1 GiB reserved and show the CLI at work
-	tests/vm/run-in-vm.sh --kernel $(KERNEL) -- tests/demo.sh
+	tests/vm/run-in-vm.sh --kernel $(KERNEL) -- tests/guest/demo.sh
 
 bench: driver managed probe ## memphys bench in a $(KERNEL) guest: its methods against anon, hugetlbfs, /dev/mem, device-dax -> results/bench/$(KERNEL)/ [BENCH_LENGTH=1G]
 	tests/vm/bench.sh $(KERNEL)

@@ -15,7 +15,6 @@
 #ifdef CONFIG_X86
 #include <asm/e820/api.h>
 #include <linux/kvm_types.h>
-#include <linux/sizes.h>
 #endif
 
 /*
@@ -163,59 +162,6 @@ memphys_mm_get_unmapped_area(struct file *file, unsigned long addr,
 #else
 #define MEMPHYS_HAVE_FIRMWARE_MAP	0
 #endif
-
-/*
- * The name of a type other than RAM that the firmware gives to any part of
- * [base, base + size), or NULL.  Only x86 keeps a firmware map; elsewhere
- * the caller's /proc/iomem check must do.
- */
-static inline const char *memphys_firmware_reserved(u64 base, u64 size)
-{
-#ifdef CONFIG_X86
-	static const struct {
-		enum e820_type type;
-		const char *name;
-		bool memmap_makes_it;	/* memmap=$ or ! creates it too */
-	} types[] = {
-		{ E820_TYPE_RESERVED, "Reserved", true },
-		{ E820_TYPE_ACPI, "ACPI Tables", false },
-		{ E820_TYPE_NVS, "ACPI Non-volatile Storage", false },
-		{ E820_TYPE_UNUSABLE, "Unusable memory", false },
-		{ E820_TYPE_PMEM, "Persistent Memory", false },
-		{ E820_TYPE_PRAM, "Persistent Memory (legacy)", true },
-		{ E820_TYPE_SOFT_RESERVED, "Soft Reserved", false },
-	};
-	unsigned int i;
-
-	for (i = 0; i < ARRAY_SIZE(types); i++) {
-		if (!MEMPHYS_HAVE_FIRMWARE_MAP && types[i].memmap_makes_it)
-			continue;
-		if (memphys_e820_mapped(base, base + size, types[i].type))
-			return types[i].name;
-	}
-#endif
-	return NULL;
-}
-
-/*
- * The first page of [base, base + size) that the firmware map does not
- * call RAM (a hole, which memmap=SIZE$BASE turns into "Reserved" too), or
- * U64_MAX when it is all RAM or no firmware map is available.
- */
-static inline u64 memphys_firmware_not_ram(u64 base, u64 size)
-{
-#if MEMPHYS_HAVE_FIRMWARE_MAP
-	u64 page;
-
-	for (page = base; page - base < size; page += PAGE_SIZE) {
-		if (!memphys_e820_mapped(page, page + PAGE_SIZE, E820_TYPE_RAM))
-			return page;
-		if (!(page & (SZ_1G - 1)))
-			cond_resched();
-	}
-#endif
-	return U64_MAX;
-}
 
 /*
  * Read the page table entry that maps @address in @vma: its PFN, its

@@ -68,7 +68,7 @@ extern const struct file_operations memphys_fops;
 extern unsigned int memphys_default_method;
 extern unsigned int memphys_default_fault_around;
 
-/* memphys_mmap.c */
+/* memphys_mmap.c: the remap and fault methods */
 #if MEMPHYS_HAVE_MMAP_PREPARE
 int memphys_mmap_prepare(struct vm_area_desc *desc);
 #else
@@ -80,8 +80,15 @@ unsigned long memphys_get_unmapped_area(struct file *file, unsigned long addr,
 u32 memphys_fault_sizes(void);
 u64 memphys_largest_fault_size(void);
 bool memphys_fault_around_valid(u64 pages);
+
+/* memphys_query.c */
 int memphys_query_page(struct memphys_file *mf,
 		       struct memphys_page_query *query);
+
+/* memphys_region.c */
+int memphys_region_check(const char *spec, u64 size, u64 base,
+			 struct memphys_region *const *others,
+			 unsigned int nr_others);
 
 /* memphys_memtype.c */
 int memphys_caching_parse(const char *name, u32 *caching);
@@ -102,18 +109,70 @@ loff_t memphys_llseek(struct file *file, loff_t offset, int whence);
 int memphys_vma_access(struct vm_area_struct *vma, unsigned long addr,
 		       void *buf, int len, int write);
 
-/* memphys_pages.c */
+/* memphys_pages.c: the pages method */
 struct memphys_pages;
-extern const struct vm_operations_struct memphys_pages_vm_ops;
 void memphys_pages_setup(struct memphys_region *r, bool wanted);
+ssize_t memphys_pages_show(struct memphys_region *r, char *buf);
+#if MEMPHYS_HAVE_PAGES
 void memphys_pages_teardown(struct memphys_region *r);
 void memphys_pages_open(struct memphys_region *r);
 void memphys_pages_release(struct memphys_region *r);
-bool memphys_pages_prepare(struct memphys_region *r);
+#if MEMPHYS_HAVE_MMAP_PREPARE
+void memphys_pages_mmap_prepare(struct vm_area_desc *desc, u64 max_fault);
+#else
+void memphys_pages_mmap(struct vm_area_struct *vma, u64 max_fault);
+#endif
 u32 memphys_pages_fault_sizes(struct memphys_region *r);
-ssize_t memphys_pages_show(struct memphys_region *r, char *buf);
+bool memphys_pages_vma(const struct vm_area_struct *vma);
 int memphys_pages_follow(struct vm_area_struct *vma, unsigned long address,
 			 unsigned long *pfn, pgprot_t *prot, bool *writable);
+#else
+/*
+ * Without ZONE_DEVICE no region has pages (r->pages stays NULL), so
+ * SET_METHOD never selects the pages method and no mapping is one.
+ */
+static inline void memphys_pages_teardown(struct memphys_region *r)
+{
+}
+
+static inline void memphys_pages_open(struct memphys_region *r)
+{
+}
+
+static inline void memphys_pages_release(struct memphys_region *r)
+{
+}
+
+#if MEMPHYS_HAVE_MMAP_PREPARE
+static inline void memphys_pages_mmap_prepare(struct vm_area_desc *desc,
+					      u64 max_fault)
+{
+}
+#else
+static inline void memphys_pages_mmap(struct vm_area_struct *vma,
+				      u64 max_fault)
+{
+}
+#endif
+
+static inline u32 memphys_pages_fault_sizes(struct memphys_region *r)
+{
+	return MEMPHYS_FAULT_4K;
+}
+
+static inline bool memphys_pages_vma(const struct vm_area_struct *vma)
+{
+	return false;
+}
+
+static inline int memphys_pages_follow(struct vm_area_struct *vma,
+				       unsigned long address,
+				       unsigned long *pfn, pgprot_t *prot,
+				       bool *writable)
+{
+	return -ENOENT;
+}
+#endif /* MEMPHYS_HAVE_PAGES */
 
 /* memphys_main.c */
 int memphys_region_create(const struct memphys_region_desc *d);
@@ -140,6 +199,33 @@ long memphys_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 static inline struct memphys_region *memphys_file_region(struct file *file)
 {
 	return ((struct memphys_file *)file->private_data)->region;
+}
+
+/*
+ * The PFN of the @size bytes at page @pgoff of @r, or -1UL unless they lie
+ * wholly inside the region.  @size is at least PAGE_SIZE.
+ */
+static inline unsigned long memphys_region_pfn(const struct memphys_region *r,
+					       pgoff_t pgoff, u64 size)
+{
+	if (pgoff >= r->size >> PAGE_SHIFT ||
+	    size > r->size - ((u64)pgoff << PAGE_SHIFT))
+		return -1UL;
+	return PHYS_PFN(r->base) + pgoff;
+}
+
+/*
+ * The frame a 4 KiB fault at @vmf maps, or -1UL, counted as refused, when
+ * it lies past the region's end.
+ */
+static inline unsigned long memphys_fault_pfn(struct memphys_region *r,
+					      const struct vm_fault *vmf)
+{
+	unsigned long pfn = memphys_region_pfn(r, vmf->pgoff, PAGE_SIZE);
+
+	if (pfn == -1UL)
+		atomic64_inc(&r->stats.refused);
+	return pfn;
 }
 
 #endif /* _MEMPHYS_H */

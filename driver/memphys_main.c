@@ -2,8 +2,9 @@
 /*
  * memphys: hand boot-reserved physical RAM to user space.
  *
- * Module setup: parse the regions= parameter, check and claim each region,
- * and register one misc device (/dev/memphysN) with its sysfs counters.
+ * Module setup: parse the regions= parameter, check (memphys_region.c) and
+ * claim each region, and register one misc device (/dev/memphysN) with its
+ * sysfs counters; memphys_of.c adds the regions of the device tree.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -13,7 +14,6 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/security.h>
-#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
@@ -83,109 +83,6 @@ static int memphys_parse_one(const char *spec, u64 *size, u64 *base,
 			return -EINVAL;
 	}
 	return *end == '\0' ? 0 : -EINVAL;
-}
-
-/*
- * The memmap= option that reserves [base, base + size), for messages; an
- * x86 option: elsewhere the device tree reserves RAM (or mem= leaves it out).
- */
-static void memphys_memmap_hint(char *buf, size_t len, u64 size, u64 base)
-{
-	const char *unit = "K";
-	unsigned int shift = 10;
-
-	if (!IS_ENABLED(CONFIG_X86)) {
-		strscpy(buf, "a no-map /reserved-memory node or mem=", len);
-		return;
-	}
-
-	if (IS_ALIGNED(size, SZ_1G)) {
-		unit = "G";
-		shift = 30;
-	} else if (IS_ALIGNED(size, SZ_1M)) {
-		unit = "M";
-		shift = 20;
-	}
-	snprintf(buf, len, "memmap=%llu%s$%#llx", size >> shift, unit, base);
-}
-
-static int memphys_sum_covered(struct resource *res, void *arg)
-{
-	*(u64 *)arg += resource_size(res);
-	return 0;
-}
-
-/*
- * Bytes of [base, base + size) that the firmware map marks as reserved RAM:
- * memmap=SIZE$BASE makes "Reserved" and memmap=SIZE!BASE "Persistent Memory
- * (legacy)".  Anything else there (holes, MMIO) is not RAM we may hand out.
- */
-static u64 memphys_reserved_bytes(u64 base, u64 size)
-{
-	u64 covered = 0;
-
-	walk_iomem_res_desc(IORES_DESC_RESERVED, IORESOURCE_MEM, base,
-			    base + size - 1, &covered, memphys_sum_covered);
-	walk_iomem_res_desc(IORES_DESC_PERSISTENT_MEMORY_LEGACY, IORESOURCE_MEM,
-			    base, base + size - 1, &covered,
-			    memphys_sum_covered);
-	return covered;
-}
-
-static int memphys_check_region(const struct memphys_region_desc *d)
-{
-	const char *spec = d->what, *firmware_type;
-	u64 size = d->size, base = d->base;
-	char hint[48];
-	unsigned int i;
-	u64 last, not_ram;
-
-	if (!size || !PAGE_ALIGNED(size) || !PAGE_ALIGNED(base)) {
-		pr_err("region %s: base and size must be non-zero multiples of %lu\n",
-		       spec, PAGE_SIZE);
-		return -EINVAL;
-	}
-	if (check_add_overflow(base, size - 1, &last) ||
-	    last > (u64)(phys_addr_t)-1 || (last >> MEMPHYS_PHYS_BITS)) {
-		pr_err("region %s: ends beyond the %d-bit physical address space\n",
-		       spec, MEMPHYS_PHYS_BITS);
-		return -EINVAL;
-	}
-	for (i = 0; i < memphys_nr_regions; i++) {
-		const struct memphys_region *r = memphys_regions[i];
-
-		if (base <= r->base + r->size - 1 && r->base <= last) {
-			pr_err("region %s overlaps region %u\n", spec, r->index);
-			return -EINVAL;
-		}
-	}
-	memphys_memmap_hint(hint, sizeof(hint), size, base);
-	if (region_intersects(base, size, IORESOURCE_SYSTEM_RAM,
-			      IORES_DESC_NONE) != REGION_DISJOINT) {
-		pr_err("region %s overlaps System RAM; reserve it with %s on the kernel command line\n",
-		       spec, hint);
-		return -EBUSY;
-	}
-	firmware_type = memphys_firmware_reserved(base, size);
-	if (firmware_type) {
-		pr_err("region %s: the firmware keeps part of it for itself (\"%s\" in /sys/firmware/memmap: ACPI, EFI or BIOS data); memphys only takes RAM that the administrator reserved with memmap=SIZE$BASE\n",
-		       spec, firmware_type);
-		return -EPERM;
-	}
-	/* arm64 RAM trimmed off with mem= is in no resource, only in /memory. */
-	if (memphys_reserved_bytes(base, size) != size &&
-	    !memphys_of_memory_covers(base, size)) {
-		pr_err("region %s is not wholly reserved RAM in /proc/iomem (outside physical memory, or not reserved with %s)\n",
-		       spec, hint);
-		return -ENXIO;
-	}
-	not_ram = memphys_firmware_not_ram(base, size);
-	if (not_ram != U64_MAX) {
-		pr_err("region %s: the firmware map (/sys/firmware/memmap) has no RAM at %#llx; memphys only takes RAM that the administrator reserved with memmap=SIZE$BASE\n",
-		       spec, not_ram);
-		return -EPERM;
-	}
-	return 0;
 }
 
 static int memphys_add_region(const char *spec)
@@ -355,7 +252,8 @@ static int memphys_region_create_locked(const struct memphys_region_desc *d)
 		       d->what);
 		return -EINVAL;
 	}
-	ret = memphys_check_region(d);
+	ret = memphys_region_check(d->what, d->size, d->base, memphys_regions,
+				   memphys_nr_regions);
 	if (ret)
 		return ret;
 

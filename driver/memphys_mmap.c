@@ -9,7 +9,8 @@
  *        the kernel supports huge PFN mappings, .huge_fault inserts 2 MiB /
  *        1 GiB entries.
  *
- * pages: see memphys_pages.c (ZONE_DEVICE pages, pinnable).
+ * pages: .mmap checks the request here, as for the others, and hands the
+ *        area to memphys_pages.c (ZONE_DEVICE pages, pinnable).
  *
  * Neither needs a kernel virtual mapping of the region.  Both map with the
  * region's memory type, which memphys_memtype.c holds for the module's life,
@@ -20,6 +21,7 @@
 #include <linux/huge_mm.h>
 #include <linux/log2.h>
 #include <linux/mman.h>
+#include <linux/pagemap.h>
 #include <linux/overflow.h>
 
 #include "compat.h"
@@ -46,15 +48,6 @@ u64 memphys_largest_fault_size(void)
 	if (sizes & MEMPHYS_FAULT_2M)
 		return MEMPHYS_SIZE_2M;
 	return MEMPHYS_SIZE_4K;
-}
-
-/* The PFN behind the page at @pgoff of the region, or -1 when past its end. */
-static unsigned long memphys_pgoff_to_pfn(struct memphys_region *r,
-					  pgoff_t pgoff)
-{
-	if (pgoff >= r->size >> PAGE_SHIFT)
-		return -1UL;
-	return PHYS_PFN(r->base) + pgoff;
 }
 
 /*
@@ -143,13 +136,11 @@ static void memphys_fault_around(struct vm_fault *vmf,
 static vm_fault_t memphys_fault(struct vm_fault *vmf)
 {
 	struct memphys_region *r = memphys_file_region(vmf->vma->vm_file);
-	unsigned long pfn = memphys_pgoff_to_pfn(r, vmf->pgoff);
+	unsigned long pfn = memphys_fault_pfn(r, vmf);
 	vm_fault_t ret;
 
-	if (pfn == -1UL) {
-		atomic64_inc(&r->stats.refused);
+	if (pfn == -1UL)
 		return VM_FAULT_SIGBUS;
-	}
 	ret = vmf_insert_pfn(vmf->vma, vmf->address, pfn);
 	if (ret == VM_FAULT_NOPAGE) {
 		atomic64_inc(&r->stats.pte_faults);
@@ -175,16 +166,15 @@ static vm_fault_t memphys_huge_fault(struct vm_fault *vmf, unsigned int order)
 	struct memphys_region *r = memphys_file_region(vma->vm_file);
 	unsigned long size = PAGE_SIZE << order;
 	unsigned long addr = ALIGN_DOWN(vmf->address, size);
-	pgoff_t pgoff = vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT);
-	unsigned long pfn = memphys_pgoff_to_pfn(r, pgoff);
+	unsigned long pfn = memphys_region_pfn(r, linear_page_index(vma, addr),
+					       size);
 	bool write = vmf->flags & FAULT_FLAG_WRITE;
 	vm_fault_t ret = VM_FAULT_FALLBACK;
 	bool upgrade;
 
 	if (size > memphys_vma_max_fault(vma) || addr < vma->vm_start ||
 	    addr + size > vma->vm_end || pfn == -1UL ||
-	    !IS_ALIGNED(pfn, size >> PAGE_SHIFT) ||
-	    ((u64)pgoff << PAGE_SHIFT) + size > r->size)
+	    !IS_ALIGNED(pfn, size >> PAGE_SHIFT))
 		goto fallback;
 
 	/*
@@ -324,11 +314,7 @@ int memphys_mmap_prepare(struct vm_area_desc *desc)
 		mmap_action_remap_full(desc, PHYS_PFN(r->base + offset));
 		atomic64_add(vma_desc_size(desc), &r->stats.bytes_remapped);
 	} else if (method == MEMPHYS_METHOD_PAGES) {
-		desc->vm_ops = &memphys_pages_vm_ops;
-		desc->private_data = (void *)(unsigned long)max_fault;
-		vma_desc_set_flags(desc, VMA_DONTEXPAND_BIT);
-		if (memphys_pages_prepare(r) && max_fault > PAGE_SIZE)
-			vma_desc_set_flags(desc, VMA_HUGEPAGE_BIT);
+		memphys_pages_mmap_prepare(desc, max_fault);
 	} else {
 		desc->vm_ops = &memphys_fault_vm_ops;
 		desc->private_data = memphys_vma_data(max_fault, fault_around);
@@ -369,11 +355,7 @@ int memphys_mmap(struct file *file, struct vm_area_struct *vma)
 			return memphys_refuse(r, ret);
 		atomic64_add(len, &r->stats.bytes_remapped);
 	} else if (method == MEMPHYS_METHOD_PAGES) {
-		vma->vm_ops = &memphys_pages_vm_ops;
-		vma->vm_private_data = (void *)(unsigned long)max_fault;
-		memphys_vm_flags_set(vma, VM_DONTEXPAND | MEMPHYS_PAGES_VM_FLAGS);
-		if (memphys_pages_prepare(r) && max_fault > PAGE_SIZE)
-			memphys_vm_flags_set(vma, VM_HUGEPAGE);
+		memphys_pages_mmap(vma, max_fault);
 	} else {
 		vma->vm_ops = &memphys_fault_vm_ops;
 		vma->vm_private_data = memphys_vma_data(max_fault, fault_around);
@@ -419,74 +401,3 @@ unsigned long memphys_get_unmapped_area(struct file *file, unsigned long addr,
 	return area + ((off - area) & (align - 1));
 }
 #endif
-
-/*
- * Bytes mapped by the present leaf entry behind @address.  Called with the
- * mmap lock held, which keeps the page tables of the area in place.
- */
-static u64 memphys_entry_size(struct mm_struct *mm, unsigned long address)
-{
-	pgd_t *pgd = pgd_offset(mm, address);
-	p4d_t *p4d;
-	pud_t *pud;
-	pmd_t *pmd;
-
-	if (pgd_none(READ_ONCE(*pgd)))
-		return 0;
-	p4d = p4d_offset(pgd, address);
-	if (p4d_none(READ_ONCE(*p4d)))
-		return 0;
-	pud = pud_offset(p4d, address);
-	if (pud_leaf(READ_ONCE(*pud)))
-		return PUD_SIZE;
-	if (pud_none(READ_ONCE(*pud)))
-		return 0;
-	pmd = pmd_offset(pud, address);
-	if (pmd_leaf(READ_ONCE(*pmd)))
-		return PMD_SIZE;
-	return PAGE_SIZE;
-}
-
-/* MEMPHYS_IOC_QUERY_PAGE: read back the entry behind an address. */
-int memphys_query_page(struct memphys_file *mf,
-		       struct memphys_page_query *query)
-{
-	struct mm_struct *mm = current->mm;
-	struct vm_area_struct *vma;
-	unsigned long pfn;
-	bool writable;
-	pgprot_t prot;
-	int ret = 0;
-
-	if (query->address > ULONG_MAX)
-		return -EINVAL;
-	mmap_read_lock(mm);
-	vma = vma_lookup(mm, query->address);
-	if (!vma || !vma->vm_file || vma->vm_file->f_op != &memphys_fops ||
-	    memphys_file_region(vma->vm_file) != mf->region) {
-		ret = -EINVAL;
-		goto out;
-	}
-	query->pfn = 0;
-	query->flags = 0;
-	query->memtype = 0;
-	query->entry_size = 0;
-	if (vma->vm_ops == &memphys_pages_vm_ops)
-		ret = memphys_pages_follow(vma, query->address, &pfn, &prot,
-					   &writable);
-	else
-		ret = memphys_follow_pfn(vma, query->address, &pfn, &prot,
-					 &writable);
-	if (!ret) {
-		query->pfn = pfn;
-		query->flags = MEMPHYS_PAGE_PRESENT |
-			       (writable ? MEMPHYS_PAGE_WRITE : 0);
-		query->entry_size = memphys_entry_size(mm, query->address);
-		query->memtype = memphys_entry_memtype(prot,
-						       query->entry_size);
-	}
-	ret = 0;
-out:
-	mmap_read_unlock(mm);
-	return ret;
-}

@@ -104,6 +104,30 @@ static bool memphys_pages_idle(struct memphys_region *r)
 	return true;
 }
 
+/*
+ * memremap_pages() marks every ZONE_DEVICE page PG_reserved.  VFIO's type1
+ * IOMMU takes a reserved page for memory without a reference count of its
+ * own: it pins it through GUP, neither charges nor ever unpins it, so each
+ * VFIO_IOMMU_MAP_DMA of a pages mapping would leak its pins and keep the
+ * module loaded until reboot.  The region's pages are refcounted like any
+ * pinnable page: clear the flag (only where set: tail pages of a folio may
+ * share their struct page memory).
+ */
+static void memphys_pages_clear_reserved(struct memphys_region *r)
+{
+	unsigned long pfn = PHYS_PFN(r->base);
+	unsigned long end = pfn + (r->size >> PAGE_SHIFT);
+
+	for (; pfn < end; pfn++) {
+		struct page *page = pfn_to_page(pfn);
+
+		if (PageReserved(page))
+			ClearPageReserved(page);
+		if (!(pfn & (PAGES_PER_SECTION - 1)))
+			cond_resched();
+	}
+}
+
 static void memphys_pages_reclaim(struct work_struct *work)
 {
 	struct memphys_pages *p = container_of(to_delayed_work(work),
@@ -181,26 +205,14 @@ static void memphys_pages_lend(struct memphys_region *r)
 	spin_unlock(&p->lock);
 }
 
-static unsigned long memphys_pages_pfn(struct memphys_region *r,
-				       pgoff_t pgoff, unsigned long size)
-{
-	u64 offset = (u64)pgoff << PAGE_SHIFT;
-
-	if (offset >= r->size || size > r->size - offset)
-		return -1UL;
-	return PHYS_PFN(r->base + offset);
-}
-
 static vm_fault_t memphys_pages_fault(struct vm_fault *vmf)
 {
 	struct memphys_region *r = memphys_file_region(vmf->vma->vm_file);
-	unsigned long pfn = memphys_pages_pfn(r, vmf->pgoff, PAGE_SIZE);
+	unsigned long pfn = memphys_fault_pfn(r, vmf);
 	vm_fault_t ret;
 
-	if (pfn == -1UL) {
-		atomic64_inc(&r->stats.refused);
+	if (pfn == -1UL)
 		return VM_FAULT_SIGBUS;
-	}
 	ret = memphys_pages_insert_pte(vmf, pfn,
 				       vmf->flags & FAULT_FLAG_WRITE);
 	if (ret == VM_FAULT_NOPAGE)
@@ -226,7 +238,7 @@ static vm_fault_t memphys_pages_huge(struct vm_fault *vmf, unsigned int order)
 	bool upgrade, pud;
 	vm_fault_t ret;
 
-	pfn = memphys_pages_pfn(r, linear_page_index(vma, addr), size);
+	pfn = memphys_region_pfn(r, linear_page_index(vma, addr), size);
 	if (!memphys_pages_order_ok(r, order) ||
 	    size > (unsigned long)vma->vm_private_data ||
 	    addr < vma->vm_start || addr + size > vma->vm_end ||
@@ -254,7 +266,7 @@ static int memphys_pages_mremap(struct vm_area_struct *vma)
 	return -EINVAL;
 }
 
-const struct vm_operations_struct memphys_pages_vm_ops = {
+static const struct vm_operations_struct memphys_pages_vm_ops = {
 	.fault = memphys_pages_fault,
 #if MEMPHYS_HAVE_PAGES_HUGE
 	.huge_fault = memphys_pages_huge_fault,
@@ -263,14 +275,49 @@ const struct vm_operations_struct memphys_pages_vm_ops = {
 };
 
 /*
- * Prepare a new pages mapping; its flags are the caller's (.mmap and
- * .mmap_prepare set them differently).  Returns whether the area may take
- * huge faults.
+ * A new pages mapping of @r, whose largest entry size is @max_fault: hold
+ * the module for its pages, and return whether the area may take huge
+ * faults.
  */
-bool memphys_pages_prepare(struct memphys_region *r)
+static bool memphys_pages_prepare(struct memphys_region *r, u64 max_fault)
 {
 	memphys_pages_lend(r);
-	return memphys_pages_fault_sizes(r) != MEMPHYS_FAULT_4K;
+	return memphys_pages_fault_sizes(r) != MEMPHYS_FAULT_4K &&
+	       max_fault > PAGE_SIZE;
+}
+
+/*
+ * Set up a pages mapping that memphys_mmap.c has checked.  vm_private_data
+ * holds its largest entry size, so later ioctls on the file leave it alone.
+ */
+#if MEMPHYS_HAVE_MMAP_PREPARE
+void memphys_pages_mmap_prepare(struct vm_area_desc *desc, u64 max_fault)
+{
+	struct memphys_region *r = memphys_file_region(desc->file);
+
+	desc->vm_ops = &memphys_pages_vm_ops;
+	desc->private_data = (void *)(unsigned long)max_fault;
+	vma_desc_set_flags(desc, VMA_DONTEXPAND_BIT);
+	if (memphys_pages_prepare(r, max_fault))
+		vma_desc_set_flags(desc, VMA_HUGEPAGE_BIT);
+}
+#else
+void memphys_pages_mmap(struct vm_area_struct *vma, u64 max_fault)
+{
+	struct memphys_region *r = memphys_file_region(vma->vm_file);
+
+	vma->vm_ops = &memphys_pages_vm_ops;
+	vma->vm_private_data = (void *)(unsigned long)max_fault;
+	memphys_vm_flags_set(vma, VM_DONTEXPAND | MEMPHYS_PAGES_VM_FLAGS);
+	if (memphys_pages_prepare(r, max_fault))
+		memphys_vm_flags_set(vma, VM_HUGEPAGE);
+}
+#endif
+
+/* Whether @vma is a pages mapping (of some region). */
+bool memphys_pages_vma(const struct vm_area_struct *vma)
+{
+	return vma->vm_ops == &memphys_pages_vm_ops;
 }
 
 /*
@@ -390,6 +437,7 @@ static int memphys_pages_create(struct memphys_region *r)
 		kfree(p);
 		return ret;
 	}
+	memphys_pages_clear_reserved(r);
 	r->pages = p;
 	pr_info("%s: pages method: %llu MiB of struct pages, folios of %lu KiB\n",
 		r->name, ((r->size >> PAGE_SHIFT) * sizeof(struct page)) >> 20,
@@ -409,43 +457,12 @@ void memphys_pages_teardown(struct memphys_region *r)
 	kfree(p);
 	r->pages = NULL;
 }
-#else /* !MEMPHYS_HAVE_PAGES */
-void memphys_pages_open(struct memphys_region *r)
-{
-}
-
-void memphys_pages_release(struct memphys_region *r)
-{
-}
-
-bool memphys_pages_prepare(struct memphys_region *r)
-{
-	return false;
-}
-
-u32 memphys_pages_fault_sizes(struct memphys_region *r)
-{
-	return MEMPHYS_FAULT_4K;
-}
-
-int memphys_pages_follow(struct vm_area_struct *vma, unsigned long address,
-			 unsigned long *pfn, pgprot_t *prot, bool *writable)
-{
-	return -ENOENT;
-}
-
-/* There are no such mappings; the symbol only keeps callers simple. */
-const struct vm_operations_struct memphys_pages_vm_ops;
-
+#else /* !MEMPHYS_HAVE_PAGES: the other stubs are in memphys.h */
 static int memphys_pages_create(struct memphys_region *r)
 {
 	pr_warn("%s: no pages method: this kernel has no ZONE_DEVICE memory (CONFIG_ZONE_DEVICE, 64-bit only)\n",
 		r->name);
 	return -EOPNOTSUPP;
-}
-
-void memphys_pages_teardown(struct memphys_region *r)
-{
 }
 #endif /* MEMPHYS_HAVE_PAGES */
 

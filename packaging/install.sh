@@ -43,7 +43,7 @@ copy_sources() {
     local dest=$1
     rm -rf "$dest"
     mkdir -p "$dest"
-    cp -r "$ROOT"/driver/{Kbuild,Makefile,dkms.conf,include} "$ROOT"/driver/*.[ch] "$dest/"
+    cp -r "$ROOT"/driver/{Kbuild,Makefile,dkms.conf,LICENSE,include} "$ROOT"/driver/*.[ch] "$dest/"
 }
 
 # Forget every kernel's build of VERSION (idempotent).

@@ -4,7 +4,7 @@
 # Environment: MEMPHYS_SRC (the checkout; default /memphys), MEMPHYS_SIZE (RAM to
 # reserve, default 1G), MEMPHYS_REGIONS (regions= to install; default: what
 # `reserve` proposed), MEMPHYS_VERIFY_LENGTH (default 16M), MEMPHYS_GRUB_DROPIN.
-# tests/install-tests.sh runs reserve, install and verify in the QEMU test guest.
+# tests/guest/install-tests.sh runs reserve, install and verify in the QEMU test guest.
 set -euo pipefail
 
 SRC=${MEMPHYS_SRC:-/memphys}

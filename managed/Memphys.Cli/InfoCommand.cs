@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
+using Memphys.Dma;
 
 namespace Memphys.Cli;
 
@@ -9,7 +10,7 @@ internal static class InfoCommand
     {
         var device = new Option<string?>("--device", "-d") { Description = "Device node (default: every /dev/memphysN)." };
         var json = Options.Json();
-        var command = new Command("info", "Show region(s), physical range, supported methods and fault sizes, current counters.")
+        var command = new Command("info", "Show region(s), physical range, the bus address to give a device, supported methods and fault sizes, current counters.")
         {
             device, json,
         };
@@ -26,6 +27,7 @@ internal static class InfoCommand
         }
 
         var array = new JsonArray();
+        IReadOnlyList<string> iommus = Iommu.ActiveUnits();
         foreach (string path in paths)
         {
             using MemphysDevice dev = MemphysDevice.Open(path, readOnly: true);
@@ -35,6 +37,7 @@ internal static class InfoCommand
             array.Add(new JsonObject
             {
                 ["device"] = path, ["source"] = source, ["info"] = Common.ToJson(info), ["stats"] = Common.ToJson(stats),
+                ["dma"] = DmaJson(info, iommus),
             });
             output.KeyValues(path,
             [
@@ -53,6 +56,7 @@ internal static class InfoCommand
                 ("caching (region)", $"{Common.Name(info.Caching)}, for the module's life"),
                 ("max fault size", Output.Size(info.MaxFaultSize)),
                 ("fault-around", Common.FaultAroundText(info.FaultAround)),
+                .. DmaRows(info, iommus),
                 .. Common.StatsRows(stats),
             ]);
         }
@@ -64,4 +68,35 @@ internal static class InfoCommand
 
         return ExitCodes.Ok;
     }
+
+    /// <summary>
+    /// The bus address to give a device for the region: the physical range when no IOMMU translates (on x86),
+    /// else the IOVA the program maps it at through VFIO.
+    /// </summary>
+    private static (string, string)[] DmaRows(MemphysInfo info, IReadOnlyList<string> iommus)
+    {
+        string physical = $"{Output.Hex(info.PhysicalBase)}-{Output.Hex(info.PhysicalEnd)}";
+        const string iova = "the IOVA you map the region at through VFIO (VFIO_IOMMU_MAP_DMA), not its physical address";
+        return iommus.Count == 0
+            ?
+            [
+                ("iommu", $"none active ({Iommu.ClassDirectory} is empty)"),
+                ("bus address", $"{physical}, the physical range: without an IOMMU a device on x86 reaches RAM at its physical address"),
+                ("with an IOMMU", iova),
+            ]
+            :
+            [
+                ("iommu", $"active: {string.Join(", ", iommus)}"),
+                ("bus address", iova),
+                ("without an IOMMU", $"{physical}, the physical range (also for a device whose IOMMU domain is identity, iommu=pt)"),
+            ];
+    }
+
+    private static JsonObject DmaJson(MemphysInfo info, IReadOnlyList<string> iommus) => new()
+    {
+        ["iommus"] = new JsonArray(iommus.Select(u => (JsonNode)u).ToArray()),
+        ["busAddress"] = iommus.Count == 0 ? "physical" : "iova",
+        ["physicalBusBase"] = info.PhysicalBase,
+        ["physicalBusEnd"] = info.PhysicalEnd,
+    };
 }

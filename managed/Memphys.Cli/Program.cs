@@ -52,6 +52,7 @@ internal static class Program
         root.Subcommands.Add(InfoCommand.Build());
         root.Subcommands.Add(MapCommand.Build());
         root.Subcommands.Add(VerifyCommand.Build());
+        root.Subcommands.Add(DmaCheckCommand.Build());
         root.Subcommands.Add(StressCommand.Build());
         root.Subcommands.Add(BenchCommand.Build());
         root.Subcommands.Add(MemmapCommand.Build());
@@ -109,6 +110,3 @@ internal static class Program
         return code;
     }
 }
-
-/// <summary>A semantic usage error found after parsing (exit code 2).</summary>
-internal sealed class UsageException(string message) : Exception(message);

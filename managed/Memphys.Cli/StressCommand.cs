@@ -5,46 +5,6 @@ using System.Text.Json.Nodes;
 
 namespace Memphys.Cli;
 
-/// <summary>Totals of stress workers.</summary>
-internal sealed class StressTotals
-{
-    public long Operations;
-    public long Bytes;
-    public long CorruptBytes;
-    public List<string> Corruptions { get; } = [];
-
-    public void Add(StressTotals other)
-    {
-        Operations += other.Operations;
-        Bytes += other.Bytes;
-        CorruptBytes += other.CorruptBytes;
-        lock (Corruptions)
-        {
-            Corruptions.AddRange(other.Corruptions.Take(Math.Max(0, 20 - Corruptions.Count)));
-        }
-    }
-
-    public JsonObject ToJson() => new()
-    {
-        ["operations"] = Operations,
-        ["bytes"] = Bytes,
-        ["corruptBytes"] = CorruptBytes,
-        ["corruptions"] = new JsonArray(Corruptions.Select(c => (JsonNode)c).ToArray()),
-    };
-
-    public static StressTotals FromJson(JsonNode node)
-    {
-        var t = new StressTotals
-        {
-            Operations = node["operations"]!.GetValue<long>(),
-            Bytes = node["bytes"]!.GetValue<long>(),
-            CorruptBytes = node["corruptBytes"]!.GetValue<long>(),
-        };
-        t.Corruptions.AddRange(node["corruptions"]!.AsArray().Select(n => n!.GetValue<string>()));
-        return t;
-    }
-}
-
 internal static class StressCommand
 {
     private const long DefaultLength = 64L << 20;
@@ -324,35 +284,4 @@ internal static class StressCommand
 
         return totals;
     }
-}
-
-/// <summary>What one stress process runs: the range, the duration, its share of the workers, the seed.</summary>
-internal sealed record StressSettings(string Path, long Offset, long Length, double Seconds, int Threads, int Processes,
-    int ProcessIndex, ulong Seed, long MaxOp, uint FaultAround)
-{
-    /// <summary>The arguments of <c>_child stress</c> for process <paramref name="index"/>.</summary>
-    public string[] ChildArguments(int index) =>
-    [
-        "--device", Path, "--offset", Common.Inv(Offset), "--length", Common.Inv(Length),
-        "--seconds", Seconds.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
-        "--threads", Common.Inv(Threads), "--processes", Common.Inv(Processes), "--process-index", Common.Inv(index),
-        "--seed", Common.Inv(Seed), "--max-op", Common.Inv(MaxOp),
-        .. FaultAround != 0 ? new[] { "--fault-around", Common.Inv(FaultAround) } : [],
-    ];
-}
-
-/// <summary>Small deterministic PRNG (xorshift64*), seeded per worker.</summary>
-internal struct XorShift(ulong seed)
-{
-    private ulong _state = Pattern.Mix(seed, 0) | 1;
-
-    public ulong Next()
-    {
-        _state ^= _state >> 12;
-        _state ^= _state << 25;
-        _state ^= _state >> 27;
-        return _state * 0x2545F4914F6CDD1DUL;
-    }
-
-    public long Below(long bound) => (long)(Next() % (ulong)bound);
 }

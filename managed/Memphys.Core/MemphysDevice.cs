@@ -76,7 +76,10 @@ public sealed unsafe partial class MemphysDevice : IDisposable
             (MappingMethod)native.Method,
             (CachingMode)native.Caching,
             native.MaxFaultSize,
-            native.FaultAround) { PagesErrno = (int)native.PagesErrno };
+            native.FaultAround)
+        {
+            PagesErrno = (int)native.PagesErrno,
+        };
         _info = info;
         return info;
     }

@@ -2,53 +2,6 @@ using System.Globalization;
 
 namespace Memphys;
 
-/// <summary>A physical address range with an inclusive end, as <c>/proc/iomem</c> and <c>/sys/firmware/memmap</c> print it.</summary>
-/// <param name="Start">First byte.</param>
-/// <param name="End">Last byte (inclusive).</param>
-public readonly record struct PhysicalRange(ulong Start, ulong End)
-{
-    /// <summary>Length in bytes.</summary>
-    public ulong Size => End - Start + 1;
-
-    /// <summary>The range of <paramref name="size"/> bytes starting at <paramref name="start"/>.</summary>
-    public static PhysicalRange FromSize(ulong start, ulong size) => new(start, start + size - 1);
-
-    /// <summary>True when <paramref name="other"/> lies entirely inside this range.</summary>
-    public bool Contains(PhysicalRange other) => other.Start >= Start && other.End <= End;
-
-    /// <summary>True when the two ranges share at least one byte.</summary>
-    public bool Overlaps(PhysicalRange other) => other.Start <= End && other.End >= Start;
-
-    /// <inheritdoc/>
-    public override string ToString() => $"0x{Start:x}-0x{End:x}";
-}
-
-/// <summary>One line of a memory map: a range, its type or owner, and its nesting depth in <c>/proc/iomem</c> (0 = top level).</summary>
-/// <param name="Range">The physical range.</param>
-/// <param name="Type">"System RAM", "Reserved", a driver name, ...</param>
-/// <param name="Depth">Indentation level in /proc/iomem (two spaces each); always 0 for the firmware map.</param>
-public sealed record MemoryMapEntry(PhysicalRange Range, string Type, int Depth);
-
-/// <summary>A range of RAM proposed for <c>memmap=SIZE$BASE</c>.</summary>
-/// <param name="Range">The proposed range.</param>
-/// <param name="Alignment">Alignment of its base.</param>
-/// <param name="Within">The free RAM range it was taken from.</param>
-/// <param name="RamUsable">RAM the running kernel manages now (firmware RAM minus reservations).</param>
-public sealed record MemmapProposal(PhysicalRange Range, ulong Alignment, PhysicalRange Within, ulong RamUsable)
-{
-    /// <summary>RAM left to Linux once the proposed range is reserved too.</summary>
-    public ulong RamLeft => RamUsable - Range.Size;
-
-    /// <summary>The kernel parameter, e.g. <c>memmap=1G$0x140000000</c>.</summary>
-    public string KernelParameter => $"memmap={PhysicalMemoryMap.FormatMemparse(Range.Size)}$0x{Range.Start:x}";
-
-    /// <summary>The parameter as written inside a double-quoted value in /etc/default/grub: <c>$</c> becomes <c>\\\$</c>.</summary>
-    public string GrubParameter => KernelParameter.Replace("$", @"\\\$", StringComparison.Ordinal);
-
-    /// <summary>The memphys module parameter value, e.g. <c>1G@0x140000000</c>.</summary>
-    public string Regions => $"{PhysicalMemoryMap.FormatMemparse(Range.Size)}@0x{Range.Start:x}";
-}
-
 /// <summary>
 /// Reads the machine's physical memory maps (<c>/proc/iomem</c>, <c>/sys/firmware/memmap</c>, the <c>memmap=</c>
 /// reservations on the kernel command line) and proposes a range of RAM the kernel could give up to memphys.

@@ -2,18 +2,12 @@ using System.Diagnostics;
 
 namespace Memphys;
 
-/// <summary>What a finished child process printed and how it ended.</summary>
-/// <param name="ExitCode">The exit status.</param>
-/// <param name="Stdout">Everything written to standard output.</param>
-/// <param name="Stderr">Everything written to standard error.</param>
-internal readonly record struct ProcessResult(int ExitCode, string Stdout, string Stderr)
-{
-    /// <summary>Standard output followed by standard error.</summary>
-    public string Output => Stdout + Stderr;
-}
-
-/// <summary>The one way memphys code (CLI and tests) runs a child process to completion.</summary>
-internal static class ProcessRunner
+/// <summary>
+/// Runs a child process to completion and captures what it printed: the one way the CLI (the second-process
+/// checks of <c>verify</c>, the workers of <c>stress</c>) and the tests (native helper programs) start a process.
+/// Standard error is read concurrently with standard output, so a child that fills either pipe cannot block.
+/// </summary>
+public static class ProcessRunner
 {
     /// <summary>Runs <paramref name="file"/> with <paramref name="args"/>, capturing both output streams.</summary>
     public static ProcessResult Run(string file, IEnumerable<string> args) => Run(StartInfo(file, args));

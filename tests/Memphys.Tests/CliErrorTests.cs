@@ -33,6 +33,11 @@ public sealed class CliErrorTests
     [InlineData("verify --length 1G --offset 0x7ffffffffffff000")]
     [InlineData("bench --iterations 0")]
     [InlineData("bench --iterations 2147483647")]
+    [InlineData("dma-check")]
+    [InlineData("dma-check --vfio 00:04.0")]
+    [InlineData("dma-check --vfio 0000:00:04.0:1")]
+    [InlineData("dma-check --vfio 0000:00:04.0 --iova 0x1001")]
+    [InlineData("dma-check --vfio 0000:00:04.0 --length 4097")]
     public void IsAUsageErrorOnOneLine(string commandLine)
     {
         (int code, string stdout, string stderr) = CliRunner.Run([.. commandLine.Split(' '), "--device", "/nonexistent/memphys0"]);

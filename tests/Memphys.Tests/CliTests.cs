@@ -3,9 +3,6 @@ using Memphys.Cli;
 
 namespace Memphys.Tests;
 
-[CollectionDefinition("Console", DisableParallelization = true)]
-public sealed class ConsoleCollection;
-
 /// <summary>Argument parsing, exit codes and error output of the CLI, run in-process.</summary>
 [Collection("Console")]
 public sealed class CliTests

@@ -1,5 +1,3 @@
-using System.Runtime.CompilerServices;
-
 namespace Memphys.Tests;
 
 /// <summary>
@@ -57,31 +55,4 @@ public static class DeviceEnvironment
 
         return null;
     }
-}
-
-/// <summary>A fact that needs /dev/memphys* and root; skipped with the reason everywhere else.</summary>
-public sealed class DeviceFactAttribute : FactAttribute
-{
-    /// <summary>Creates the attribute; the skip is decided when the test runs (<see cref="DeviceEnvironment.Available"/>).</summary>
-    public DeviceFactAttribute([CallerFilePath] string? sourceFilePath = null, [CallerLineNumber] int sourceLineNumber = -1)
-        : base(sourceFilePath, sourceLineNumber) => DeviceEnvironment.SkipUnlessAvailable(this);
-}
-
-/// <summary>
-/// A theory that needs /dev/memphys* and root. Each data row is its own test case everywhere (the host counts the
-/// rows the guest must run) and each skips with the reason where the device is unavailable.
-/// </summary>
-public sealed class DeviceTheoryAttribute : TheoryAttribute
-{
-    /// <summary>Creates the attribute; the skip is decided when each row runs.</summary>
-    public DeviceTheoryAttribute([CallerFilePath] string? sourceFilePath = null, [CallerLineNumber] int sourceLineNumber = -1)
-        : base(sourceFilePath, sourceLineNumber) => DeviceEnvironment.SkipUnlessAvailable(this);
-}
-
-/// <summary>Device tests share the region and its counters: they never run in parallel with each other.</summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class DeviceCollection
-{
-    /// <summary>Collection name for <c>[Collection(DeviceCollection.Name)]</c>.</summary>
-    public const string Name = "Device";
 }

@@ -43,7 +43,8 @@ arm64_root() {
     local name dir own
     local -a dirs=(bin sbin usr/bin usr/sbin)
     if [[ ! -f $ARM64_ROOT/.applets ]]; then
-        suite_unpack "$ARM64_SUITE" "$(dirname "$ARM64_ROOT")" "${ARM64_PACKAGES[@]}"
+        unpack_once "$(dirname "$ARM64_ROOT")" "$ARM64_SUITE" "${ARM64_PACKAGES[@]}" \
+            || die "cannot download ${ARM64_PACKAGES[*]} from $ARM64_SUITE"
         need_cmd busybox
         for dir in "${dirs[@]}"; do
             mkdir -p "$ARM64_ROOT/$dir"
@@ -96,8 +97,8 @@ DTS
 arm64_dtb() {
     local dir=$1
     need_cmd dtc
-    qemu-system-aarch64 "${ARM64_MACHINE[@]}" -m "$ARM64_MEM" -smp "$VM_SMP" \
-        -machine "dumpdtb=$dir/virt.dtb" -nodefaults -display none >/dev/null 2>&1 \
+    qemu-system-aarch64 -machine "virt,dumpdtb=$dir/virt.dtb" "${ARM64_CPU[@]}" -m "$ARM64_MEM" \
+        -smp "$VM_SMP" -nodefaults -display none >/dev/null 2>&1 \
         || die "qemu-system-aarch64 could not dump the virt board's device tree"
     { dtc -q -I dtb -O dts "$dir/virt.dtb"; arm64_dt_nodes; } >"$dir/guest.dts"
     dtc -q -I dts -O dtb -o "$dir/guest.dtb" "$dir/guest.dts"
@@ -105,27 +106,26 @@ arm64_dtb() {
 }
 
 # Finish the guest's command line once VM_OUT exists (DIR: its .vm): the
-# device tree, the console, TCG always (the host's KVM is x86), the user
-# space share that init.sh stacks above the host's root.
+# device tree, TCG always (the host's KVM is x86) on the -cpu max of the
+# board, the user space share that init.sh stacks above the host's root.
 arm64_vm_setup() {
-    local dtb
-    dtb=$(arm64_dtb "$1")
-    QEMU_MACHINE+=(-dtb "$dtb")
+    VM_ARCH_ARGS=(-dtb "$(arm64_dtb "$1")"
+        -virtfs "local,path=$ARM64_ROOT,mount_tag=archroot,security_model=none,readonly=on,multidevs=remap")
     ACCEL=tcg
-    if [[ $VM_SMP -gt 1 ]]; then ACCEL_ARGS=(-accel tcg,thread=multi)
-    else ACCEL_ARGS=(-accel tcg,thread=single); fi
-    VM_SHARES=(-virtfs "local,path=$ARM64_ROOT,mount_tag=archroot,security_model=none,readonly=on,multidevs=remap")
+    if [[ $VM_SMP -gt 1 ]]; then ACCEL_ARGS=(-accel tcg,thread=multi "${ARM64_CPU[@]}")
+    else ACCEL_ARGS=(-accel tcg,thread=single "${ARM64_CPU[@]}"); fi
 }
 
 # pauth-impdef: QEMU's own pointer-authentication hash; the architected one
 # costs much time under TCG.
-ARM64_MACHINE=(-M virt -cpu max,pauth-impdef=on)
+ARM64_CPU=(-cpu max,pauth-impdef=on)
 
 # Sourced by run-in-vm.sh's parse_args for --arch arm64: the guest's fixed
 # memory layout (above) replaces --mem and --memmap.
-QEMU_MACHINE=(qemu-system-aarch64 "${ARM64_MACHINE[@]}")
+QEMU_BIN=qemu-system-aarch64
+VM_MACHINE=virt
 VM_CONSOLE=ttyAMA0
-VM_APPEND=" $ARM64_CMDLINE memphys_vm.archroot"
+VM_ARCH_APPEND=" $ARM64_CMDLINE memphys_vm.archroot"
 VM_MEM=$ARM64_MEM
 VM_MEMMAP=""
 BUSYBOX=$(arm64_busybox)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make bench`: boots a guest with RAM reserved for memphys and runs
-# tests/bench-guest.sh in it (memphys kinds, anonymous memory, hugetlbfs; then
+# tests/guest/bench.sh in it (memphys kinds, anonymous memory, hugetlbfs; then
 # /dev/mem over the same range with the module unloaded).  Writes bench.json,
 # bench.txt (the table), bench.svg (the chart) and the guest's logs to
 # results/bench/<kernel>/ (git-ignored).
@@ -59,7 +59,7 @@ scaling_layout() {
 }
 
 main() {
-    local kernel=${1:-${KERNEL:-$(kernel_names | head -n1)}} out
+    local kernel=${1:-$(kernel_default)} out
     out=${BENCH_OUT:-$REPO_ROOT/results/bench/$kernel${BENCH_SCALING:+-scaling}}
     if [[ -n ${BENCH_SCALING:-} ]]; then scaling_layout; else layout; fi
     mkdir -p "$out"
@@ -69,7 +69,7 @@ main() {
         --timeout 3600 --out "$out" \
         --env "BENCH_SCALING=${BENCH_SCALING:-}" --env "BENCH_LENGTH=$BENCH_LENGTH" --env "BENCH_WINDOW=$BENCH_WINDOW" --env "BENCH_ROUNDS=$BENCH_ROUNDS" \
         --env "BENCH_CLOCK=${VM_ICOUNT:+TCG -icount $VM_ICOUNT (guest time = executed instructions)}" \
-        -- "$REPO_ROOT/tests/bench-guest.sh"
+        -- "$REPO_ROOT/tests/guest/bench.sh"
     if [[ -n ${BENCH_SCALING:-} ]]; then log "table: $out/scaling.txt"
     else log "table: $out/bench.txt, JSON: $out/bench.json, chart: $out/bench.svg"; fi
 }

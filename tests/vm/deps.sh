@@ -11,7 +11,7 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 # debootstrap: the build chroot of kernels whose headers need a newer gcc.
 PACKAGES=(qemu-system-x86 busybox-static cpio kmod sparse xz-utils zstd gzip make gcc
           dwarves debootstrap)
-# The install stage (tests/install-tests.sh): DKMS and udev run inside the
+# The install stage (tests/guest/install-tests.sh): DKMS and udev run inside the
 # guest from the host's root; vagrant (+ the libvirt provider, so that its
 # settings are validated too) checks vagrant/, shellcheck the scripts.
 PACKAGES+=(dkms udev vagrant vagrant-libvirt shellcheck)
@@ -50,7 +50,7 @@ main() {
     install_packages "${PACKAGES[@]}"
     # shellcheck source=kernel.sh
     source "$VM_DIR/kernel.sh"
-    for kernel in "${@:-${KERNEL:-$(kernel_names | head -n1)}}"; do
+    for kernel in "${@:-$(kernel_default)}"; do
         kver=$(kernel_resolve "$kernel")
         case $(kernel_pin "$kernel" build) in
             host)   install_packages "linux-headers-$kver" \

@@ -3,9 +3,11 @@
 # and their headers, without touching /boot or the system's apt sources.
 #
 #   tests/vm/kernel.sh [KERNEL]      prints "KVER ROOT" (ROOT has boot/ and lib/modules/)
+#   tests/vm/kernel.sh matrix        prints the default matrix, one KERNEL a line
+#   tests/vm/kernel.sh default       prints the default KERNEL ($KERNEL, else the matrix's first)
 #   source tests/vm/kernel.sh        provides kernel_resolve / kernel_fetch / kernel_kdir ...
 #
-# KERNEL (default: the first of kernels.conf) is one of its names: 6.1 comes
+# KERNEL is one of the names of kernels.conf: 6.1 comes
 # from the system's apt (bookworm), the others through a private apt
 # configuration under .cache/apt/SUITE (SUITE-i386: SUITE with the i386
 # architecture added, for the 32-bit kernels).
@@ -18,12 +20,21 @@ DEBIAN_KEYRING=${DEBIAN_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
 KERNELS_CONF=$VM_DIR/kernels.conf
 
 # The KERNEL names of the default x86-64 matrix, in order: kernels.conf
-# without the 32-bit and arm64 kernels (BUILD i386 / arm64: their own stages)
-# and the locally built ones (BUILD source); `kernel_names all` lists every
-# name, `kernel_names arm64` the arm64 kernels.
+# without the 32-bit kernels (BUILD i386: their own stage, run-i386.sh) and
+# the locally built ones (BUILD source).  The arm64 kernels (BUILD arm64)
+# come last: `make test` runs them in stages of their own (tests/arm64/).
+kernel_matrix() {
+    awk '!/^#/ && NF && $5 != "source" && $5 != "i386" { print $1 }' "$KERNELS_CONF"
+}
+
+# Every KERNEL name of kernels.conf.
 kernel_names() {
-    awk -v sel="${1:-}" '!/^#/ && NF && (sel == "all" || (sel == "arm64" && $5 == "arm64") ||
-        (sel == "" && $5 != "source" && $5 != "i386" && $5 != "arm64")) { print $1 }' "$KERNELS_CONF"
+    awk '!/^#/ && NF { print $1 }' "$KERNELS_CONF"
+}
+
+# The KERNEL of every command that takes one: $KERNEL, else the matrix's first.
+kernel_default() {
+    if [[ -n ${KERNEL:-} ]]; then echo "$KERNEL"; else kernel_matrix | head -n 1; fi
 }
 
 # One column of KERNEL's line in kernels.conf: suite, kver, version, build.
@@ -34,7 +45,7 @@ kernel_pin() {
         *) die "kernel_pin: unknown field $field" ;;
     esac
     awk -v k="$kernel" -v c="$col" '!/^#/ && $1 == k { print $c; found = 1 } END { exit !found }' \
-        "$KERNELS_CONF" || die "unsupported KERNEL '$kernel' (known: $(kernel_names all | xargs | sed 's/ /, /g'))"
+        "$KERNELS_CONF" || die "unsupported KERNEL '$kernel' (known: $(kernel_names | xargs | sed 's/ /, /g'))"
 }
 
 # Suite to fetch KERNEL from; empty = the system's apt configuration (which
@@ -51,6 +62,16 @@ kernel_flavour() {
     case $1 in
         *-686|*-686-pae|*-arm64) echo "${1#*-}" ;;
         *)               echo amd64 ;;
+    esac
+}
+
+# Debian architecture of KERNEL's packages: i386 for the 686 flavours,
+# arm64 for the arm64 kernels.
+kernel_arch() {
+    case $(kernel_flavour "$1") in
+        686*)  echo i386 ;;
+        arm64) echo arm64 ;;
+        *)     echo amd64 ;;
     esac
 }
 
@@ -125,7 +146,7 @@ apt_meta_kver() {
 
 # Print the pinned Debian kernel release (e.g. 6.1.0-56-amd64) of KERNEL.
 kernel_resolve() {
-    kernel_pin "${1:-${KERNEL:-$(kernel_names | head -n1)}}" kver
+    kernel_pin "${1:-$(kernel_default)}" kver
 }
 
 # Die because PKG=VERSION of KERNEL is not on the mirror, naming what is.
@@ -157,18 +178,6 @@ download_and_unpack() {
     rm -f "$dir"/*.deb
 }
 
-# Download PKG... from SUITE and unpack them into DIR/root, once (the
-# foreign-architecture user spaces of the i386 and arm64 guests).
-suite_unpack() {
-    local suite=$1 dir=$2; shift 2
-    [[ -f $dir/root/.unpacked ]] && return 0
-    apt_private_update "$suite"
-    mkdir -p "$dir"
-    log "downloading $*"
-    download_and_unpack "$dir" "$suite" "$@" || die "cannot download $* from $suite"
-    touch "$dir/root/.unpacked"
-}
-
 # Give ROOT the classic layout (boot/vmlinuz-KVER, lib/modules/KVER) also for
 # merged-/usr packages that ship usr/lib/modules/KVER/vmlinuz.
 normalize_layout() {
@@ -187,7 +196,7 @@ normalize_layout() {
 # Download and unpack the image of KVER for KERNEL into the cache (idempotent).
 # Prints the unpacked root.
 kernel_fetch() {
-    local kver=$1 kernel=${2:-${KERNEL:-$(kernel_names | head -n1)}} suite version dir root set
+    local kver=$1 kernel=${2:-$(kernel_default)} suite version dir root set
     local -a pkgs
     dir=$CACHE_DIR/kernels/$kver
     root=$dir/root
@@ -213,39 +222,52 @@ kernel_fetch() {
     echo "$root"
 }
 
-# The headers packages of KERNEL, pinned: linux-headers-KVER and the
-# -common and linux-kbuild packages it depends on (the host's: amd64 kbuild
-# tools also serve a foreign architecture's headers).
+# The headers packages of KERNEL, pinned: linux-headers-KVER of its
+# architecture, the (arch-independent) -common package it includes, and the
+# amd64 linux-kbuild of the same version (the host runs its tools, also for
+# the i386 kernels).
 headers_packages() {
-    local kernel=$1 suite kver version
+    local kernel=$1 suite headers version
     suite=$(kernel_suite "$kernel")
-    kver=$(kernel_pin "$kernel" kver)
+    headers=linux-headers-$(kernel_pin "$kernel" kver):$(kernel_arch "$kernel")
     version=$(kernel_pin "$kernel" version)
-    echo "linux-headers-$kver=$version"
-    apt_for apt-cache "$suite" depends "linux-headers-$kver=$version" 2>/dev/null \
-        | sed -nE 's/^ *Depends: <?(linux-headers-[^ :>]*-common|linux-kbuild-[^ :>]*)(:[a-z0-9]+)?>?$/\1/p' \
+    echo "$headers=$version"
+    apt_for apt-cache "$suite" depends "$headers=$version" 2>/dev/null \
+        | sed -nE 's/^ *Depends: <?(linux-headers-[^ :>]*-common)(:[a-z0-9]+)?>?$/\1/p
+                   s/^ *Depends: <?(linux-kbuild-[^ :>]*)(:[a-z0-9]+)?>?$/\1:amd64/p' \
         | sort -u | sed "s/\$/=$version/"
+}
+
+# Download PKG... from SUITE (empty: the system's apt) and unpack them into
+# DIR/root, once.
+#   unpack_once DIR SUITE PKG...
+unpack_once() {
+    local dir=$1 suite=$2
+    shift 2
+    [[ -f $dir/root/.unpacked ]] && return 0
+    [[ -z $suite ]] || apt_private_update "$suite"
+    mkdir -p "$dir"
+    log "downloading $*"
+    download_and_unpack "$dir" "$suite" "$@" || return 1
+    touch "$dir/root/.unpacked"
 }
 
 # Unpack KERNEL's headers into the cache and point their Makefile's absolute
 # "include /usr/src/..." at the unpacked -common tree (idempotent).
 headers_unpack() {
-    local kernel=$1 kver dir kdir
+    local kernel=$1 suite dir kdir
     local -a pkgs
-    kver=$(kernel_pin "$kernel" kver)
-    dir=$CACHE_DIR/kernels/$kver/headers
-    kdir=$dir/root/usr/src/linux-headers-$kver
-    [[ -f $dir/root/.unpacked ]] && return 0
-    apt_private_update "$(kernel_suite "$kernel")"
-    mapfile -t pkgs < <(headers_packages "$kernel")
-    mkdir -p "$dir"
-    log "downloading ${pkgs[*]}"
-    if ! download_and_unpack "$dir" "$(kernel_suite "$kernel")" "${pkgs[@]}" || [[ ! -f $kdir/Makefile ]]; then
-        die_pin_gone "$kernel" "linux-headers-$kver"
+    suite=$(kernel_suite "$kernel")
+    dir=$CACHE_DIR/kernels/$(kernel_pin "$kernel" kver)/headers
+    kdir=$(kernel_kdir "$kernel")
+    if [[ ! -f $dir/root/.unpacked ]]; then
+        apt_private_update "$suite"
+        mapfile -t pkgs < <(headers_packages "$kernel")
+        unpack_once "$dir" "$suite" "${pkgs[@]}" || die_pin_gone "$kernel" "${pkgs[0]%=*}"
     fi
+    [[ -f $kdir/Makefile && -x $kdir/scripts/basic/fixdep ]] || die "incomplete headers in $kdir (remove $dir to fetch them again)"
     sed -i "s,^include /usr/src/,include $dir/root/usr/src/," "$kdir/Makefile"
     install_checker_valid "$kdir/scripts"
-    touch "$dir/root/.unpacked"
 }
 
 # Debian's kbuild packages of 7.x lack scripts/checker-valid.sh, without which
@@ -308,10 +330,9 @@ chroot_prepare() {
 # headers are installed by deps.sh with the system's apt).
 kernel_headers() {
     case $(kernel_pin "$1" build) in
-        i386)     ;;  # unpacked by run-i386.sh (tests/vm/i386.sh)
         host)     [[ -d $(kernel_kdir "$1") ]] \
                       || die "no $(kernel_kdir "$1"): run 'make deps KERNEL=$1'" ;;
-        unpacked | arm64) headers_unpack "$1" ;;
+        unpacked | i386 | arm64) headers_unpack "$1" ;;
         chroot)   chroot_prepare "$1" ;;
         source)   "$VM_DIR/debug-kernel.sh" "$1" >/dev/null ;;
     esac
@@ -322,7 +343,7 @@ kernel_kdir() {
     local kver
     kver=$(kernel_pin "$1" kver)
     case $(kernel_pin "$1" build) in
-        unpacked | arm64) echo "$CACHE_DIR/kernels/$kver/headers/root/usr/src/linux-headers-$kver" ;;
+        unpacked | i386 | arm64) echo "$CACHE_DIR/kernels/$kver/headers/root/usr/src/linux-headers-$kver" ;;
         source)   echo "$CACHE_DIR/kernels/$kver/build" ;;
         *)        echo "/usr/src/linux-headers-$kver" ;;
     esac
@@ -340,14 +361,9 @@ ARM64_CROSS_PACKAGES=(gcc-12-aarch64-linux-gnu cpp-12-aarch64-linux-gnu gcc-12-a
 arm64_cross_bin() {
     local dir=$CACHE_DIR/cross-arm64 bin
     bin=$dir/root/usr/bin
-    if [[ ! -f $dir/root/.unpacked ]]; then
-        mkdir -p "$dir"
-        log "downloading ${ARM64_CROSS_PACKAGES[*]}"
-        download_and_unpack "$dir" "" "${ARM64_CROSS_PACKAGES[@]}" \
-            || die "cannot download the arm64 cross compiler (${ARM64_CROSS_PACKAGES[*]})"
-        ln -sf aarch64-linux-gnu-gcc-12 "$bin/aarch64-linux-gnu-gcc"
-        touch "$dir/root/.unpacked"
-    fi
+    unpack_once "$dir" "" "${ARM64_CROSS_PACKAGES[@]}" \
+        || die "cannot download the arm64 cross compiler (${ARM64_CROSS_PACKAGES[*]})"
+    ln -sfn aarch64-linux-gnu-gcc-12 "$bin/aarch64-linux-gnu-gcc"
     echo "$bin"
 }
 
@@ -417,8 +433,12 @@ kernel_boot_image() {
 }
 
 if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
-    kernel=${1:-${KERNEL:-$(kernel_names | head -n1)}}
-    kver=$(kernel_resolve "$kernel")
-    root=$(kernel_fetch "$kver" "$kernel")
-    echo "$kver $root"
+    case ${1:-} in
+        matrix)  kernel_matrix ;;
+        default) kernel_default ;;
+        *)       kernel=${1:-$(kernel_default)}
+                 kver=$(kernel_resolve "$kernel")
+                 root=$(kernel_fetch "$kver" "$kernel")
+                 echo "$kver $root" ;;
+    esac
 fi

@@ -8,10 +8,10 @@ set -euo pipefail
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=kernel.sh
 source "$VM_DIR/kernel.sh"
-# shellcheck source=i386.sh
-source "$VM_DIR/i386.sh"
 
 LAYOUTS=(686 686-pae)
+I386_SUITE=$(kernel_pin 6.1-686 suite)
+I386_BUILD_DIR=${I386_BUILD_DIR:-$REPO_ROOT/build/i386}
 
 usage() {
     cat <<USAGE
@@ -22,8 +22,9 @@ Layouts (default: all):
            the reserved GiB at 0x40000000 is entirely highmem
   686-pae  686-pae kernel, 6 GiB guest, memmap=1G\$0x100000000: the reserved
            GiB lies above 4 GiB
-Prints the checks of each layout and "layout NAME: N passed, N failed";
-exits 1 if any check failed.  VM_TIMEOUT (default 600 s) bounds each guest,
+Prints the checks of each layout and "N passed, N failed" over all of them;
+exits 1 if any check failed.  VM_TIMEOUT (default 600 s) bounds each boot
+(VM_RETRIES more boots when the guest dies before the probe, as run-in-vm.sh),
 VM_ACCEL picks kvm or tcg like run-in-vm.sh; outputs in DIR/LAYOUT/.
 USAGE
 }
@@ -46,28 +47,26 @@ layout() {
     esac
 }
 
-# One check row of this script, counted like the probe's.
-row() {
-    local ok=$1; shift
-    if [[ $ok == 0 ]]; then echo "ok - $*"; PASSED=$((PASSED + 1))
-    else echo "FAIL - $*"; FAILED=$((FAILED + 1)); fi
-}
-
-# Build memphys.ko for KVER against KDIR with W=1 and sparse, from a copy
-# of the sources (the 64-bit driver/memphys.ko stays untouched).
+# Build memphys.ko for KERNEL with W=1 and sparse (driver/Makefile's check,
+# through kbuild.sh) from a copy of driver/: the 64-bit driver/memphys.ko
+# stays untouched.  Prints the module's path.
 build_module() {
-    local kver=$1 kdir=$2 log=$3 dir=$I386_BUILD_DIR/$1 status=0
+    local kernel=$1 log=$2 dir=$I386_BUILD_DIR/$1
     rm -rf "$dir"
     mkdir -p "$dir"
-    cp "$REPO_ROOT"/driver/{Kbuild,*.c,*.h} "$dir/"
-    cp -r "$REPO_ROOT/driver/include" "$dir/"
-    make -C "$kdir" M="$dir" W=1 C=1 modules >"$log" 2>&1 || status=$?
-    if [[ $status -ne 0 ]] || grep -qE 'warning:|error:' "$log"; then
-        grep -E 'warning:|error:' "$log" | head -n 20 >&2 || tail -n 20 "$log" >&2
-        return 1
-    fi
+    cp -r "$REPO_ROOT/driver/." "$dir/"
+    make -s -C "$dir" clean
+    "$VM_DIR/kbuild.sh" "$kernel" "$dir" check >"$log" 2>&1 \
+        || { grep -E 'warning:|error:' "$log" | head -n 20 >&2 || tail -n 20 "$log" >&2; return 1; }
     grep -q ' CHECK ' "$log" || { log "sparse did not run (see $log)"; return 1; }
     echo "$dir/memphys.ko"
+}
+
+# Debian's i386 busybox-static (downloaded once).
+i386_busybox() {
+    local dir=$CACHE_DIR/i386/busybox-static
+    unpack_once "$dir" "$I386_SUITE" busybox-static:i386 || die "cannot download busybox-static:i386"
+    echo "$dir/root/bin/busybox"
 }
 
 # initramfs with i386 busybox, init-i386.sh, the module, the probe and the
@@ -89,22 +88,21 @@ make_initramfs() {
     echo "$out/initramfs.cpio.gz"
 }
 
-# Boot IMAGE with INITRD; the console (all the guest reports) goes to
-# OUT/console.log.  One more boot if the guest died before the probe ran.
-boot() {
-    local out=$1 image=$2 initrd=$3 attempt
-    local append="console=ttyS0 panic=-1 loglevel=4 rdinit=/init $L_CMDLINE"
-    for attempt in 1 2; do
-        timeout --foreground -k 10 "${VM_TIMEOUT:-600}" "$L_QEMU" -nodefaults \
-            -no-user-config -display none -no-reboot -machine q35 "${ACCEL_ARGS[@]}" \
-            -m "$L_MEM" -smp 1 -kernel "$image" -initrd "$initrd" -append "$append" \
-            -chardev "file,id=con,path=$out/console.log" -serial chardev:con </dev/null \
-            || log "qemu exited $? (attempt $attempt)"
-        grep -q '^@@memphys-begin' "$out/console.log" && return 0
-        log "the guest died before the probe ran (attempt $attempt):"
-        tail -n 20 "$out/console.log" | sed 's/^/    /' >&2
-    done
-    return 1
+# One boot (of boot_with_retries) of L_IMAGE with L_INITRD; the console
+# (all the guest reports) goes to L_OUT/console.log.
+boot_once() {
+    local attempt=$1
+    timeout --foreground -k 10 "${VM_TIMEOUT:-600}" "$L_QEMU" -nodefaults \
+        -no-user-config -display none -no-reboot -machine q35 "${ACCEL_ARGS[@]}" \
+        -m "$L_MEM" -smp 1 -kernel "$L_IMAGE" -initrd "$L_INITRD" \
+        -append "console=ttyS0 panic=-1 loglevel=4 rdinit=/init $L_CMDLINE" \
+        -chardev "file,id=con,path=$L_OUT/console.log" -serial chardev:con </dev/null \
+        || log "qemu exited $? (attempt $attempt)"
+    OUTCOME="done"
+    grep -q '^@@memphys-begin' "$L_OUT/console.log" && return 0
+    OUTCOME=retry
+    log "the guest died before the probe ran (attempt $attempt):"
+    tail -n 20 "$L_OUT/console.log" | sed 's/^/    /' >&2
 }
 
 # Lines of OUT/console.log between marker lines $2 and $3 (exclusive).
@@ -112,43 +110,47 @@ console_section() {
     tr -d '\r' <"$1/console.log" | sed -n "/^$2/,/^$3/p" | sed '1d;$d'
 }
 
+# The probe's report in L_OUT: its rows, and one check each that it ran to
+# its summary and that the kernel log stayed clean.
+tally_probe() {
+    local out=$L_OUT rc ran=1 clean=0
+    console_section "$out" @@memphys-begin @@memphys-rc | tee "$out/probe.log"
+    console_section "$out" @@dmesg-begin @@dmesg-end >"$out/dmesg.txt"
+    rc=$(tr -d '\r' <"$out/console.log" | sed -n 's/^@@memphys-rc //p')
+    [[ -n $rc ]] && result_counts "$out/probe.log" >/dev/null && ran=0
+    verdict "$ran" "guest: the probe ran to its summary (exit ${rc:-none})"
+    # Every row: the probe's summary leaves out those of its forked child.
+    tally "$(grep -c '^ok - ' "$out/probe.log" || true)" "$(grep -c '^FAIL - ' "$out/probe.log" || true)"
+    klog_scan "$out/dmesg.txt" || clean=1
+    verdict "$clean" "guest kernel log: no WARNING/BUG/Oops/taint"
+}
+
 run_layout() {
-    local name=$1 out=$2/$1 kver root kdir ko initrd rc summary ran clean
+    local name=$1 kver root ko
     layout "$name"
-    PASSED=0 FAILED=0
-    mkdir -p "$out"
-    rm -f "$out"/{console.log,dmesg.txt,probe.log}
+    L_OUT=$2/$1
+    mkdir -p "$L_OUT"
+    rm -f "$L_OUT"/{console*.log,dmesg.txt,probe.log}
     kver=$(kernel_resolve "$L_KERNEL")
     root=$(kernel_fetch "$kver" "$L_KERNEL")
-    kdir=$(i386_headers "$L_KERNEL")
     echo "=== layout $name: $kver on $L_QEMU, $L_MEM guest, $L_CMDLINE, region 1G@$L_BASE"
-    if ! ko=$(build_module "$kver" "$kdir" "$out/build.log"); then
-        row 1 "build: memphys.ko for $kver with W=1 and sparse (log: $out/build.log)"
-        echo "layout $name: $PASSED passed, $FAILED failed"
-        return
-    fi
-    row 0 "build: memphys.ko for $kver, W=1 and sparse clean"
-    initrd=$(make_initramfs "$out" "$ko")
-    if boot "$out" "$(kernel_boot_image "$kver" "$root")" "$initrd"; then
-        console_section "$out" @@memphys-begin @@memphys-rc | tee "$out/probe.log"
-        console_section "$out" @@dmesg-begin @@dmesg-end >"$out/dmesg.txt"
-        rc=$(tr -d '\r' <"$out/console.log" | sed -n 's/^@@memphys-rc //p')
-        summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out/probe.log" | tail -n 1 || true)
-        ran=1 clean=0
-        [[ -n $summary && -n $rc ]] && ran=0
-        klog_scan "$out/dmesg.txt" || clean=1
-        row "$ran" "guest: the probe ran to its summary (exit ${rc:-none})"
-        PASSED=$((PASSED + $(grep -c '^ok - ' "$out/probe.log" || true)))
-        FAILED=$((FAILED + $(grep -c '^FAIL - ' "$out/probe.log" || true)))
-        row "$clean" "guest kernel log: no WARNING/BUG/Oops/taint"
+    if ! ko=$(build_module "$L_KERNEL" "$L_OUT/build.log"); then
+        verdict 1 "build: memphys.ko for $kver with W=1 and sparse (log: $L_OUT/build.log)"
     else
-        row 1 "guest: boot of $kver (console: $out/console.log)"
+        verdict 0 "build: memphys.ko for $kver, W=1 and sparse clean"
+        L_INITRD=$(make_initramfs "$L_OUT" "$ko")
+        L_IMAGE=$(kernel_boot_image "$kver" "$root")
+        boot_with_retries "$L_OUT/console.log" boot_once
+        if [[ $OUTCOME == retry ]]; then
+            verdict 1 "guest: boot of $kver (console: $L_OUT/console.log)"
+        else
+            tally_probe
+        fi
     fi
-    echo "layout $name: $PASSED passed, $FAILED failed"
 }
 
 main() {
-    local out="" name failed=0
+    local out="" name
     local -a names=()
     while [[ $# -gt 0 ]]; do
         case $1 in
@@ -163,12 +165,9 @@ main() {
     make -s -C "$REPO_ROOT/tests/native" i386
     VM_SMP=1
     choose_accel
-    for name in "${names[@]}"; do
-        run_layout "$name" "$out"
-        [[ $FAILED -eq 0 ]] || failed=1
-    done
+    for name in "${names[@]}"; do run_layout "$name" "$out"; done
     log "outputs in $out"
-    return "$failed"
+    summary
 }
 
 main "$@"; exit

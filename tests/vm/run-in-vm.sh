@@ -25,8 +25,8 @@ kernel log has a BUG/WARNING/Oops/taint), 124 on timeout, 125 if the VM failed.
 
 options (environment variable in brackets):
   --kernel VER      guest kernel of tests/vm/kernels.conf: 6.1, 6.12, 7.2, 6.1-debug [KERNEL=6.1]
-  --arch ARCH       x86_64, or arm64 for the arm64 kernels (-M virt, its region
-                    through the device tree: tests/vm/arm64.sh)      [VM_ARCH=x86_64]
+  --arch ARCH       x86_64, or arm64 for the arm64 kernels (-M virt, a region
+                    in the device tree: tests/vm/arm64.sh)           [VM_ARCH=x86_64]
   --mem SIZE        guest RAM                                       [VM_MEM=4G]
   --memmap SPEC     reserved RAM, SIZE\$BASE[,SIZE\$BASE...]          [VM_MEMMAP='1G\$0x100000000']
                     (SIZE!BASE: legacy pmem for device-dax, no memphys region)
@@ -37,13 +37,18 @@ options (environment variable in brackets):
   --no-module       do not load any module                          [VM_NO_MODULE=1]
   --retries N       re-boots when the guest dies before COMMAND     [VM_RETRIES=2]
   --env NAME=VALUE  extra environment for COMMAND (repeatable)
+  --machine TYPE    QEMU -machine value                             [VM_MACHINE=q35]
+  --device SPEC     an extra QEMU -device SPEC (repeatable), e.g.
+                    edu,dma_mask=0xffffffffffffffff   [VM_DEVICES='SPEC SPEC...']
+  --append WORDS    extra guest kernel command-line words, e.g.
+                    intel_iommu=on (repeatable)                     [VM_APPEND]
   -h, --help        this text
 accelerator: KVM only when kvm_intel/kvm_amd is loaded, else TCG   [VM_ACCEL=kvm|tcg]
 USAGE
 }
 
 parse_args() {
-    KERNEL=${KERNEL:-$(kernel_names | head -n1)}
+    KERNEL=$(kernel_default)
     VM_MEM=${VM_MEM:-4G}
     VM_MEMMAP=${VM_MEMMAP:-'1G$0x100000000'}
     VM_SMP=${VM_SMP:-1}
@@ -51,12 +56,14 @@ parse_args() {
     VM_OUT=${VM_OUT:-}
     MEMPHYS_MODULE=${MEMPHYS_MODULE:-$REPO_ROOT/driver/memphys.ko}
     VM_NO_MODULE=${VM_NO_MODULE:-0}
-    VM_RETRIES=${VM_RETRIES:-2}
+    VM_MACHINE=${VM_MACHINE:-q35}
+    VM_APPEND=${VM_APPEND:-}
     VM_ARCH=${VM_ARCH:-x86_64}
     EXTRA_ENV=()
+    read -ra EXTRA_DEVICES <<<"${VM_DEVICES:-}"
     while [[ $# -gt 0 ]]; do
         case $1 in
-            --kernel|--arch|--mem|--memmap|--smp|--timeout|--out|--module|--retries|--env)
+            --kernel|--arch|--mem|--memmap|--smp|--timeout|--out|--module|--retries|--env|--machine|--device|--append)
                 [[ $# -ge 2 ]] || die "$1 needs a value" ;;
         esac
         case $1 in
@@ -72,6 +79,9 @@ parse_args() {
             --retries)   VM_RETRIES=$2; shift 2 ;;
             --env)       [[ $2 == [A-Za-z_]*=* ]] || die "--env wants NAME=VALUE, got '$2'"
                          EXTRA_ENV+=("$2"); shift 2 ;;
+            --machine)   VM_MACHINE=$2; shift 2 ;;
+            --device)    EXTRA_DEVICES+=("$2"); shift 2 ;;
+            --append)    VM_APPEND+=" $2"; shift 2 ;;
             -h|--help)   usage; exit 0 ;;
             --)          shift; break ;;
             *)           usage >&2; die "unknown option '$1' (put the command after --)" ;;
@@ -82,12 +92,12 @@ parse_args() {
     [[ $VM_SMP =~ ^[1-9][0-9]*$ ]] || die "--smp wants a positive number"
     [[ $VM_TIMEOUT =~ ^[1-9][0-9]*$ ]] || die "--timeout wants seconds"
     [[ $VM_RETRIES =~ ^[0-9]+$ ]] || die "--retries wants a number"
-    # The machine (QEMU_MACHINE: binary and board), console and extra shares
-    # of the guest's architecture.
-    QEMU_MACHINE=(qemu-system-x86_64 -machine q35)
+    # The guest architecture's QEMU, console, kernel words, arguments and
+    # shares (arm64.sh sets its own when sourced).
+    QEMU_BIN=qemu-system-x86_64
     VM_CONSOLE=ttyS0
-    VM_APPEND=""
-    VM_SHARES=()
+    VM_ARCH_APPEND=""
+    VM_ARCH_ARGS=()
     case $VM_ARCH in
         x86_64) ;;
         # shellcheck source=arm64.sh
@@ -180,24 +190,25 @@ debug_kernel_args() {
 
 build_qemu_cmd() {
     local kernel=$1 initrd=$2 item append items
-    append="console=$VM_CONSOLE panic=-1 loglevel=5 rdinit=/init$3$VM_APPEND"
+    append="console=$VM_CONSOLE panic=-1 loglevel=5 rdinit=/init$3$VM_ARCH_APPEND"
     IFS=, read -ra items <<<"$VM_MEMMAP"
     for item in "${items[@]}"; do append+=" memmap=$item"; done
-    QEMU_CMD=("${QEMU_MACHINE[@]}" -nodefaults -no-user-config -display none -no-reboot
-        "${ACCEL_ARGS[@]}" -m "$VM_MEM" -smp "$VM_SMP"
-        -kernel "$kernel" -initrd "$initrd" -append)
+    append+=${VM_APPEND:+ ${VM_APPEND# }}
+    QEMU_CMD=("$QEMU_BIN" -nodefaults -no-user-config -display none -no-reboot
+        -machine "$VM_MACHINE" "${ACCEL_ARGS[@]}" ${VM_ARCH_ARGS[@]+"${VM_ARCH_ARGS[@]}"} -m "$VM_MEM" -smp "$VM_SMP")
+    for item in ${EXTRA_DEVICES[@]+"${EXTRA_DEVICES[@]}"}; do QEMU_CMD+=(-device "$item"); done
+    QEMU_CMD+=(-kernel "$kernel" -initrd "$initrd" -append)
     APPEND_IDX=${#QEMU_CMD[@]}
     QEMU_CMD+=("$append"
         -chardev "stdio,id=con,logfile=$VM_OUT/console.log"
         -serial chardev:con
         -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
-        -virtfs "local,path=$VM_OUT,mount_tag=out,security_model=none,multidevs=remap"
-        ${VM_SHARES[@]+"${VM_SHARES[@]}"})
+        -virtfs "local,path=$VM_OUT,mount_tag=out,security_model=none,multidevs=remap")
     printf '%q ' "${QEMU_CMD[@]}" >"$VM_OUT/.vm/qemu-cmdline.txt"
 }
 
 reset_attempt_files() {
-    rm -f "$VM_OUT"/{started,result.json,command.log,dmesg.txt,console.log}
+    rm -f "$VM_OUT"/{started,result.json,command.log,dmesg.txt,console.log,dmar-expected.txt}
 }
 
 json_field() { sed -nE "s/.*\"$1\":(\"([^\"]*)\"|([^,}]*)).*/\2\3/p" "$2"; }
@@ -208,9 +219,9 @@ print_console_tail() {
     tail -n 40 "$VM_OUT/console.log" | sed 's/^/    /' >&2
 }
 
-# Boot once. Sets OUTCOME to done|retry|fail and RC.
+# Boot once (attempt $1 of boot_with_retries). Sets OUTCOME to done|retry|fail and RC.
 boot_once() {
-    local attempt=$1 attempts=$2 qrc=0
+    local attempt=$1 qrc=0
     local -a cmd=("${QEMU_CMD[@]}")
     reset_attempt_files
     # Test hook for selftest.sh: make the first N boots die before the command.
@@ -241,10 +252,6 @@ boot_once() {
         OUTCOME=retry; RC=$EXIT_VM_FAILURE
         log "guest died before the command started (qemu exit $qrc)"
     fi
-    if [[ $OUTCOME == retry && $attempt -ge $attempts ]]; then
-        print_console_tail
-        OUTCOME=fail
-    fi
 }
 
 # Prints the guest kernel log's first report in full and every offending
@@ -253,13 +260,13 @@ scan_kernel_log() {
     local f=$VM_OUT/dmesg.txt
     [[ -f $f ]] || f=$VM_OUT/console.log
     [[ -f $f ]] || return 0
-    klog_scan "$f"
+    klog_scan "$f" "$VM_OUT/dmar-expected.txt"
 }
 
 main() {
     parse_args "$@"
-    need_cmd "${QEMU_MACHINE[0]}" timeout modinfo modprobe depmod
-    local kver root initrd regions attempts attempt start boot="?" status
+    need_cmd "$QEMU_BIN" timeout modinfo modprobe depmod
+    local kver root initrd regions start boot="?" status
     kver=$(kernel_resolve "$KERNEL")
     root=$(kernel_fetch "$kver" "$KERNEL")
     initrd=$(initramfs_build "$kver" "$root")
@@ -277,17 +284,13 @@ main() {
 
     # Ctrl-C / kill: stop, never take the dead guest for a boot failure to retry.
     trap 'log "interrupted; output in $VM_OUT"; exit 130' INT TERM
-    attempts=$((VM_RETRIES + 1))
     start=$SECONDS
-    for ((attempt = 1; attempt <= attempts; attempt++)); do
-        if [[ $attempt -gt 1 ]]; then
-            mv -f "$VM_OUT/console.log" "$VM_OUT/console-attempt$((attempt - 1)).log" 2>/dev/null || true
-            log "retrying boot (attempt $attempt/$attempts): guest died before the command started"
-        fi
-        vlog "attempt $attempt: ${QEMU_CMD[*]}"
-        boot_once "$attempt" "$attempts"
-        [[ $OUTCOME == retry ]] || break
-    done
+    vlog "qemu: ${QEMU_CMD[*]}"
+    boot_with_retries "$VM_OUT/console.log" boot_once
+    if [[ $OUTCOME == retry ]]; then
+        print_console_tail
+        OUTCOME=fail
+    fi
     [[ -f $VM_OUT/started ]] && boot=$(<"$VM_OUT/started")s
 
     if [[ $OUTCOME == done ]]; then
@@ -301,7 +304,7 @@ main() {
         [[ $RC -eq $EXIT_TIMEOUT ]] && status="timeout"
         scan_kernel_log || true
     fi
-    log "summary: $status; exit $RC; kernel $kver; $ACCEL smp=$VM_SMP mem=$VM_MEM; attempts $attempt/$attempts; boot ${boot}; total $((SECONDS - start))s; out $VM_OUT"
+    log "summary: $status; exit $RC; kernel $kver; $ACCEL smp=$VM_SMP mem=$VM_MEM; attempts $ATTEMPT/$ATTEMPTS; boot ${boot}; total $((SECONDS - start))s; out $VM_OUT"
     return "$RC"
 }
 

@@ -9,12 +9,11 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 source "$VM_DIR/kernel.sh"
 
 [[ ${1:-} == --kernel ]] && KERNEL=$2
-KERNEL=${KERNEL:-$(kernel_names | head -n1)}
+KERNEL=$(kernel_default)
 export KERNEL
 RUN=$VM_DIR/run-in-vm.sh
 WORK=$CACHE_DIR/selftest/$(date +%Y%m%d-%H%M%S)-$$
-PASSED=0
-FAILED=0
+CHECK_LOGS=$WORK
 
 # Build the WARN-on-load module for KERNEL out of tree in the cache; print its path.
 build_warn_module() {
@@ -28,29 +27,20 @@ build_warn_module() {
 }
 
 # run_case NAME EXPECTED_RC CHECK -- run-in-vm.sh ARGS...
-# CHECK is a function called with the case's out dir and log; it must return 0.
-run_case() {
-    local name=$1 want=$2 check=$3 rc=0 start=$SECONDS out log why=""
+# CHECK is a function called with the case's out dir and log (CHECK_LOGS/NAME.log);
+# it must return 0, or print why not and fail.
+run_case() { check "$1" guest_case "$@"; }
+
+guest_case() {
+    local name=$1 want=$2 check=$3 out=$WORK/$1 rc=0
     shift 4
-    out=$WORK/$name
-    log=$WORK/$name.log
     mkdir -p "$out"
-    "$RUN" --out "$out" "$@" >"$log" 2>&1 || rc=$?
+    "$RUN" --out "$out" "$@" || rc=$?
     if [[ $rc -ne $want ]]; then
-        why="exit $rc, expected $want"
-    elif ! why=$("$check" "$out" "$log"); then
-        :
-    else
-        why=""
+        echo "selftest: exit $rc, expected $want"
+        return 1
     fi
-    if [[ -z $why ]]; then
-        echo "PASS $name ($((SECONDS - start))s)"
-        PASSED=$((PASSED + 1))
-    else
-        echo "FAIL $name: $why (log: $log)"
-        tail -n 30 "$log" | sed 's/^/    /'
-        FAILED=$((FAILED + 1))
-    fi
+    "$check" "$out" "$CHECK_LOGS/$name.log"
 }
 
 # Helpers for CHECK functions: print a reason and fail.
@@ -121,16 +111,14 @@ main() {
         run_case kernel-warning 1 check_warning -- --no-module -- \
             sh -c "insmod '$warn_ko' || true"
     else
-        echo "FAIL kernel-warning: cannot build warn-module for $kver"
-        FAILED=$((FAILED + 1))
+        verdict 1 kernel-warning "(cannot build warn-module for $kver)"
     fi
     run_case kernel-reports 1 check_reports -- --no-module -- sh -c \
         'echo on >/proc/sys/kernel/printk_devkmsg; for l; do echo "$l" >/dev/kmsg; done' _ "${KLOG_REPORTS[@]}"
     run_case timeout 124 check_timeout -- --no-module --timeout 60 -- sleep 100000
     VM_SELFTEST_FAIL_BOOTS=1 run_case retry 0 check_retry -- --no-module -- true
 
-    echo "$PASSED passed, $FAILED failed"
-    [[ $FAILED -eq 0 ]]
+    summary
 }
 
 main; exit

@@ -3,10 +3,6 @@ using Memphys.Benchmarks;
 
 namespace Memphys.Cli;
 
-/// <summary>One run of <c>memphys bench</c>: what was measured, how, and the results (with the included ones).</summary>
-internal sealed record BenchRun(BenchSettings Settings, long Window, int Repetitions, string Kernel, string? Thp,
-    IReadOnlyList<KindResult> Kinds, IReadOnlyList<RatioResult> Ratios);
-
 /// <summary>
 /// <c>memphys bench</c>: memphys against the kernel's own ways to map memory (anonymous memory with THP off/on,
 /// hugetlbfs, /dev/mem, device-dax), with repetitions interleaved across kinds, medians, ranges, unstable figures

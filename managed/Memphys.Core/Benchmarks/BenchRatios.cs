@@ -1,22 +1,5 @@
 namespace Memphys.Benchmarks;
 
-/// <summary>A comparison of two figures measured in the same run: numerator / denominator, per repetition.</summary>
-/// <param name="Numerator">Kind whose figure is divided.</param>
-/// <param name="NumeratorMetric">Its metric.</param>
-/// <param name="Denominator">Reference kind.</param>
-/// <param name="DenominatorMetric">Its metric.</param>
-/// <param name="Target">The goal, e.g. "≥ 0.98"; null when none.</param>
-public sealed record RatioDefinition(string Numerator, string NumeratorMetric, string Denominator, string DenominatorMetric, string? Target)
-{
-    /// <summary>"remap / anon-thp-off write", "anon-thp-off write / memset".</summary>
-    public string Name => Numerator == Denominator
-        ? $"{Numerator} C#/libc {Metric.Label(NumeratorMetric)}"
-        : $"{Numerator} / {Denominator} {Metric.Label(NumeratorMetric)}";
-}
-
-/// <summary>A ratio's definition and value over the repetitions.</summary>
-public sealed record RatioResult(RatioDefinition Definition, Summary Value);
-
 /// <summary>The comparisons the benchmark reports (memphys / anonymous, remap / /dev/mem, fault and pages / device-dax, C# / libc).</summary>
 public static class BenchRatios
 {

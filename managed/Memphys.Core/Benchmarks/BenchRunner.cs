@@ -3,44 +3,6 @@ using Memphys.Native;
 
 namespace Memphys.Benchmarks;
 
-/// <summary>The samples of one kind: per metric, one value per repetition; or why the kind is unsupported.</summary>
-public sealed class KindResult(string name, string group, ulong pageSize)
-{
-    /// <summary>Kind name.</summary>
-    public string Name { get; } = name;
-
-    /// <summary>Kind family.</summary>
-    public string Group { get; } = group;
-
-    /// <summary>Largest page size of the kind.</summary>
-    public ulong PageSize { get; } = pageSize;
-
-    /// <summary>Why the kind could not be measured; null when it was.</summary>
-    public string? Unsupported { get; set; }
-
-    /// <summary>Samples per metric (<see cref="Metric"/>), in repetition order.</summary>
-    public Dictionary<string, List<double>> Samples { get; } = [];
-
-    /// <summary>The driver's fault counts over the 4 KiB first touch (memphys kinds; last repetition).</summary>
-    public MemphysStats? Faults4K { get; set; }
-
-    /// <summary>The driver's fault counts over the 2 MiB-stride first touch (memphys kinds; last repetition).</summary>
-    public MemphysStats? Faults2M { get; set; }
-
-    /// <summary>The summary of a metric, or null without samples.</summary>
-    public Summary? this[string metric] => Samples.TryGetValue(metric, out List<double>? s) && s.Count > 0 ? Summary.Of(s) : null;
-
-    internal void Add(string metric, double value)
-    {
-        if (!Samples.TryGetValue(metric, out List<double>? list))
-        {
-            Samples[metric] = list = [];
-        }
-
-        list.Add(value);
-    }
-}
-
 /// <summary>
 /// Runs the kinds: one warm-up round on a small range, then <c>repetitions</c> rounds, each measuring every kind
 /// once (round-robin, so slow drifts of the machine hit all kinds alike). Per kind and round: mmap() of the whole
@@ -102,13 +64,13 @@ public static unsafe class BenchRunner
     /// </summary>
     private static void WarmUpCode()
     {
-        const int Calls = 40;
+        const int calls = 40;
         using MemphysMapping map = MemphysMapping.CreateAnonymous(1 << 20);
         var sink = new KindResult("", "", 0);
         var kind = new AnonymousKind("", Interop.Libc.MADV_NOHUGEPAGE, FaultSize.Pte);
         for (int pass = 0; pass < 3; pass++)
         {
-            for (int i = 0; i < Calls; i++)
+            for (int i = 0; i < calls; i++)
             {
                 _ = Touch(kind, map, Environment.SystemPageSize, Pattern(i, 0), out _);
                 Bandwidth(map.Pointer, map.Length, i, sink, "warm-up");

@@ -1,33 +1,5 @@
 namespace Memphys.Benchmarks;
 
-/// <summary>One kind at one size of a scaling run: mmap and first-touch cost per GiB.</summary>
-/// <param name="Kind">Kind name.</param>
-/// <param name="Length">Bytes mapped and touched.</param>
-/// <param name="Result">The samples (seconds for the whole length), or why the kind could not run at this size.</param>
-public sealed record ScalingPoint(string Kind, long Length, KindResult Result)
-{
-    /// <summary>The median of a time metric divided by the GiB measured; null when not measured.</summary>
-    public Summary? PerGiB(string metric) => Result.Samples.TryGetValue(metric, out List<double>? s) && s.Count > 0
-        ? Summary.Of(s.Select(v => v * (1L << 30) / Length))
-        : null;
-}
-
-/// <summary>
-/// How flat a kind's cost per GiB is over the sizes: the largest deviation of a size's per-GiB median from the
-/// median over the sizes (goal: within ±10 %).
-/// </summary>
-/// <param name="Kind">Kind name.</param>
-/// <param name="Metric">A time metric.</param>
-/// <param name="MaxDeviation">max |per-GiB median / median of them - 1|.</param>
-public sealed record ScalingFlatness(string Kind, string Metric, double MaxDeviation)
-{
-    /// <summary>The goal: ±10 %.</summary>
-    public const double Goal = 0.10;
-
-    /// <summary>True when <see cref="MaxDeviation"/> is within <see cref="Goal"/>.</summary>
-    public bool IsFlat => MaxDeviation <= Goal;
-}
-
 /// <summary>
 /// The scaling run: the kinds measured (mmap and first touch only, no bandwidth) at each size, in rounds
 /// interleaved across kinds, for the cost per GiB.

@@ -1,18 +1,5 @@
 namespace Memphys.Verification;
 
-/// <summary>Outcome of a <see cref="Check"/>.</summary>
-public enum CheckStatus
-{
-    /// <summary>Every expectation held.</summary>
-    Passed,
-
-    /// <summary>At least one expectation failed.</summary>
-    Failed,
-
-    /// <summary>Not run here (the reason is in <see cref="Check.Detail"/>).</summary>
-    Skipped,
-}
-
 /// <summary>
 /// One named check with a structured result: its status, a one-line detail, and the first
 /// <see cref="MaxRecordedFailures"/> failures (one line each) out of <see cref="FailureCount"/>.

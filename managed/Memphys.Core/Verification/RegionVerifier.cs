@@ -1,52 +1,5 @@
 namespace Memphys.Verification;
 
-/// <summary>What a second process is asked to check: map by <paramref name="Method"/> and compare with the pattern.</summary>
-/// <param name="DevicePath">The device.</param>
-/// <param name="Method">The mapping method the second process uses.</param>
-/// <param name="Offset">Region offset of the range.</param>
-/// <param name="Length">Length of the range.</param>
-/// <param name="Seed">Pattern seed the range holds.</param>
-public sealed record SecondProcessRequest(string DevicePath, MappingMethod Method, long Offset, long Length, ulong Seed);
-
-/// <summary>Options of <see cref="RegionVerifier.Run"/>.</summary>
-public sealed record VerifyOptions
-{
-    /// <summary>Region offset of the range to check (page-aligned).</summary>
-    public long Offset { get; init; }
-
-    /// <summary>Bytes to check (whole pages, within the region).</summary>
-    public long Length { get; init; } = 16L << 20;
-
-    /// <summary>Pattern seed (non-zero).</summary>
-    public ulong Seed { get; init; } = 1;
-
-    /// <summary>Fault-around of the 4 KiB fault-method mapping (pages per fault); 0 keeps the driver's default.</summary>
-    public uint FaultAround { get; init; }
-
-    /// <summary>
-    /// Runs the second-process check in another process and records into the check; null skips that check.
-    /// The CLI runs itself (<c>memphys _child read</c>).
-    /// </summary>
-    public Action<SecondProcessRequest, Check>? SecondProcess { get; init; }
-
-    /// <summary>Called with the current phase and the fraction of it done.</summary>
-    public Action<string, double>? Progress { get; init; }
-}
-
-/// <summary>The result of <see cref="RegionVerifier.Run"/>: the options used and every check, in order.</summary>
-/// <param name="DevicePath">The device.</param>
-/// <param name="Info">The device's GET_INFO.</param>
-/// <param name="Options">The options used.</param>
-/// <param name="Checks">Every check, in the order run.</param>
-public sealed record VerificationReport(string DevicePath, MemphysInfo Info, VerifyOptions Options, IReadOnlyList<Check> Checks)
-{
-    /// <summary>True when no check failed.</summary>
-    public bool Passed => Checks.All(c => c.Passed);
-
-    /// <summary>Checks that failed.</summary>
-    public IEnumerable<Check> Failed => Checks.Where(c => !c.Passed);
-}
-
 /// <summary>
 /// The checks of <c>memphys verify</c>, as a library: maps a range by each method and checks fault counts, every
 /// page table entry (present or not, PFN = base + index), the contents across methods and processes, and huge

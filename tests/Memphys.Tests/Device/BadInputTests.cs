@@ -43,6 +43,43 @@ public sealed unsafe class BadInputTests
         return action();
     }
 
+    private static int MMapWritableOnReadOnlyFile()
+    {
+        using MemphysDevice ro = MemphysDevice.Open(DeviceEnvironment.DevicePath, readOnly: true);
+        return MMapErrno(ro, 0, Page, RW, Shared);
+    }
+
+    private static int MProtectExecLater(MemphysDevice dev)
+    {
+        using MemphysMapping map = dev.Map(0, Page, MapProtection.Read);
+        return MProtect(map.BaseAddress, Page, R | PROT_EXEC);
+    }
+
+    /// <summary>An ioctl whose argument points to one zeroed <c>ulong</c>.</summary>
+    private static int IoctlWithUlong(MemphysDevice dev, uint request)
+    {
+        ulong arg = 0;
+        return IoctlErrno(dev, request, &arg);
+    }
+
+    private static int GetStatsIntoReadOnlyBuffer(MemphysDevice dev)
+    {
+        using MemphysMapping ro = MemphysMapping.CreateAnonymous(Page, MapProtection.Read);
+        return IoctlErrno(dev, Uapi.IocGetStats, ro.Pointer);
+    }
+
+    private static int QueryOwnMapping(MemphysDevice dev, ulong reserved)
+    {
+        using MemphysMapping map = dev.Map(0, Page);
+        return Query(dev, (ulong)map.BaseAddress, reserved);
+    }
+
+    private static int QueryAnonymousMemory(MemphysDevice dev)
+    {
+        using MemphysMapping anon = MemphysMapping.CreateAnonymous(Page);
+        return Query(dev, (ulong)anon.BaseAddress);
+    }
+
     private static readonly Dictionary<string, (int Errno, Case Run)> Cases = new()
     {
         // mmap ranges: -EINVAL from the driver's range check or the kernel's own argument checks.
@@ -66,40 +103,20 @@ public sealed unsafe class BadInputTests
             WithMethod(d, MappingMethod.Fault, () => MMapErrno(d, 0, Page, R, Private))),
         ["mmap PROT_EXEC shared"] = (Interop.Errors.EPERM, (d, i) => MMapErrno(d, 0, Page, R | PROT_EXEC, Shared)),
         ["mmap PROT_EXEC private"] = (Interop.Errors.EPERM, (d, i) => MMapErrno(d, 0, Page, R | PROT_EXEC, Private)),
-        ["mmap PROT_WRITE shared on O_RDONLY"] = (Interop.Errors.EACCES, (d, i) =>
-        {
-            using MemphysDevice ro = MemphysDevice.Open(DeviceEnvironment.DevicePath, readOnly: true);
-            return MMapErrno(ro, 0, Page, RW, Shared);
-        }),
-        ["mprotect PROT_EXEC later"] = (Interop.Errors.EACCES, (d, i) =>
-        {
-            using MemphysMapping map = d.Map(0, Page, MapProtection.Read);
-            return MProtect(map.BaseAddress, Page, R | PROT_EXEC);
-        }),
+        ["mmap PROT_WRITE shared on O_RDONLY"] = (Interop.Errors.EACCES, (d, i) => MMapWritableOnReadOnlyFile()),
+        ["mprotect PROT_EXEC later"] = (Interop.Errors.EACCES, (d, i) => MProtectExecLater(d)),
 
         // ioctl numbers: -ENOTTY.
         ["ioctl unknown number"] = (Interop.Errors.ENOTTY, (d, i) => IoctlErrno(d, Uapi.Io(Uapi.IocMagic, 0x7f), null)),
         ["ioctl foreign magic"] = (Interop.Errors.ENOTTY, (d, i) => IoctlErrno(d, Uapi.Io('X', 0x00), null)),
-        ["ioctl GET_INFO with a wrong size"] = (Interop.Errors.ENOTTY, (d, i) =>
-        {
-            ulong small = 0;
-            return IoctlErrno(d, Uapi.IoR<ulong>(Uapi.IocMagic, 0x00), &small);
-        }),
-        ["ioctl RESET_STATS encoded as a write"] = (Interop.Errors.ENOTTY, (d, i) =>
-        {
-            ulong arg = 0;
-            return IoctlErrno(d, Uapi.IoW<ulong>(Uapi.IocMagic, 0x05), &arg);
-        }),
+        ["ioctl GET_INFO with a wrong size"] = (Interop.Errors.ENOTTY, (d, i) => IoctlWithUlong(d, Uapi.IoR<ulong>(Uapi.IocMagic, 0x00))),
+        ["ioctl RESET_STATS encoded as a write"] = (Interop.Errors.ENOTTY, (d, i) => IoctlWithUlong(d, Uapi.IoW<ulong>(Uapi.IocMagic, 0x05))),
 
         // ioctl user pointers: -EFAULT.
         ["ioctl GET_INFO NULL"] = (Interop.Errors.EFAULT, (d, i) => IoctlErrno(d, Uapi.IocGetInfo, null)),
         ["ioctl GET_INFO unmapped"] = (Interop.Errors.EFAULT, (d, i) => IoctlErrno(d, Uapi.IocGetInfo, InaccessiblePage())),
         ["ioctl GET_STATS NULL"] = (Interop.Errors.EFAULT, (d, i) => IoctlErrno(d, Uapi.IocGetStats, null)),
-        ["ioctl GET_STATS read-only buffer"] = (Interop.Errors.EFAULT, (d, i) =>
-        {
-            using MemphysMapping ro = MemphysMapping.CreateAnonymous(Page, MapProtection.Read);
-            return IoctlErrno(d, Uapi.IocGetStats, ro.Pointer);
-        }),
+        ["ioctl GET_STATS read-only buffer"] = (Interop.Errors.EFAULT, (d, i) => GetStatsIntoReadOnlyBuffer(d)),
         ["ioctl SET_METHOD NULL"] = (Interop.Errors.EFAULT, (d, i) => IoctlErrno(d, Uapi.IocSetMethod, null)),
         ["ioctl SET_CACHING NULL"] = (Interop.Errors.EFAULT, (d, i) => IoctlErrno(d, Uapi.IocSetCaching, null)),
         ["ioctl SET_MAX_FAULT unmapped"] = (Interop.Errors.EFAULT, (d, i) => IoctlErrno(d, Uapi.IocSetMaxFault, InaccessiblePage())),
@@ -122,16 +139,8 @@ public sealed unsafe class BadInputTests
         ["SET_FAULT_AROUND 1024 (above 512)"] = (Interop.Errors.EINVAL, (d, i) => SetRaw(d, Uapi.IocSetFaultAround, 1024, 0)),
         ["SET_FAULT_AROUND 2^32+16"] = (Interop.Errors.EINVAL, (d, i) => SetRaw(d, Uapi.IocSetFaultAround, (1UL << 32) + 16, 0)),
         ["SET_FAULT_AROUND reserved non-zero"] = (Interop.Errors.EINVAL, (d, i) => SetRaw(d, Uapi.IocSetFaultAround, 16, 1)),
-        ["QUERY_PAGE reserved non-zero"] = (Interop.Errors.EINVAL, (d, i) =>
-        {
-            using MemphysMapping map = d.Map(0, Page);
-            return Query(d, (ulong)map.BaseAddress, reserved: 1);
-        }),
-        ["QUERY_PAGE of anonymous memory"] = (Interop.Errors.EINVAL, (d, i) =>
-        {
-            using MemphysMapping anon = MemphysMapping.CreateAnonymous(Page);
-            return Query(d, (ulong)anon.BaseAddress);
-        }),
+        ["QUERY_PAGE reserved non-zero"] = (Interop.Errors.EINVAL, (d, i) => QueryOwnMapping(d, reserved: 1)),
+        ["QUERY_PAGE of anonymous memory"] = (Interop.Errors.EINVAL, (d, i) => QueryAnonymousMemory(d)),
         ["QUERY_PAGE of a non-canonical address"] = (Interop.Errors.EINVAL, (d, i) => Query(d, 1UL << 63)),
 
         // Files.

@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using Memphys.Benchmarks;
-using Memphys.Cli;
 
 namespace Memphys.Tests.Device;
 

@@ -108,7 +108,6 @@ internal static unsafe partial class DeviceSupport
         return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
     }
 
-    /// <summary>Opens the device with <paramref name="method"/> selected and the counters zeroed.</summary>
     /// <summary>
     /// The methods whose mappings are VM_PFNMAP areas (no struct pages), which every region has; the pages
     /// method (a region loaded with <c>:pages</c>) is tested by <see cref="PagesMethodTests"/>.

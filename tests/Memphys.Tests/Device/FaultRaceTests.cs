@@ -1,18 +1,7 @@
-using Memphys.Native;
 using Memphys.Verification;
 using static Memphys.Tests.Device.DeviceSupport;
 
 namespace Memphys.Tests.Device;
-
-/// <summary>Trait of the cases that make test also runs in a two-vCPU guest (<c>-trait Stage=Concurrency</c>).</summary>
-public static class TestStage
-{
-    /// <summary>Trait name.</summary>
-    public const string Name = "Stage";
-
-    /// <summary>Cases about threads and processes racing each other: worth running on several CPUs.</summary>
-    public const string Concurrency = "Concurrency";
-}
 
 /// <summary>
 /// Faults racing faults, and faults racing mmap/munmap of the same region. Under one vCPU the threads only

@@ -25,6 +25,30 @@ internal static class ModuleReload
     /// <summary>The harness's regions with <paramref name="type"/> (wb, wc, uc) appended to each.</summary>
     public static string RegionsOfType(string type) => string.Join(',', Regions.Split(',').Select(r => $"{r}:{type}"));
 
+    /// <summary>
+    /// Runs <paramref name="test"/> with the harness's regions loaded as <paramref name="type"/> (wb, wc, uc or pages)
+    /// and puts the module back afterwards; wb is how the harness loads them, so it runs without a reload.
+    /// </summary>
+    public static void WithRegionsOfType(string type, Action test)
+    {
+        Require();
+        if (type == "wb")
+        {
+            test();
+            return;
+        }
+
+        try
+        {
+            Reload($"regions={RegionsOfType(type)}");
+            test();
+        }
+        finally
+        {
+            Restore();
+        }
+    }
+
     /// <summary>Unloads memphys; the errno name (OK on success).</summary>
     public static string Unload()
     {

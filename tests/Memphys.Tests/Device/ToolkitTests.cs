@@ -98,6 +98,19 @@ public sealed unsafe class ToolkitTests
         Assert.Equal(ExitCodes.Ok, code);
         Assert.Matches($@"\n  physical range +0x{info.PhysicalBase:x}-0x{info.PhysicalEnd:x}\n", stdout);
         Assert.Matches(@"\n  caching \(region\) +wb, for the module's life\n", stdout);
+
+        // The device suite's guest has no IOMMU: a device is given the physical range.
+        Assert.Empty(Memphys.Dma.Iommu.ActiveUnits());
+        Assert.Matches(@"\n  iommu +none active \(/sys/class/iommu is empty\)\n", stdout);
+        Assert.Matches($@"\n  bus address +0x{info.PhysicalBase:x}-0x{info.PhysicalEnd:x}, the physical range: without an IOMMU a device on x86 reaches RAM at its physical address\n", stdout);
+        Assert.Matches(@"\n  with an IOMMU +the IOVA you map the region at through VFIO \(VFIO_IOMMU_MAP_DMA\), not its physical address\n", stdout);
+        (code, stdout, _) = CliRunner.Run(["info", "--json", "--device", DeviceEnvironment.DevicePath]);
+        Assert.Equal(ExitCodes.Ok, code);
+        System.Text.Json.Nodes.JsonNode dma = System.Text.Json.Nodes.JsonNode.Parse(stdout)!["devices"]![0]!["dma"]!;
+        Assert.Equal("physical", (string?)dma["busAddress"]);
+        Assert.Empty(dma["iommus"]!.AsArray());
+        Assert.Equal(info.PhysicalBase, (ulong?)dma["physicalBusBase"]);
+        Assert.Equal(info.PhysicalEnd, (ulong?)dma["physicalBusEnd"]);
     }
 
     /// <summary>QUERY_PAGE formats no string when it succeeds: a 1 GiB walk makes 262,144 queries.</summary>

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # A guided tour of the memphys CLI for newcomers.  Runs INSIDE the guest:
-#     make demo        (= tests/vm/run-in-vm.sh -- tests/demo.sh)
+#     make demo        (= tests/vm/run-in-vm.sh -- tests/guest/demo.sh)
 # The guest boots with memmap=1G$0x100000000, so /dev/memphys0 is 1 GiB of RAM
 # the kernel never uses.  Every step prints what it shows before it runs.
 # Whole tour: about 4 minutes under TCG (the test guest's emulated CPU is
 # roughly 50x slower than the host; the timings shown are the guest's).
 set -euo pipefail
 
-repo=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
+repo=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)
 cli=$repo/managed/Memphys.Cli/bin/${CONFIGURATION:-Release}/net10.0/memphys.dll
 device=${MEMPHYS_DEVICE:-/dev/memphys0}
 # verify of the full 1 GiB region takes about 50 s under TCG; set

@@ -15,7 +15,7 @@
 # Writes bench.json, bench.txt and bench.svg to $BENCH_OUT (default $MEMPHYS_OUT).
 set -euo pipefail
 
-repo=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
+repo=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)
 cli=$repo/managed/Memphys.Cli/bin/${CONFIGURATION:-Release}/net10.0/memphys.dll
 out=${BENCH_OUT:-${MEMPHYS_OUT:?run me in the guest: make bench}}
 length=${BENCH_LENGTH:-1G}
@@ -27,7 +27,7 @@ hugepages_kb=2048
 # so every round runs the same machine code (with tiering, loops were
 # recompiled in the middle of the rounds and changed the figures).
 memphys() { DOTNET_TieredCompilation=0 dotnet "$cli" "$@"; }
-say() { printf 'bench-guest: %s\n' "$*" >&2; }
+say() { printf 'bench: %s\n' "$*" >&2; }
 
 # Enough 2 MiB pages in the hugetlb pool for the hugetlb-2m kind (it reports
 # itself unsupported if the kernel cannot find them).

@@ -1,15 +1,16 @@
 #!/bin/sh
-# Runs in an arm64 guest (tests/arm64/stages.sh), under busybox sh: the
-# region that the device tree describes, as `memphys info` and the probe see
-# it.  Prints one line per check and "N passed, N failed".
-#   tests/arm64/guest-devicetree.sh CLI PROBE
+# Runs in an arm64 guest (tests/arm64/stages.sh), under busybox sh (no
+# tests/vm/lib.sh there: its verdict lines, written out): the region that the
+# device tree describes, as `memphys info` and the probe see it.  Prints one
+# PASS/FAIL line per check and "N passed, N failed".
+#   tests/guest/arm64-devicetree.sh CLI PROBE
 set -u
 cli=$1 probe=$2
 passed=0 failed=0
 
-row() {
-    if [ "$1" = 0 ]; then echo "ok - $2"; passed=$((passed + 1))
-    else echo "FAIL - $2"; failed=$((failed + 1)); fi
+verdict() {
+    if [ "$1" = 0 ]; then echo "PASS $2"; passed=$((passed + 1))
+    else echo "FAIL $2"; failed=$((failed + 1)); fi
 }
 
 # The device whose sysfs source names a device-tree node.
@@ -21,7 +22,7 @@ for d in /sys/class/misc/*; do
     esac
 done
 [ -n "$dev" ]
-row $? "a region found through the device tree: ${dev:-none} ($source)"
+verdict $? "a region found through the device tree: ${dev:-none} ($source)"
 
 if [ -n "$dev" ]; then
     sys=/sys/class/misc/${dev#/dev/}
@@ -31,21 +32,21 @@ if [ -n "$dev" ]; then
     buffer=${source##*memory-region=}
     reg=$(hexdump -ve '1/1 "%02x"' "/sys/firmware/devicetree/base$buffer/reg")
     [ "$reg" = "$(printf '%016x%016x' "$base" "$size")" ]
-    row $? "its range is the reg of $buffer ($reg): base $base, $size bytes"
+    verdict $? "its range is the reg of $buffer ($reg): base $base, $size bytes"
     [ -e "/sys/firmware/devicetree/base$buffer/no-map" ]
-    row $? "$buffer is no-map"
+    verdict $? "$buffer is no-map"
 
     "$cli" info --device "$dev" >/tmp/info.txt 2>&1
-    row $? "memphys info --device $dev"
+    verdict $? "memphys info --device $dev"
     sed 's/^/    /' /tmp/info.txt
     grep -q "source.*devicetree .* memory-region=$buffer" /tmp/info.txt
-    row $? "memphys info shows the region's device-tree source"
+    verdict $? "memphys info shows the region's device-tree source"
 
     "$probe" region-check "$dev" "$base" "$size" >/tmp/probe.txt 2>&1
-    row $? "memphys-probe region-check $dev $base $size"
+    verdict $? "memphys-probe region-check $dev $base $size"
     grep -E '^(ok|FAIL) - ' /tmp/probe.txt | sed 's/^/    /'
     ! grep -q '^FAIL - ' /tmp/probe.txt
-    row $? "the probe maps the whole region by both methods"
+    verdict $? "the probe maps the whole region by both methods"
 fi
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

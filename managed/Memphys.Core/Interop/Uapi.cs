@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 
 namespace Memphys.Native;
 
@@ -89,70 +88,4 @@ internal static class Uapi
 
     internal const uint PagePresent = 1u << 0;
     internal const uint PageWrite = 1u << 1;
-}
-
-/// <summary>Three reserved <c>__u64</c>s.</summary>
-[InlineArray(3)]
-internal struct Reserved3
-{
-    private ulong _element0;
-}
-
-/// <summary><c>struct memphys_info</c>.</summary>
-[StructLayout(LayoutKind.Sequential)]
-internal struct MemphysInfoNative
-{
-    public uint Size;
-    public uint Version;
-    public uint Index;
-    public uint PageSize;
-    public ulong PhysBase;
-    public ulong RegionSize;
-    public uint Methods;
-    public uint CachingModes;
-    public uint FaultSizes;
-    public uint Method;
-    public uint Caching;
-    public uint Reserved0;
-    public ulong MaxFaultSize;
-    public uint FaultAround;
-    public uint PagesErrno;
-    public Reserved3 Reserved;
-}
-
-/// <summary><c>struct memphys_setting</c>.</summary>
-[StructLayout(LayoutKind.Sequential)]
-internal struct MemphysSettingNative
-{
-    public ulong Value;
-    public ulong Reserved;
-}
-
-/// <summary><c>struct memphys_stats</c>.</summary>
-[StructLayout(LayoutKind.Sequential)]
-internal struct MemphysStatsNative
-{
-    public uint Size;
-    public uint Version;
-    public ulong MmapCalls;
-    public ulong BytesRemapped;
-    public ulong PteFaults;
-    public ulong PmdFaults;
-    public ulong PudFaults;
-    public ulong FallbackFaults;
-    public ulong Refused;
-    public ulong Prefaulted;
-    public Reserved3 Reserved;
-}
-
-/// <summary><c>struct memphys_page_query</c>.</summary>
-[StructLayout(LayoutKind.Sequential)]
-internal struct MemphysPageQueryNative
-{
-    public ulong Address;
-    public ulong Pfn;
-    public uint Flags;
-    public uint MemType;
-    public ulong EntrySize;
-    public ulong Reserved;
 }

@@ -5,30 +5,17 @@
 # reserve, install, verify), and checks each piece.  Prints PASS/FAIL per check and ends with
 # "N passed, N failed"; exits non-zero on any failure.
 set -euo pipefail
+# shellcheck source=../vm/lib.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/../vm/lib.sh"
 
 REGIONS=${MEMPHYS_REGIONS:?run through tests/vm/run-in-vm.sh}
-LOGS=${MEMPHYS_OUT:-/tmp}/install-tests
+CHECK_LOGS=${MEMPHYS_OUT:-/tmp}/install-tests
 CLI=/usr/local/bin/memphys
 PROVISION=vagrant/provision.sh
 DROPIN=/etc/default/grub.d/memphys.cfg
-PASSED=0
-FAILED=0
 
-mkdir -p "$LOGS"
+mkdir -p "$CHECK_LOGS"
 
-# check NAME COMMAND...: PASS when COMMAND succeeds; its output goes to LOGS/NAME.log.
-check() {
-    local name=$1 log=$LOGS/$1.log start=$SECONDS
-    shift
-    if "$@" >"$log" 2>&1; then
-        echo "PASS $name ($((SECONDS - start)) s)"
-        PASSED=$((PASSED + 1))
-    else
-        echo "FAIL $name (log: $log)"
-        tail -n 20 "$log" | sed 's/^/    /'
-        FAILED=$((FAILED + 1))
-    fi
-}
 
 # The harness starts COMMAND from a minimal init: give it what a booted Debian
 # has and the installer relies on (/dev/fd for bash process substitution in
@@ -121,8 +108,7 @@ main() {
     check non-member-refused non_member_is_refused
     check provision-verify installed_cli_verifies
     check make-uninstall uninstall_removes_everything
-    echo "$PASSED passed, $FAILED failed"
-    ((FAILED == 0))
+    summary
 }
 
 main "$@"

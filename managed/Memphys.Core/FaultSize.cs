@@ -1,0 +1,36 @@
+namespace Memphys;
+
+/// <summary>Byte sizes of the fault granularities.</summary>
+public static class FaultSize
+{
+    /// <summary>4 KiB.</summary>
+    public const ulong Pte = 0x1000;
+
+    /// <summary>2 MiB.</summary>
+    public const ulong Pmd = 0x200000;
+
+    /// <summary>1 GiB.</summary>
+    public const ulong Pud = 0x40000000;
+
+    /// <summary>The byte sizes contained in <paramref name="sizes"/>, smallest first.</summary>
+    public static IReadOnlyList<ulong> ToBytes(FaultSizes sizes)
+    {
+        var list = new List<ulong>(3);
+        if (sizes.HasFlag(FaultSizes.Pte4K))
+        {
+            list.Add(Pte);
+        }
+
+        if (sizes.HasFlag(FaultSizes.Pmd2M))
+        {
+            list.Add(Pmd);
+        }
+
+        if (sizes.HasFlag(FaultSizes.Pud1G))
+        {
+            list.Add(Pud);
+        }
+
+        return list;
+    }
+}

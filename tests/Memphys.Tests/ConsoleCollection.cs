@@ -1,0 +1,4 @@
+namespace Memphys.Tests;
+
+[CollectionDefinition("Console", DisableParallelization = true)]
+public sealed class ConsoleCollection;
