@@ -28,7 +28,7 @@ stage_arm64_programs() {
 stage_arm64_guest() {
     local kernel=$1
     say "device tests in an arm64 $kernel guest (-M virt; regions=1G@0x100000000 above mem=3G, a device-tree region)"
-    run_guest_suite "$kernel" "$RESULTS/$kernel/guest" Category=Device --arch arm64 -- \
+    run_guest_suite "$kernel" "$RESULTS/$kernel/guest" Category=Device --arch arm64 "${EDU[@]}" -- \
         tests/guest/device-tests.sh "$ARM64_TESTS" Category=Device || true
 }
 
