@@ -113,14 +113,6 @@ public sealed unsafe class PagesMethodTests
         Assert.Contains("(EOPNOTSUPP)", message, StringComparison.Ordinal);
     }
 
-    /// <summary>Skips when the kernel has no ZONE_DEVICE (Debian's arm64 6.1): then no region has the pages method.</summary>
-    private static void SkipWithoutZoneDevice()
-    {
-        using MemphysDevice dev = DeviceEnvironment.Open();
-        Assert.SkipWhen(dev.GetInfo().PagesErrno == Interop.Errors.EOPNOTSUPP,
-            $"kernel {File.ReadAllText("/proc/sys/kernel/osrelease").Trim()} has no ZONE_DEVICE memory (CONFIG_ZONE_DEVICE): no pages method");
-    }
-
     [DeviceFact]
     public void TheLoadRefusesPagesWithAnotherTypeAndAMisalignedRegionLoadsWithoutThem()
     {
