@@ -34,13 +34,13 @@ stage_arm64_guest() {
 
 stage_arm64_devicetree() {
     local kernel=$1 out=$RESULTS/$1/devicetree status=0
-    say "the device-tree region of an arm64 $kernel guest: memphys info and the probe"
+    say "the device-tree regions of an arm64 $kernel guest: memphys info, the probe, the optional properties, the refusals"
     if [[ ! -f $(module_of "$kernel") ]]; then
         echo "guest: no module was built for $kernel"
         tally 0 1
         return
     fi
-    tests/vm/run-in-vm.sh --arch arm64 --kernel "$kernel" --module "$(module_of "$kernel")" --out "$out" \
+    ARM64_DT_CASES=1 tests/vm/run-in-vm.sh --arch arm64 --kernel "$kernel" --module "$(module_of "$kernel")" --out "$out" \
         --timeout "$(vm_timeout_of "$kernel")" -- tests/guest/arm64-devicetree.sh "$ARM64_CLI" "$ARM64_PROBE" \
         >"$out.log" 2>&1 || status=$?
     show_cases "$out/command.log"

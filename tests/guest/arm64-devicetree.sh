@@ -48,5 +48,22 @@ if [ -n "$dev" ]; then
     ! grep -q '^FAIL - ' /tmp/probe.txt
     verdict $? "the probe maps the whole region by both methods"
 fi
+# The optional properties and the refusals, when the tree has those cases
+# (ARM64_DT_CASES in tests/vm/arm64.sh).
+if [ -e /sys/firmware/devicetree/base/memphys-wc ]; then
+    [ -c /dev/fpga-wc ] && [ "$(cat /sys/class/misc/fpga-wc/caching)" = wc ]
+    verdict $? "memphys,device-name and memphys,memory-type: /dev/fpga-wc, caching $(cat /sys/class/misc/fpga-wc/caching 2>&1)"
+    "$cli" info --device /dev/fpga-wc >/tmp/info-wc.txt 2>&1 && grep -q "caching (region) *wc" /tmp/info-wc.txt
+    verdict $? "memphys info --device /dev/fpga-wc: a wc region"
+    dmesg >/tmp/dmesg.txt
+    grep -q "memory-region /reserved-memory/cma@d1000000 is reusable" /tmp/dmesg.txt
+    verdict $? "a reusable (CMA) buffer is refused with the reason"
+    grep -q "memory-region /reserved-memory/mapped@d2000000 has no no-map property" /tmp/dmesg.txt
+    verdict $? "a buffer without no-map is refused with the reason"
+    grep -q 'memphys,memory-type "xx": expected wb, wc or uc' /tmp/dmesg.txt
+    verdict $? "an unknown memory type is refused with the reason"
+    ! ls /dev | grep -q -e '^memphys[3-9]'
+    verdict $? "no device for a refused node ($(ls /dev | grep -e '^memphys' -e '^fpga' | tr '\n' ' '))"
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -69,7 +69,10 @@ arm64_root() {
 # The busybox of the arm64 initramfs.
 arm64_busybox() { echo "$(arm64_root)/bin/busybox"; }
 
-# The nodes added to QEMU's virt board tree (see the top).
+# The nodes added to QEMU's virt board tree (see the top).  ARM64_DT_CASES=1
+# adds the device-tree cases of tests/guest/arm64-devicetree.sh: a wc buffer
+# with a device name (/dev/fpga-wc), and nodes memphys must refuse: a
+# reusable (CMA) buffer, one without no-map, an unknown memory type.
 arm64_dt_nodes() {
     cat <<DTS
 
@@ -88,6 +91,51 @@ arm64_dt_nodes() {
 	memphys {
 		compatible = "memphys,region";
 		memory-region = <&memphys_buffer>;
+	};
+};
+DTS
+    [[ ${ARM64_DT_CASES:-0} == 1 ]] || return 0
+    cat <<'DTS'
+
+/ {
+	reserved-memory {
+		memphys_wc: buffer@d0000000 {
+			reg = <0x0 0xd0000000 0x0 0x1000000>;
+			no-map;
+		};
+
+		memphys_cma: cma@d1000000 {
+			compatible = "shared-dma-pool";
+			reg = <0x0 0xd1000000 0x0 0x1000000>;
+			reusable;
+		};
+
+		memphys_mapped: mapped@d2000000 {
+			reg = <0x0 0xd2000000 0x0 0x1000000>;
+		};
+	};
+
+	memphys-wc {
+		compatible = "memphys,region";
+		memory-region = <&memphys_wc>;
+		memphys,memory-type = "wc";
+		memphys,device-name = "fpga-wc";
+	};
+
+	memphys-cma {
+		compatible = "memphys,region";
+		memory-region = <&memphys_cma>;
+	};
+
+	memphys-mapped {
+		compatible = "memphys,region";
+		memory-region = <&memphys_mapped>;
+	};
+
+	memphys-bad-type {
+		compatible = "memphys,region";
+		memory-region = <&memphys_wc>;
+		memphys,memory-type = "xx";
 	};
 };
 DTS
