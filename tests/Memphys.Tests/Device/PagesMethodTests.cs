@@ -21,19 +21,7 @@ public sealed unsafe class PagesMethodTests
     public static TheoryData<ulong> HugeSizes => new(FaultSize.Pmd, FaultSize.Pud);
 
     /// <summary>Runs <paramref name="test"/> with the harness's regions loaded with the pages option.</summary>
-    private static void WithPages(Action test)
-    {
-        ModuleReload.Require();
-        try
-        {
-            ModuleReload.Reload($"regions={ModuleReload.RegionsOfType("pages")}");
-            test();
-        }
-        finally
-        {
-            ModuleReload.Restore();
-        }
-    }
+    private static void WithPages(Action test) => ModuleReload.WithRegionsOfType("pages", test);
 
     private static Version KernelVersion()
     {
