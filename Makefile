@@ -16,7 +16,7 @@ CONFIGURATION ?= Release
 export CONFIGURATION
 CLI_FILE := managed/publish/memphys
 
-.PHONY: all deps driver check managed probe test demo bench bench-scaling debug-kernel clean help publish install uninstall
+.PHONY: all deps driver check managed probe arm64 test demo bench bench-scaling debug-kernel clean help publish install uninstall
 
 all: driver managed probe ## build the module ($(KERNEL)), the C# solution and the test probe
 
@@ -55,6 +55,14 @@ CLI_SOURCES := $(shell find managed \( -name bin -o -name obj -o -name publish \
 $(CLI_FILE): $(CLI_SOURCES) Directory.Build.props
 	dotnet publish managed/Memphys.Cli/Memphys.Cli.csproj -c $(CONFIGURATION) -r linux-x64 --self-contained \
 		-p:PublishSingleFile=true -p:DebugType=none -o $(dir $@) -nologo -v q
+
+ARM64_DIR := build/arm64
+arm64: ## the arm64 guests' programs: test suite and CLI published for linux-arm64 (build/arm64/), the probe cross-built
+	dotnet publish tests/Memphys.Tests/Memphys.Tests.csproj -c $(CONFIGURATION) -r linux-arm64 --self-contained \
+		-o $(ARM64_DIR)/tests -nologo -v q
+	dotnet publish managed/Memphys.Cli/Memphys.Cli.csproj -c $(CONFIGURATION) -r linux-arm64 --self-contained \
+		-p:PublishSingleFile=true -p:DebugType=none -o $(ARM64_DIR)/cli -nologo -v q
+	PATH="$$(tests/vm/cross-arm64.sh):$$PATH" $(MAKE) -C tests/native arm64
 
 install: $(CLI_FILE) ## as root: module via DKMS, udev rule, modprobe.d file, /usr/local/bin/memphys [REGIONS=1G@0x100000000]
 	packaging/install.sh install

@@ -266,7 +266,11 @@ static inline vm_fault_t memphys_pages_insert_pud(struct vm_fault *vmf,
 						  unsigned long pfn,
 						  bool write)
 {
+#ifdef CONFIG_HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD
 	return vmf_insert_folio_pud(vmf, page_folio(pfn_to_page(pfn)), write);
+#else
+	return VM_FAULT_FALLBACK;	/* no 1 GiB entries here (arm64) */
+#endif
 }
 #elif MEMPHYS_HAVE_PAGES
 #include <linux/huge_mm.h>
@@ -306,7 +310,11 @@ static inline vm_fault_t memphys_pages_insert_pud(struct vm_fault *vmf,
 						  unsigned long pfn,
 						  bool write)
 {
+#ifdef CONFIG_HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD
 	return vmf_insert_pfn_pud(vmf, memphys_pages_pfn_t(pfn), write);
+#else
+	return VM_FAULT_FALLBACK;	/* no 1 GiB entries here (arm64) */
+#endif
 }
 #endif
 #else

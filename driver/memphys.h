@@ -36,10 +36,24 @@ struct memphys_region {
 	void *kaddr;		/* kernel mapping holding it, or NULL (see memtype.c) */
 	struct resource *res;
 	struct miscdevice misc;
-	char name[16];
+	char name[32];
+	char *source;		/* what described it, for sysfs: see main.c */
+	struct device *dev;	/* platform device of a device-tree region */
 	struct memphys_counters stats;
 	struct memphys_pages *pages;	/* ZONE_DEVICE pages, or NULL */
 	u32 pages_errno;	/* 0, or why the region has no pages (E*) */
+};
+
+/* What a region is made of: a regions= entry or a device-tree node. */
+struct memphys_region_desc {
+	const char *what;	/* names it in messages */
+	u64 base;
+	u64 size;
+	u32 caching;		/* MEMPHYS_CACHE_* */
+	bool pages;		/* ZONE_DEVICE pages wanted */
+	const char *name;	/* device name, or NULL for memphysN */
+	const char *source;	/* sysfs source: "regions=..." or "devicetree ..." */
+	struct device *dev;	/* platform device of a device-tree region */
 };
 
 /* Per open file: how later mmap() calls on it are served. */
@@ -92,6 +106,8 @@ ssize_t memphys_read(struct file *file, char __user *buf, size_t count,
 ssize_t memphys_write(struct file *file, const char __user *buf,
 		      size_t count, loff_t *ppos);
 loff_t memphys_llseek(struct file *file, loff_t offset, int whence);
+int memphys_vma_access(struct vm_area_struct *vma, unsigned long addr,
+		       void *buf, int len, int write);
 
 /* memphys_pages.c: the pages method */
 struct memphys_pages;
@@ -157,6 +173,25 @@ static inline int memphys_pages_follow(struct vm_area_struct *vma,
 	return -ENOENT;
 }
 #endif /* MEMPHYS_HAVE_PAGES */
+
+/* memphys_main.c */
+int memphys_region_create(const struct memphys_region_desc *d);
+
+/* memphys_of.c: regions described by the device tree */
+#if IS_ENABLED(CONFIG_OF_RESERVED_MEM)
+int memphys_of_register(void);
+void memphys_of_unregister(void);
+int memphys_of_probe_error(void);
+bool memphys_of_memory_covers(u64 base, u64 size);
+#else
+static inline int memphys_of_register(void) { return 0; }
+static inline void memphys_of_unregister(void) { }
+static inline int memphys_of_probe_error(void) { return 0; }
+static inline bool memphys_of_memory_covers(u64 base, u64 size)
+{
+	return false;
+}
+#endif
 
 /* memphys_ioctl.c */
 long memphys_ioctl(struct file *file, unsigned int cmd, unsigned long arg);

@@ -101,3 +101,40 @@ loff_t memphys_llseek(struct file *file, loff_t offset, int whence)
 
 	return fixed_size_llseek(file, offset, whence, r->size);
 }
+
+/*
+ * .access of the remap and fault mappings on arm64: ptrace(), gdb and
+ * /proc/PID/mem copy through the region's own kernel mapping, found from
+ * the entry that maps @addr.  The kernel's generic_access_phys() maps the
+ * frame with the user entry's protection, which arm64's ioremap_prot()
+ * before its fix (Debian's 6.1) keeps user-accessible: the kernel's read of
+ * it then faults under PAN (an Oops).  One page at most, as the caller asks.
+ */
+int memphys_vma_access(struct vm_area_struct *vma, unsigned long addr,
+		       void *buf, int len, int write)
+{
+	struct memphys_region *r = memphys_file_region(vma->vm_file);
+	unsigned long pfn;
+	pgprot_t prot;
+	bool writable;
+	void *kaddr;
+	u64 pos;
+
+	len = min_t(int, len, PAGE_SIZE - offset_in_page(addr));
+	if (memphys_follow_pfn(vma, addr, &pfn, &prot, &writable) ||
+	    (write && !writable) || PFN_PHYS(pfn) < r->base)
+		return -EINVAL;
+	pos = PFN_PHYS(pfn) - r->base + offset_in_page(addr);
+	if (pos + len > r->size)
+		return -EINVAL;
+	kaddr = memphys_io_map(r, pos, len);
+	if (!kaddr)
+		return -ENOMEM;
+	/* The io accessors: no unaligned access to a uc (Device) mapping. */
+	if (write)
+		memcpy_toio((void __iomem __force *)kaddr, buf, len);
+	else
+		memcpy_fromio(buf, (void __iomem __force *)kaddr, len);
+	memphys_io_unmap(r, kaddr);
+	return len;
+}

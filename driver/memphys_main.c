@@ -4,7 +4,7 @@
  *
  * Module setup: parse the regions= parameter, check (memphys_region.c) and
  * claim each region, and register one misc device (/dev/memphysN) with its
- * sysfs counters.
+ * sysfs counters; memphys_of.c adds the regions of the device tree.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -12,6 +12,7 @@
 #include <linux/ioport.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
 #include <linux/security.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -39,8 +40,15 @@ module_param_named(fault_around, memphys_default_fault_around, uint, 0444);
 MODULE_PARM_DESC(fault_around,
 		 "Pages a 4 KiB fault of the fault method maps in newly opened files, the faulting one and its neighbours: a power of two from 1 (off) to 512; default 16");
 
+/*
+ * Regions are only added (by the module's init and by device-tree probes,
+ * which may also run later), and all removed at unload.
+ */
+static DEFINE_MUTEX(memphys_regions_lock);
 static struct memphys_region *memphys_regions[MEMPHYS_MAX_REGIONS];
 static unsigned int memphys_nr_regions;
+
+static void memphys_release_regions(void);
 
 /*
  * Parse "SIZE@BASE[:TYPE][:pages]" into @size, @base, @caching (default wb)
@@ -79,69 +87,17 @@ static int memphys_parse_one(const char *spec, u64 *size, u64 *base,
 
 static int memphys_add_region(const char *spec)
 {
-	struct memphys_region *r;
-	u64 size, base;
-	u32 caching;
-	bool pages;
-	int ret;
+	struct memphys_region_desc d = { .what = spec };
+	char source[64];
 
-	if (memphys_nr_regions == MEMPHYS_MAX_REGIONS) {
-		pr_err("more than %d regions\n", MEMPHYS_MAX_REGIONS);
-		return -E2BIG;
-	}
-	if (memphys_parse_one(spec, &size, &base, &caching, &pages)) {
+	if (memphys_parse_one(spec, &d.size, &d.base, &d.caching, &d.pages)) {
 		pr_err("region \"%s\" is not SIZE@BASE[:wb|wc|uc][:pages] (e.g. 1G@0x100000000, 1G@0x100000000:wc or 1G@0x100000000:pages)\n",
 		       spec);
 		return -EINVAL;
 	}
-	if (pages && caching != MEMPHYS_CACHE_WB) {
-		pr_err("region %s: the pages option needs the wb memory type (ZONE_DEVICE pages are mapped write-back)\n",
-		       spec);
-		return -EINVAL;
-	}
-	ret = memphys_region_check(spec, size, base, memphys_regions,
-				   memphys_nr_regions);
-	if (ret)
-		return ret;
-
-	r = kzalloc(sizeof(*r), GFP_KERNEL);
-	if (!r)
-		return -ENOMEM;
-	r->index = memphys_nr_regions;
-	r->base = base;
-	r->size = size;
-	r->caching = caching;
-	snprintf(r->name, sizeof(r->name), "memphys%u", r->index);
-
-	r->res = request_mem_region(base, size, KBUILD_MODNAME);
-	if (!r->res) {
-		pr_err("region %s: cannot claim [mem %#llx-%#llx], already in use\n",
-		       spec, base, base + size - 1);
-		kfree(r);
-		return -EBUSY;
-	}
-	ret = memphys_memtype_hold(r);
-	if (ret) {
-		release_mem_region(base, size);
-		kfree(r);
-		return ret;
-	}
-	memphys_pages_setup(r, pages);
-	memphys_regions[memphys_nr_regions++] = r;
-	return 0;
-}
-
-static void memphys_release_regions(void)
-{
-	while (memphys_nr_regions) {
-		struct memphys_region *r = memphys_regions[--memphys_nr_regions];
-
-		memphys_pages_teardown(r);
-		memphys_memtype_release(r);
-		release_mem_region(r->base, r->size);
-		kfree(r);
-		memphys_regions[memphys_nr_regions] = NULL;
-	}
+	snprintf(source, sizeof(source), "regions=%s", spec);
+	d.source = source;
+	return memphys_region_create(&d);
 }
 
 static int memphys_parse_regions(void)
@@ -149,10 +105,8 @@ static int memphys_parse_regions(void)
 	char *list, *cur, *spec;
 	int ret = 0;
 
-	if (!regions || !*regions) {
-		pr_err("no regions given; load with regions=SIZE@BASE (e.g. regions=1G@0x100000000)\n");
-		return -EINVAL;
-	}
+	if (!regions || !*regions)
+		return 0;	/* the device tree may describe them */
 	list = kstrdup(regions, GFP_KERNEL);
 	if (!list)
 		return -ENOMEM;
@@ -218,6 +172,14 @@ static ssize_t caching_show(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(caching);
 
+/* "regions=SIZE@BASE..." or "devicetree NODE memory-region=BUFFER". */
+static ssize_t source_show(struct device *dev, struct device_attribute *attr,
+			   char *buf)
+{
+	return sysfs_emit(buf, "%s\n", memphys_dev_region(dev)->source);
+}
+static DEVICE_ATTR_RO(source);
+
 static ssize_t pages_show(struct device *dev, struct device_attribute *attr,
 			  char *buf)
 {
@@ -230,6 +192,7 @@ static struct attribute *memphys_attrs[] = {
 	&dev_attr_size.attr,
 	&dev_attr_caching.attr,
 	&dev_attr_pages.attr,
+	&dev_attr_source.attr,
 	&dev_attr_mmap_calls.attr,
 	&dev_attr_bytes_remapped.attr,
 	&dev_attr_pte_faults.attr,
@@ -241,6 +204,126 @@ static struct attribute *memphys_attrs[] = {
 	NULL,
 };
 ATTRIBUTE_GROUPS(memphys);
+
+static void memphys_region_free(struct memphys_region *r)
+{
+	memphys_pages_teardown(r);
+	memphys_memtype_release(r);
+	release_mem_region(r->base, r->size);
+	kfree(r->source);
+	kfree(r);
+}
+
+/* Give region @r its /dev node, under the platform device if it has one. */
+static int memphys_region_register(struct memphys_region *r)
+{
+	int ret;
+
+	r->misc.minor = MISC_DYNAMIC_MINOR;
+	r->misc.name = r->name;
+	r->misc.fops = &memphys_fops;
+	r->misc.mode = 0600;
+	r->misc.groups = memphys_groups;
+	r->misc.parent = r->dev;
+	ret = misc_register(&r->misc);
+	if (ret) {
+		pr_err("cannot register /dev/%s: %d\n", r->name, ret);
+		return ret;
+	}
+	pr_info("%s: [mem %#llx-%#llx] %llu MiB %s, node %d\n", r->name,
+		(unsigned long long)r->base,
+		(unsigned long long)(r->base + r->size - 1), r->size >> 20,
+		memphys_caching_name(r->caching),
+		memory_add_physaddr_to_nid(r->base));
+	return 0;
+}
+
+static int memphys_region_create_locked(const struct memphys_region_desc *d)
+{
+	struct memphys_region *r;
+	int ret;
+
+	if (memphys_nr_regions == MEMPHYS_MAX_REGIONS) {
+		pr_err("more than %d regions\n", MEMPHYS_MAX_REGIONS);
+		return -E2BIG;
+	}
+	if (d->pages && d->caching != MEMPHYS_CACHE_WB) {
+		pr_err("region %s: the pages option needs the wb memory type (ZONE_DEVICE pages are mapped write-back)\n",
+		       d->what);
+		return -EINVAL;
+	}
+	ret = memphys_region_check(d->what, d->size, d->base, memphys_regions,
+				   memphys_nr_regions);
+	if (ret)
+		return ret;
+
+	r = kzalloc(sizeof(*r), GFP_KERNEL);
+	if (!r)
+		return -ENOMEM;
+	r->index = memphys_nr_regions;
+	r->base = d->base;
+	r->size = d->size;
+	r->caching = d->caching;
+	r->dev = d->dev;
+	if (d->name)
+		strscpy(r->name, d->name, sizeof(r->name));
+	else
+		snprintf(r->name, sizeof(r->name), "memphys%u", r->index);
+	r->source = kstrdup(d->source, GFP_KERNEL);
+	if (!r->source) {
+		kfree(r);
+		return -ENOMEM;
+	}
+
+	r->res = request_mem_region(r->base, r->size, KBUILD_MODNAME);
+	if (!r->res) {
+		pr_err("region %s: cannot claim [mem %#llx-%#llx], already in use\n",
+		       d->what, d->base, d->base + d->size - 1);
+		kfree(r->source);
+		kfree(r);
+		return -EBUSY;
+	}
+	ret = memphys_memtype_hold(r);
+	if (ret) {
+		release_mem_region(r->base, r->size);
+		kfree(r->source);
+		kfree(r);
+		return ret;
+	}
+	memphys_pages_setup(r, d->pages);
+	ret = memphys_region_register(r);
+	if (ret) {
+		memphys_region_free(r);
+		return ret;
+	}
+	memphys_regions[memphys_nr_regions++] = r;
+	return 0;
+}
+
+/* Check, claim and register one region: /dev/memphysN (or d->name). */
+int memphys_region_create(const struct memphys_region_desc *d)
+{
+	int ret;
+
+	mutex_lock(&memphys_regions_lock);
+	ret = memphys_region_create_locked(d);
+	mutex_unlock(&memphys_regions_lock);
+	return ret;
+}
+
+/* Unregister and free every region, the last created first. */
+static void memphys_release_regions(void)
+{
+	mutex_lock(&memphys_regions_lock);
+	while (memphys_nr_regions) {
+		struct memphys_region *r = memphys_regions[--memphys_nr_regions];
+
+		misc_deregister(&r->misc);
+		memphys_region_free(r);
+		memphys_regions[memphys_nr_regions] = NULL;
+	}
+	mutex_unlock(&memphys_regions_lock);
+}
 
 static int memphys_open(struct inode *inode, struct file *file)
 {
@@ -294,40 +377,6 @@ const struct file_operations memphys_fops = {
 	.compat_ioctl = compat_ptr_ioctl,
 };
 
-static void memphys_unregister(unsigned int count)
-{
-	while (count--)
-		misc_deregister(&memphys_regions[count]->misc);
-}
-
-static int memphys_register(void)
-{
-	unsigned int i;
-	int ret;
-
-	for (i = 0; i < memphys_nr_regions; i++) {
-		struct memphys_region *r = memphys_regions[i];
-
-		r->misc.minor = MISC_DYNAMIC_MINOR;
-		r->misc.name = r->name;
-		r->misc.fops = &memphys_fops;
-		r->misc.mode = 0600;
-		r->misc.groups = memphys_groups;
-		ret = misc_register(&r->misc);
-		if (ret) {
-			pr_err("cannot register /dev/%s: %d\n", r->name, ret);
-			memphys_unregister(i);
-			return ret;
-		}
-		pr_info("%s: [mem %#llx-%#llx] %llu MiB %s, node %d\n", r->name,
-			(unsigned long long)r->base,
-			(unsigned long long)(r->base + r->size - 1),
-			r->size >> 20, memphys_caching_name(r->caching),
-			memory_add_physaddr_to_nid(r->base));
-	}
-	return 0;
-}
-
 static int memphys_parse_method(void)
 {
 	if (sysfs_streq(default_method, "remap"))
@@ -362,15 +411,27 @@ static int __init memphys_init(void)
 	ret = memphys_parse_regions();
 	if (ret)
 		return ret;
-	ret = memphys_register();
-	if (ret)
+	ret = memphys_of_register();
+	if (ret) {
 		memphys_release_regions();
+		return ret;
+	}
+	if (memphys_nr_regions)
+		return 0;
+	memphys_of_unregister();
+	ret = memphys_of_probe_error();
+	if (!ret) {
+		pr_err("no regions given; load with regions=SIZE@BASE (e.g. regions=1G@0x100000000)%s\n",
+		       IS_ENABLED(CONFIG_OF_RESERVED_MEM) ?
+		       " or describe one in the device tree (compatible = \"memphys,region\")" : "");
+		ret = -EINVAL;
+	}
 	return ret;
 }
 
 static void __exit memphys_exit(void)
 {
-	memphys_unregister(memphys_nr_regions);
+	memphys_of_unregister();
 	memphys_release_regions();
 }
 

@@ -114,7 +114,11 @@ pgprot_t memphys_region_pgprot(const struct memphys_region *r, pgprot_t prot)
 		prot = pgprot_writecombine(prot);
 		break;
 	case MEMPHYS_CACHE_UC:
-		prot = pgprot_noncached(prot);
+		/*
+		 * What ioremap() gives: UC- on x86, Device-nGnRE on arm64
+		 * (whose pgprot_noncached() is the stricter nGnRnE).
+		 */
+		prot = pgprot_device(prot);
 		break;
 	default:
 		break;
@@ -127,6 +131,8 @@ pgprot_t memphys_region_pgprot(const struct memphys_region *r, pgprot_t prot)
  * The memory type an entry's PAT/PCD/PWT bits select, for a 4 KiB entry or
  * a huge one (whose PAT bit sits elsewhere).  UC- comes before WC: without
  * PAT a WC request is encoded as UC-, and that is what the CPU then does.
+ * On arm64 the entry's attribute index selects Normal (wb), Normal-NC (wc)
+ * or a Device type (uc).
  */
 u32 memphys_entry_memtype(pgprot_t prot, u64 entry_size)
 {
@@ -151,6 +157,20 @@ u32 memphys_entry_memtype(pgprot_t prot, u64 entry_size)
 	for (i = 0; i < ARRAY_SIZE(types); i++)
 		if (cachemode2protval(types[i].pcm) == bits)
 			return types[i].memtype;
+#elif defined(CONFIG_ARM64)
+	/* The MAIR attribute index, at the same place in blocks and pages. */
+	switch (pgprot_val(prot) & PTE_ATTRINDX_MASK) {
+	case PTE_ATTRINDX(MT_NORMAL):
+	case PTE_ATTRINDX(MT_NORMAL_TAGGED):
+		return MEMPHYS_MEMTYPE_WB;
+	case PTE_ATTRINDX(MT_NORMAL_NC):
+		return MEMPHYS_MEMTYPE_WC;
+	case PTE_ATTRINDX(MT_DEVICE_nGnRE):
+	case PTE_ATTRINDX(MT_DEVICE_nGnRnE):
+		return MEMPHYS_MEMTYPE_UC;
+	default:
+		break;
+	}
 #endif
 	return MEMPHYS_MEMTYPE_UNKNOWN;
 }

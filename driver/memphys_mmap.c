@@ -223,12 +223,20 @@ static int memphys_remap_may_split(struct vm_area_struct *vma,
 	return memphys_remap_split_leaks() ? -EINVAL : 0;
 }
 
-/* .access: ptrace(), /proc/PID/mem and gdb reach the mapping as /dev/mem's. */
+/*
+ * .access: ptrace(), /proc/PID/mem and gdb reach the mapping as /dev/mem's;
+ * arm64 through the region's kernel mapping (see memphys_vma_access()).
+ */
+#ifdef CONFIG_ARM64
+#define memphys_access	memphys_vma_access
+#else
+#define memphys_access	generic_access_phys
+#endif
 static const struct vm_operations_struct memphys_remap_vm_ops = {
 	.may_split = memphys_remap_may_split,
 	.mremap = memphys_vm_mremap,
 #ifdef CONFIG_HAVE_IOREMAP_PROT
-	.access = generic_access_phys,
+	.access = memphys_access,
 #endif
 };
 
@@ -239,7 +247,7 @@ static const struct vm_operations_struct memphys_fault_vm_ops = {
 #endif
 	.mremap = memphys_vm_mremap,
 #ifdef CONFIG_HAVE_IOREMAP_PROT
-	.access = generic_access_phys,
+	.access = memphys_access,
 #endif
 };
 

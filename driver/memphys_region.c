@@ -17,6 +17,7 @@
 #include <linux/overflow.h>
 #include <linux/sched.h>
 #include <linux/sizes.h>
+#include <linux/string.h>
 
 #include "compat.h"
 #include "memphys.h"
@@ -74,11 +75,19 @@ static u64 memphys_firmware_not_ram(u64 base, u64 size)
 	return U64_MAX;
 }
 
-/* The memmap= option that reserves [base, base + size), for messages. */
+/*
+ * The memmap= option that reserves [base, base + size), for messages; an
+ * x86 option: elsewhere the device tree reserves RAM (or mem= leaves it out).
+ */
 static void memphys_memmap_hint(char *buf, size_t len, u64 size, u64 base)
 {
 	const char *unit = "K";
 	unsigned int shift = 10;
+
+	if (!IS_ENABLED(CONFIG_X86)) {
+		strscpy(buf, "a no-map /reserved-memory node or mem=", len);
+		return;
+	}
 
 	if (IS_ALIGNED(size, SZ_1G)) {
 		unit = "G";
@@ -159,7 +168,9 @@ int memphys_region_check(const char *spec, u64 size, u64 base,
 		       spec, firmware_type);
 		return -EPERM;
 	}
-	if (memphys_reserved_bytes(base, size) != size) {
+	/* arm64 RAM trimmed off with mem= is in no resource, only in /memory. */
+	if (memphys_reserved_bytes(base, size) != size &&
+	    !memphys_of_memory_covers(base, size)) {
 		pr_err("region %s is not wholly reserved RAM in /proc/iomem (outside physical memory, or not reserved with %s)\n",
 		       spec, hint);
 		return -ENXIO;

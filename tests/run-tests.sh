@@ -15,8 +15,17 @@ ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 # shellcheck source=vm/kernel.sh
 source tests/vm/kernel.sh
-# Kernels to run (default: the whole matrix of tests/vm/kernels.conf).
+# shellcheck source=arm64/stages.sh
+source tests/arm64/stages.sh
+# Kernels to run (default: the whole matrix of tests/vm/kernels.conf), the
+# arm64 ones (ARM64_KERNELS) in stages of their own.
 if [[ $# -gt 0 ]]; then KERNELS=("$@"); else mapfile -t KERNELS < <(kernel_matrix); fi
+ARM64_KERNELS=()
+for kernel in "${KERNELS[@]}"; do
+    [[ $(kernel_pin "$kernel" build) != arm64 ]] || ARM64_KERNELS+=("$kernel")
+done
+mapfile -t KERNELS < <(for kernel in "${KERNELS[@]}"; do
+    [[ $(kernel_pin "$kernel" build) == arm64 ]] || echo "$kernel"; done)
 CONFIGURATION=${CONFIGURATION:-Release}
 TEST_DLL=tests/Memphys.Tests/bin/$CONFIGURATION/net10.0/Memphys.Tests.dll
 CLI_DLL=managed/Memphys.Cli/bin/$CONFIGURATION/net10.0/memphys.dll
@@ -243,11 +252,13 @@ stage_guest_vfio() {
 main() {
     local kernel layout
     mkdir -p "$RESULTS"
-    echo "kernels: ${KERNELS[*]}"
+    echo "kernels: ${KERNELS[*]}${ARM64_KERNELS[*]:+; arm64: ${ARM64_KERNELS[*]}}"
     # Every build first: a module that does not build fails the run at once.
-    for kernel in "${KERNELS[@]}"; do run_stage "driver-check $kernel" stage_driver_check "$kernel"; done
+    for kernel in "${KERNELS[@]}" ${ARM64_KERNELS[@]+"${ARM64_KERNELS[@]}"}; do
+        run_stage "driver-check $kernel" stage_driver_check "$kernel"
+    done
     run_stage host-tests stage_host_tests
-    run_stage harness-selftest stage_harness_selftest "${KERNELS[0]}"
+    [[ ${#KERNELS[@]} -eq 0 ]] || run_stage harness-selftest stage_harness_selftest "${KERNELS[0]}"
     for kernel in "${KERNELS[@]}"; do
         run_stage "guest-tests $kernel" stage_guest_tests "$kernel" guest Category=Device "${EDU[@]}"
         run_stage "guest-smp2 $kernel" stage_guest_smp "$kernel"
@@ -261,6 +272,7 @@ main() {
         run_stage install stage_install
         for layout in 686 686-pae; do run_stage "i386-$layout" stage_i386 "$layout"; done
     fi
+    [[ ${#ARM64_KERNELS[@]} -eq 0 ]] || stage_arm64 "${ARM64_KERNELS[@]}"
     say "summary (logs in $RESULTS)"
     ((${#FAILED_STAGES[@]} == 0)) || echo "failed stages: ${FAILED_STAGES[*]}"
     summary

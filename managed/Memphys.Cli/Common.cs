@@ -116,10 +116,16 @@ internal static class Common
 
     /// <summary>
     /// Start info for running this CLI again as a child: <c>Environment.ProcessPath</c>, plus the entry assembly
-    /// when the process is the <c>dotnet</c> host (<c>dotnet memphys.dll ...</c>).
+    /// when the process is the <c>dotnet</c> host (<c>dotnet memphys.dll ...</c>). MEMPHYS_CLI names the CLI to run
+    /// instead, for a process that is neither (the self-contained test suite of the arm64 guests).
     /// </summary>
     public static ProcessStartInfo ChildStartInfo(IEnumerable<string> args)
     {
+        if (Environment.GetEnvironmentVariable("MEMPHYS_CLI") is { Length: > 0 } cli)
+        {
+            return ProcessRunner.StartInfo(cli, new[] { "_child" }.Concat(args));
+        }
+
         string host = Environment.ProcessPath ?? throw new InvalidOperationException("cannot determine the process path");
         IEnumerable<string> prefix = Path.GetFileNameWithoutExtension(host).Equals("dotnet", StringComparison.OrdinalIgnoreCase)
             ? [Path.Combine(AppContext.BaseDirectory, typeof(Program).Assembly.GetName().Name + ".dll"), "_child"]

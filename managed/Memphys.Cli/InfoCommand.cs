@@ -33,13 +33,16 @@ internal static class InfoCommand
             using MemphysDevice dev = MemphysDevice.Open(path, readOnly: true);
             MemphysInfo info = dev.GetInfo();
             MemphysStats stats = dev.GetStats();
+            string? source = dev.Source();
             array.Add(new JsonObject
             {
-                ["device"] = path, ["info"] = Common.ToJson(info), ["stats"] = Common.ToJson(stats), ["dma"] = DmaJson(info, iommus),
+                ["device"] = path, ["source"] = source, ["info"] = Common.ToJson(info), ["stats"] = Common.ToJson(stats),
+                ["dma"] = DmaJson(info, iommus),
             });
             output.KeyValues(path,
             [
                 ("region", $"{Output.Size(info.RegionSize)} ({Output.Count(info.RegionSize)} bytes)"),
+                ("source", source ?? "unknown (module without sysfs source)"),
                 ("physical range", $"{Output.Hex(info.PhysicalBase)}-{Output.Hex(info.PhysicalEnd)}"),
                 ("base pfn", Output.Hex(info.BasePfn)),
                 ("page size", Output.Size(info.PageSize)),

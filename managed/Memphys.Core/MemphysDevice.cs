@@ -116,6 +116,16 @@ public sealed unsafe partial class MemphysDevice : IDisposable
         }).Where(size => size != 0)];
     }
 
+    /// <summary>
+    /// What described the region, from sysfs <c>source</c>: "regions=SIZE@BASE..." (the module parameter) or
+    /// "devicetree NODE memory-region=BUFFER" (a memphys,region node); null from a module without it.
+    /// </summary>
+    public string? Source()
+    {
+        string attribute = $"/sys/class/misc/{System.IO.Path.GetFileName(Path)}/source";
+        return File.Exists(attribute) ? File.ReadAllText(attribute).Trim() : null;
+    }
+
     /// <summary>Why a region has no pages method, from <see cref="MemphysInfo.PagesErrno"/>.</summary>
     public static string PagesUnavailableReason(int pagesErrno) => pagesErrno switch
     {

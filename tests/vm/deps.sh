@@ -19,6 +19,13 @@ PACKAGES+=(dkms udev vagrant vagrant-libvirt shellcheck)
 PACKAGES+=(gcc-multilib libc6-dev-i386)
 # make bench (tests/vm/bench.sh): device-dax namespaces on the guest's legacy pmem.
 PACKAGES+=(ndctl daxctl)
+# The arm64 stages (tests/vm/arm64.sh): the virt board and the device tree
+# edited with dtc.  The cross compiler is not installed but unpacked into
+# the cache (tests/vm/kernel.sh: arm64_cross_bin): Debian's
+# gcc-12-aarch64-linux-gnu conflicts with gcc-multilib (the i386 probe).
+PACKAGES+=(qemu-system-arm device-tree-compiler)
+# The binding document (dt-doc-validate, dt-validate of its example).
+PACKAGES+=(dt-schema)
 # What building a kernel from source needs (only for `source` kernels: 6.1-debug).
 SOURCE_BUILD_PACKAGES=(bc bison flex libelf-dev libssl-dev perl)
 

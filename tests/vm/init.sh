@@ -45,9 +45,16 @@ load_modules() {
 mount_root() {
     mkdir -p /lower /rw "$NEWROOT"
     mount -t 9p -o "$P9OPTS,ro,cache=loose" hostroot /lower || die "cannot mount 9p hostroot"
+    lower=/lower
+    # An arm64 guest's user space (tests/vm/arm64.sh) above the host's root.
+    if grep -q memphys_vm.archroot /proc/cmdline; then
+        mkdir -p /arch
+        mount -t 9p -o "$P9OPTS,ro,cache=loose" archroot /arch || die "cannot mount 9p archroot"
+        lower=/arch:/lower
+    fi
     mount -t tmpfs -o mode=0755 rw /rw
     mkdir -p /rw/upper /rw/work
-    mount -t overlay overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work "$NEWROOT" \
+    mount -t overlay overlay -o "lowerdir=$lower,upperdir=/rw/upper,workdir=/rw/work" "$NEWROOT" \
         || die "cannot mount overlay root"
     mkdir -p "$NEWROOT$OUT_MNT"
     mount -t 9p -o "$P9OPTS" out "$NEWROOT$OUT_MNT" || die "cannot mount 9p out share"

@@ -21,7 +21,8 @@ KERNELS_CONF=$VM_DIR/kernels.conf
 
 # The KERNEL names of the default x86-64 matrix, in order: kernels.conf
 # without the 32-bit kernels (BUILD i386: their own stage, run-i386.sh) and
-# the locally built ones (BUILD source).
+# the locally built ones (BUILD source).  The arm64 kernels (BUILD arm64)
+# come last: `make test` runs them in stages of their own (tests/arm64/).
 kernel_matrix() {
     awk '!/^#/ && NF && $5 != "source" && $5 != "i386" { print $1 }' "$KERNELS_CONF"
 }
@@ -59,23 +60,31 @@ kernel_suite() {
 # Debian kernel flavour of KERNEL: amd64, or 686 / 686-pae for "6.1-686[-pae]".
 kernel_flavour() {
     case $1 in
-        *-686|*-686-pae) echo "${1#*-}" ;;
+        *-686|*-686-pae|*-arm64) echo "${1#*-}" ;;
         *)               echo amd64 ;;
     esac
 }
 
-# Debian architecture of KERNEL's packages: i386 for the 686 flavours.
+# Debian architecture of KERNEL's packages: i386 for the 686 flavours,
+# arm64 for the arm64 kernels.
 kernel_arch() {
     case $(kernel_flavour "$1") in
-        686*) echo i386 ;;
-        *)    echo amd64 ;;
+        686*)  echo i386 ;;
+        arm64) echo arm64 ;;
+        *)     echo amd64 ;;
     esac
 }
 
-# A private suite NAME-i386 is Debian's NAME for i386 and amd64 (the host's
-# kbuild tools build the i386 modules).
-suite_dist()  { echo "${1%-i386}"; }
-suite_archs() { [[ $1 == *-i386 ]] && echo amd64,i386 || echo amd64; }
+# A private suite NAME-i386 (NAME-arm64) is Debian's NAME for i386 (arm64)
+# and amd64: the host's kbuild tools build the foreign modules.
+suite_dist()  { local d=${1%-i386}; echo "${d%-arm64}"; }
+suite_archs() {
+    case $1 in
+        *-i386)  echo amd64,i386 ;;
+        *-arm64) echo amd64,arm64 ;;
+        *)       echo amd64 ;;
+    esac
+}
 
 # apt-get/apt-cache options for a private, cache-local apt state for SUITE.
 apt_private_opts() {
@@ -323,7 +332,7 @@ kernel_headers() {
     case $(kernel_pin "$1" build) in
         host)     [[ -d $(kernel_kdir "$1") ]] \
                       || die "no $(kernel_kdir "$1"): run 'make deps KERNEL=$1'" ;;
-        unpacked | i386) headers_unpack "$1" ;;
+        unpacked | i386 | arm64) headers_unpack "$1" ;;
         chroot)   chroot_prepare "$1" ;;
         source)   "$VM_DIR/debug-kernel.sh" "$1" >/dev/null ;;
     esac
@@ -334,10 +343,28 @@ kernel_kdir() {
     local kver
     kver=$(kernel_pin "$1" kver)
     case $(kernel_pin "$1" build) in
-        unpacked | i386) echo "$CACHE_DIR/kernels/$kver/headers/root/usr/src/linux-headers-$kver" ;;
+        unpacked | i386 | arm64) echo "$CACHE_DIR/kernels/$kver/headers/root/usr/src/linux-headers-$kver" ;;
         source)   echo "$CACHE_DIR/kernels/$kver/build" ;;
         *)        echo "/usr/src/linux-headers-$kver" ;;
     esac
+}
+
+# Debian's arm64 cross gcc 12 and binutils, unpacked into the cache (once;
+# they run from any directory) rather than installed: gcc-12-aarch64-linux-gnu
+# conflicts with gcc-multilib, which the i386 probe needs.  Prints their
+# bin directory, to put first on PATH: Debian's arm64 headers name the
+# compiler aarch64-linux-gnu-gcc-12 without a path (aarch64-linux-gnu-gcc is
+# linked to it).
+ARM64_CROSS_PACKAGES=(gcc-12-aarch64-linux-gnu cpp-12-aarch64-linux-gnu gcc-12-aarch64-linux-gnu-base
+    binutils-aarch64-linux-gnu libgcc-12-dev-arm64-cross libgcc-s1-arm64-cross libc6-dev-arm64-cross
+    libc6-arm64-cross linux-libc-dev-arm64-cross)
+arm64_cross_bin() {
+    local dir=$CACHE_DIR/cross-arm64 bin
+    bin=$dir/root/usr/bin
+    unpack_once "$dir" "" "${ARM64_CROSS_PACKAGES[@]}" \
+        || die "cannot download the arm64 cross compiler (${ARM64_CROSS_PACKAGES[*]})"
+    ln -sfn aarch64-linux-gnu-gcc-12 "$bin/aarch64-linux-gnu-gcc"
+    echo "$bin"
 }
 
 # make -C DIR KDIR=<KERNEL's headers> ARGS..., in KERNEL's chroot where it
@@ -345,6 +372,9 @@ kernel_kdir() {
 kbuild_make() {
     local kernel=$1 dir=$2; shift 2
     local -a cmd=(make -C "$dir" KDIR="$(kernel_kdir "$kernel")" "$@")
+    if [[ $(kernel_pin "$kernel" build) == arm64 ]]; then
+        cmd=(env "PATH=$(arm64_cross_bin):$PATH" "${cmd[@]}" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-)
+    fi
     kernel_headers "$kernel"
     if [[ $(kernel_pin "$kernel" build) == chroot ]]; then
         chroot_run "$(chroot_dir "$kernel")" "$dir" -- "${cmd[@]}"

@@ -25,6 +25,8 @@ kernel log has a BUG/WARNING/Oops/taint), 124 on timeout, 125 if the VM failed.
 
 options (environment variable in brackets):
   --kernel VER      guest kernel of tests/vm/kernels.conf: 6.1, 6.12, 7.2, 6.1-debug [KERNEL=6.1]
+  --arch ARCH       x86_64, or arm64 for the arm64 kernels (-M virt, a region
+                    in the device tree: tests/vm/arm64.sh)           [VM_ARCH=x86_64]
   --mem SIZE        guest RAM                                       [VM_MEM=4G]
   --memmap SPEC     reserved RAM, SIZE\$BASE[,SIZE\$BASE...]          [VM_MEMMAP='1G\$0x100000000']
                     (SIZE!BASE: legacy pmem for device-dax, no memphys region)
@@ -56,15 +58,17 @@ parse_args() {
     VM_NO_MODULE=${VM_NO_MODULE:-0}
     VM_MACHINE=${VM_MACHINE:-q35}
     VM_APPEND=${VM_APPEND:-}
+    VM_ARCH=${VM_ARCH:-x86_64}
     EXTRA_ENV=()
     read -ra EXTRA_DEVICES <<<"${VM_DEVICES:-}"
     while [[ $# -gt 0 ]]; do
         case $1 in
-            --kernel|--mem|--memmap|--smp|--timeout|--out|--module|--retries|--env|--machine|--device|--append)
+            --kernel|--arch|--mem|--memmap|--smp|--timeout|--out|--module|--retries|--env|--machine|--device|--append)
                 [[ $# -ge 2 ]] || die "$1 needs a value" ;;
         esac
         case $1 in
             --kernel)    KERNEL=$2; shift 2 ;;
+            --arch)      VM_ARCH=$2; shift 2 ;;
             --mem)       VM_MEM=$2; shift 2 ;;
             --memmap)    VM_MEMMAP=$2; shift 2 ;;
             --smp)       VM_SMP=$2; shift 2 ;;
@@ -88,6 +92,18 @@ parse_args() {
     [[ $VM_SMP =~ ^[1-9][0-9]*$ ]] || die "--smp wants a positive number"
     [[ $VM_TIMEOUT =~ ^[1-9][0-9]*$ ]] || die "--timeout wants seconds"
     [[ $VM_RETRIES =~ ^[0-9]+$ ]] || die "--retries wants a number"
+    # The guest architecture's QEMU, console, kernel words, arguments and
+    # shares (arm64.sh sets its own when sourced).
+    QEMU_BIN=qemu-system-x86_64
+    VM_CONSOLE=ttyS0
+    VM_ARCH_APPEND=""
+    VM_ARCH_ARGS=()
+    case $VM_ARCH in
+        x86_64) ;;
+        # shellcheck source=arm64.sh
+        arm64)  source "$VM_DIR/arm64.sh" ;;
+        *)      die "--arch wants x86_64 or arm64, got '$VM_ARCH'" ;;
+    esac
 }
 
 # memmap SIZE$BASE[,SIZE$BASE] -> regions SIZE@BASE[,SIZE@BASE]; SIZE!BASE
@@ -174,12 +190,12 @@ debug_kernel_args() {
 
 build_qemu_cmd() {
     local kernel=$1 initrd=$2 item append items
-    append="console=ttyS0 panic=-1 loglevel=5 rdinit=/init$3"
+    append="console=$VM_CONSOLE panic=-1 loglevel=5 rdinit=/init$3$VM_ARCH_APPEND"
     IFS=, read -ra items <<<"$VM_MEMMAP"
     for item in "${items[@]}"; do append+=" memmap=$item"; done
     append+=${VM_APPEND:+ ${VM_APPEND# }}
-    QEMU_CMD=(qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot
-        -machine "$VM_MACHINE" "${ACCEL_ARGS[@]}" -m "$VM_MEM" -smp "$VM_SMP")
+    QEMU_CMD=("$QEMU_BIN" -nodefaults -no-user-config -display none -no-reboot
+        -machine "$VM_MACHINE" "${ACCEL_ARGS[@]}" ${VM_ARCH_ARGS[@]+"${VM_ARCH_ARGS[@]}"} -m "$VM_MEM" -smp "$VM_SMP")
     for item in ${EXTRA_DEVICES[@]+"${EXTRA_DEVICES[@]}"}; do QEMU_CMD+=(-device "$item"); done
     QEMU_CMD+=(-kernel "$kernel" -initrd "$initrd" -append)
     APPEND_IDX=${#QEMU_CMD[@]}
@@ -249,7 +265,7 @@ scan_kernel_log() {
 
 main() {
     parse_args "$@"
-    need_cmd qemu-system-x86_64 timeout modinfo modprobe depmod
+    need_cmd "$QEMU_BIN" timeout modinfo modprobe depmod
     local kver root initrd regions start boot="?" status
     kver=$(kernel_resolve "$KERNEL")
     root=$(kernel_fetch "$kver" "$KERNEL")
@@ -258,6 +274,10 @@ main() {
     MEMPHYS_MODULE=$(realpath -m "$MEMPHYS_MODULE")
     choose_accel
     prepare_out
+    if [[ $VM_ARCH == arm64 ]]; then
+        arm64_vm_setup "$VM_OUT/.vm"
+        regions=$ARM64_REGIONS
+    fi
     snapshot_module "$kver"
     write_guest_files "$regions" "$root/lib/modules/$kver"
     build_qemu_cmd "$(kernel_boot_image "$kver" "$root")" "$initrd" "$(debug_kernel_args "$kver" "$root")"

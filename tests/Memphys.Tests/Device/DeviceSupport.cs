@@ -76,9 +76,19 @@ internal static unsafe partial class DeviceSupport
 
     public static long RegionPages(MemphysInfo info) => (long)info.RegionSize / Page;
 
+    /// <summary>Skips when the kernel has no ZONE_DEVICE (Debian's arm64 6.1): then no region has the pages method.</summary>
+    public static void SkipWithoutZoneDevice()
+    {
+        using MemphysDevice dev = DeviceEnvironment.Open();
+        Assert.SkipWhen(dev.GetInfo().PagesErrno == Interop.Errors.EOPNOTSUPP,
+            $"kernel {File.ReadAllText("/proc/sys/kernel/osrelease").Trim()} has no ZONE_DEVICE memory (CONFIG_ZONE_DEVICE): no pages method");
+    }
+
     public static string ProbePath()
     {
-        string path = Path.Combine(TestPaths.RepoRoot() ?? ".", "tests/native/bin/memphys-probe");
+        // MEMPHYS_PROBE: the arm64 guests run the cross-built probe (tests/vm/arm64.sh).
+        string path = Environment.GetEnvironmentVariable("MEMPHYS_PROBE") is { Length: > 0 } probe ? probe
+            : Path.Combine(TestPaths.RepoRoot() ?? ".", "tests/native/bin/memphys-probe");
         Assert.True(File.Exists(path), $"{path} is missing: build it with 'make probe'");
         return path;
     }

@@ -61,6 +61,11 @@ public sealed class EduDmaTests
         PciFunction function = EduSupport.Function();
         using MmioWindow bar = function.MapResource(0);
         var edu = new EduDevice(bar);
+        if (method == MappingMethod.Pages)
+        {
+            SkipWithoutZoneDevice();
+        }
+
         using MemphysDevice dev = OpenWith(method);
         MemphysInfo info = dev.GetInfo();
         Assert.Equal(type, info.Caching);

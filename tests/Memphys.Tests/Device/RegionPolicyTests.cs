@@ -24,6 +24,8 @@ public sealed unsafe class RegionPolicyTests
         // e820 table, where a firmware "Reserved" range and a memmap=$ one look alike; other types it still sees.
         bool onlyCurrentTable = Environment.OSVersion.Version >= new Version(6, 19);
         string[] indistinguishable = onlyCurrentTable ? ["Reserved", "Persistent Memory (legacy)"] : [];
+        Assert.SkipUnless(Directory.Exists("/sys/firmware/memmap"),
+            "no firmware memory map (/sys/firmware/memmap): an x86 table; on arm64 the device tree describes RAM");
         foreach (string entry in Directory.GetDirectories("/sys/firmware/memmap").OrderBy(d => d, StringComparer.Ordinal))
         {
             string type = File.ReadAllText(Path.Combine(entry, "type")).Trim();
@@ -69,14 +71,23 @@ public sealed unsafe class RegionPolicyTests
     public void ALoadErrorSuggestsTheDollarFormOfMemmap()
     {
         ModuleReload.Require();
+        string region = GuestPlatform.SystemRamRegion();
         try
         {
             Assert.Equal("OK", ModuleReload.Unload());
             int logLines = ModuleReload.KernelLogLines();
-            Assert.Equal("EBUSY", ModuleReload.Load("regions=16M@0x1000000"));
+            Assert.Equal("EBUSY", ModuleReload.Load($"regions={region}"));
             string[] log = ModuleReload.KernelLogSince(logLines);
-            Assert.Contains(log, l => l.Contains("reserve it with memmap=16M$0x1000000", StringComparison.Ordinal));
-            Assert.DoesNotContain(log, l => l.Contains("memmap=16M@", StringComparison.Ordinal));
+            if (GuestPlatform.IsArm64)
+            {
+                // arm64 has no memmap=: the way to reserve RAM there is the device tree (or mem=).
+                Assert.Contains(log, l => l.Contains("reserve it with a no-map /reserved-memory node", StringComparison.Ordinal));
+                Assert.DoesNotContain(log, l => l.Contains("memmap=", StringComparison.Ordinal));
+                return;
+            }
+
+            Assert.Contains(log, l => l.Contains($"reserve it with memmap={region.Replace('@', '$')}", StringComparison.Ordinal));
+            Assert.DoesNotContain(log, l => l.Contains($"memmap={region}", StringComparison.Ordinal));
         }
         finally
         {
