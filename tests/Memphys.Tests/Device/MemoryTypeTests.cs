@@ -26,25 +26,7 @@ public sealed unsafe class MemoryTypeTests
     };
 
     /// <summary>Runs <paramref name="test"/> with the harness's regions loaded as <paramref name="mode"/>.</summary>
-    private static void WithRegionType(CachingMode mode, Action test)
-    {
-        ModuleReload.Require();
-        if (mode == CachingMode.WriteBack)
-        {
-            test(); // the harness loads the default type, wb
-            return;
-        }
-
-        try
-        {
-            ModuleReload.Reload($"regions={ModuleReload.RegionsOfType(mode.ParameterName())}");
-            test();
-        }
-        finally
-        {
-            ModuleReload.Restore();
-        }
-    }
+    private static void WithRegionType(CachingMode mode, Action test) => ModuleReload.WithRegionsOfType(mode.ParameterName(), test);
 
     /// <summary>Entry sizes the method can install here: the fault sizes the kernel reports, or 4 KiB for remap.</summary>
     private static IEnumerable<ulong> EntrySizes(MemphysInfo info, MappingMethod method) =>

@@ -21,20 +21,11 @@ public sealed unsafe class PagesMethodTests
     public static TheoryData<ulong> HugeSizes => new(FaultSize.Pmd, FaultSize.Pud);
 
     /// <summary>Runs <paramref name="test"/> with the harness's regions loaded with the pages option.</summary>
-    private static void WithPages(Action test)
+    private static void WithPages(Action test) => ModuleReload.WithRegionsOfType("pages", () =>
     {
-        ModuleReload.Require();
-        try
-        {
-            ModuleReload.Reload($"regions={ModuleReload.RegionsOfType("pages")}");
-            SkipWithoutZoneDevice();
-            test();
-        }
-        finally
-        {
-            ModuleReload.Restore();
-        }
-    }
+        SkipWithoutZoneDevice();
+        test();
+    });
 
     private static Version KernelVersion()
     {
