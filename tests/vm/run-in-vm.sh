@@ -101,8 +101,8 @@ parse_args() {
     VM_ARCH_ARGS=()
     case $VM_ARCH in
         x86_64) ;;
-        # shellcheck source=arm64.sh
-        arm64)  source "$VM_DIR/arm64.sh" ;;
+        arm64)  # shellcheck source=arm64.sh
+                source "$VM_DIR/arm64.sh" ;;
         *)      die "--arch wants x86_64 or arm64, got '$VM_ARCH'" ;;
     esac
 }
