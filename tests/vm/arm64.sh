@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034,SC2054 # sets run-in-vm.sh's variables; QEMU options hold commas
 # The arm64 parts of the harness, sourced by run-in-vm.sh for --arch arm64
 # (after kernel.sh): the guest's user space, its device tree and its QEMU
 # command line.

@@ -25,8 +25,8 @@ kernel log has a BUG/WARNING/Oops/taint), 124 on timeout, 125 if the VM failed.
 
 options (environment variable in brackets):
   --kernel VER      guest kernel of tests/vm/kernels.conf: 6.1, 6.12, 7.2, 6.1-debug [KERNEL=6.1]
-  --arch ARCH       x86_64, or arm64 for the arm64 kernels (-M virt, a region
-                    in the device tree: tests/vm/arm64.sh)           [VM_ARCH=x86_64]
+  --arch ARCH       x86_64, or arm64 (-M virt, a region in the device tree:
+                    tests/vm/arm64.sh; implied by an arm64 kernel)   [VM_ARCH=x86_64]
   --mem SIZE        guest RAM                                       [VM_MEM=4G]
   --memmap SPEC     reserved RAM, SIZE\$BASE[,SIZE\$BASE...]          [VM_MEMMAP='1G\$0x100000000']
                     (SIZE!BASE: legacy pmem for device-dax, no memphys region)
@@ -94,14 +94,15 @@ parse_args() {
     [[ $VM_RETRIES =~ ^[0-9]+$ ]] || die "--retries wants a number"
     # The guest architecture's QEMU, console, kernel words, arguments and
     # shares (arm64.sh sets its own when sourced).
+    [[ $(kernel_pin "$KERNEL" build) != arm64 ]] || VM_ARCH=arm64   # an arm64 kernel boots only there
     QEMU_BIN=qemu-system-x86_64
     VM_CONSOLE=ttyS0
     VM_ARCH_APPEND=""
     VM_ARCH_ARGS=()
     case $VM_ARCH in
         x86_64) ;;
-        # shellcheck source=arm64.sh
-        arm64)  source "$VM_DIR/arm64.sh" ;;
+        arm64)  # shellcheck source=arm64.sh
+                source "$VM_DIR/arm64.sh" ;;
         *)      die "--arch wants x86_64 or arm64, got '$VM_ARCH'" ;;
     esac
 }
