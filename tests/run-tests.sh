@@ -89,7 +89,7 @@ stage_driver_check() {
 
 stage_host_tests() {
     say "host unit tests"
-    dotnet "$TEST_DLL" -trait- Category=Device -xml "$RESULTS/host-tests.xml" || true
+    dotnet "$TEST_DLL" -noColor -trait- Category=Device -xml "$RESULTS/host-tests.xml" || true
     tally_result "$RESULTS/host-tests.xml" || true
 }
 
