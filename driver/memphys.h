@@ -89,6 +89,7 @@ int memphys_query_page(struct memphys_file *mf,
 int memphys_region_check(const char *spec, u64 size, u64 base,
 			 struct memphys_region *const *others,
 			 unsigned int nr_others);
+bool memphys_range_in_memmap(u64 base, u64 size);
 
 /* memphys_memtype.c */
 int memphys_caching_parse(const char *name, u32 *caching);

@@ -256,6 +256,19 @@ static int memphys_region_create_locked(const struct memphys_region_desc *d)
 				   memphys_nr_regions);
 	if (ret)
 		return ret;
+	/*
+	 * Without e820 types, a regions= range on arm64 is only known to lie in
+	 * /memory: refuse RAM the kernel maps or keeps in its memory map (the
+	 * no-map carve-outs of the firmware and of other drivers, such as
+	 * secure memory, whose first access is an external abort).  A buffer
+	 * of our own comes through a memphys,region node (d->dev).
+	 */
+	if (IS_ENABLED(CONFIG_ARM64) && !d->dev &&
+	    memphys_range_in_memmap(d->base, d->size)) {
+		pr_err("region %s is RAM in the kernel's memory map (a /reserved-memory buffer of the firmware or another driver?); give memphys RAM trimmed off with mem=, or its own buffer through a memphys,region node\n",
+		       d->what);
+		return -EBUSY;
+	}
 
 	r = kzalloc(sizeof(*r), GFP_KERNEL);
 	if (!r)

@@ -148,6 +148,8 @@ static struct platform_driver memphys_of_driver = {
 		.name = KBUILD_MODNAME,
 		.of_match_table = memphys_of_ids,
 		.suppress_bind_attrs = true,
+		/* module init counts the regions probed: never asynchronously */
+		.probe_type = PROBE_FORCE_SYNCHRONOUS,
 	},
 };
 

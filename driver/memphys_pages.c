@@ -417,6 +417,11 @@ static int memphys_pages_create(struct memphys_region *r)
 	ret = memphys_pages_aligned(r);
 	if (ret)
 		return ret;
+	if (memphys_range_in_memmap(r->base, r->size)) {
+		pr_warn("%s: no pages method: the range already has struct pages (it is in the kernel's memory map, as a no-map /reserved-memory buffer is); reserve it with mem= instead\n",
+			r->name);
+		return -EEXIST;
+	}
 	p = kzalloc(sizeof(*p), GFP_KERNEL);
 	if (!p)
 		return -ENOMEM;
@@ -485,6 +490,8 @@ ssize_t memphys_pages_show(struct memphys_region *r, char *buf)
 			return sysfs_emit(buf, "none (EOPNOTSUPP: no ZONE_DEVICE in this kernel)\n");
 		case EINVAL:
 			return sysfs_emit(buf, "none (EINVAL: base or size not a multiple of 2 MiB)\n");
+		case EEXIST:
+			return sysfs_emit(buf, "none (EEXIST: the range already has struct pages in the kernel's memory map)\n");
 		default:
 			return sysfs_emit(buf, "none (memremap_pages() failed: -%u)\n",
 					  r->pages_errno);

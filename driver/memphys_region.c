@@ -123,6 +123,35 @@ static u64 memphys_reserved_bytes(u64 base, u64 size)
 }
 
 /*
+ * Whether part of [base, base + size) already has struct pages in the
+ * kernel's memory map: memblock memory, as a no-map /reserved-memory buffer
+ * on arm64 stays.  memremap_pages() cannot add pages there (-EEXIST from the
+ * subsection map), and arm64's arch_add_memory() has by then cleared the
+ * range's NOMAP flag for good, leaving a linear-map hole that pfn_valid()
+ * and /dev/mem take for mapped RAM.  RAM that memmap= (x86) or mem= (arm64)
+ * kept out of the kernel has no such pages.
+ */
+bool memphys_range_in_memmap(u64 base, u64 size)
+{
+#ifdef CONFIG_SPARSEMEM_VMEMMAP
+	unsigned long pfn = PHYS_PFN(base);
+	unsigned long end = PHYS_PFN(base + size);
+
+	for (pfn = ALIGN_DOWN(pfn, PAGES_PER_SUBSECTION); pfn < end;
+	     pfn += PAGES_PER_SUBSECTION) {
+		struct mem_section *ms;
+
+		if (pfn_to_section_nr(pfn) >= NR_MEM_SECTIONS)
+			return false;
+		ms = __pfn_to_section(pfn);
+		if (valid_section(ms) && pfn_section_valid(ms, pfn))
+			return true;
+	}
+#endif
+	return false;
+}
+
+/*
  * Whether the range @spec names, [base, base + size), may become a region:
  * page aligned, addressable, clear of the @nr_others regions already taken,
  * and wholly RAM that the administrator reserved at boot.  Logs why not.

@@ -62,6 +62,18 @@ if [ -e /sys/firmware/devicetree/base/memphys-wc ]; then
     verdict $? "a buffer without no-map is refused with the reason"
     grep -q 'memphys,memory-type "xx": expected wb, wc or uc' /tmp/dmesg.txt
     verdict $? "an unknown memory type is refused with the reason"
+    # A no-map buffer is memblock memory with struct pages of its own:
+    # memremap_pages() cannot add any, and trying would clear its NOMAP flag
+    # for good.  The region loads; the pages method says why it is absent
+    # (EOPNOTSUPP where the kernel has no ZONE_DEVICE).
+    pages=$(cat /sys/class/misc/fpga-pages/pages 2>&1)
+    case $pages in
+        "none (EEXIST"* | "none (EOPNOTSUPP"*) pages_ok=0 ;;
+        *) pages_ok=1 ;;
+    esac
+    verdict $pages_ok "memphys,pages on a no-map buffer: no struct pages added ($pages)"
+    dd if=/dev/fpga-pages of=/dev/null bs=4096 count=16 2>/dev/null
+    verdict $? "the region of that node reads through read()"
     nodes=$(echo /dev/memphys* /dev/fpga*)
     case " $nodes " in
         *" /dev/memphys2 "* | *" /dev/memphys3 "*) refused_node=1 ;;

@@ -72,8 +72,10 @@ arm64_busybox() { echo "$(arm64_root)/bin/busybox"; }
 
 # The nodes added to QEMU's virt board tree (see the top).  ARM64_DT_CASES=1
 # adds the device-tree cases of tests/guest/arm64-devicetree.sh: a wc buffer
-# with a device name (/dev/fpga-wc), and nodes memphys must refuse: a
-# reusable (CMA) buffer, one without no-map, an unknown memory type.
+# with a device name (/dev/fpga-wc), a no-map buffer asking for the pages
+# method (/dev/fpga-pages, which memphys must give no struct pages: the
+# buffer already has them), and nodes memphys must refuse: a reusable (CMA)
+# buffer, one without no-map, an unknown memory type.
 arm64_dt_nodes() {
     cat <<DTS
 
@@ -114,6 +116,11 @@ DTS
 		memphys_mapped: mapped@d2000000 {
 			reg = <0x0 0xd2000000 0x0 0x1000000>;
 		};
+
+		memphys_pages: buffer@d4000000 {
+			reg = <0x0 0xd4000000 0x0 0x1000000>;
+			no-map;
+		};
 	};
 
 	memphys-wc {
@@ -131,6 +138,13 @@ DTS
 	memphys-mapped {
 		compatible = "memphys,region";
 		memory-region = <&memphys_mapped>;
+	};
+
+	memphys-pages {
+		compatible = "memphys,region";
+		memory-region = <&memphys_pages>;
+		memphys,pages;
+		memphys,device-name = "fpga-pages";
 	};
 
 	memphys-bad-type {
