@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The whole memphys test suite (`make test`): host unit tests, the VM harness's
 # own tests, and per kernel of the matrix (tests/vm/kernels.conf; or the
-# KERNELs given as arguments): the driver W=1/sparse check, the device tests in
-# a one-vCPU guest, and the concurrency cases plus `memphys stress` in a
-# two-vCPU guest.
+# KERNELs given as arguments): the driver W=1/sparse check, the device tests
+# (with the edu DMA cases) in a one-vCPU guest, the concurrency cases plus
+# `memphys stress` in a two-vCPU guest, lockdown and VFIO in guests of their
+# own; then the install and 32-bit stages (with 6.1) and the arm64 stages
+# (tests/arm64/stages.sh).  docs/testing.md describes every stage.
 #   tests/run-tests.sh [KERNEL...]
 # Ends with one "N passed, N failed" line; exits non-zero on any failure.
 # A stage is one function (stage_*) that tallies its cases with the helpers of
