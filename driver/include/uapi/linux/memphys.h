@@ -89,6 +89,7 @@ struct memphys_info {
 				 * ENODATA   region loaded without :pages
 				 * EOPNOTSUPP no ZONE_DEVICE (32-bit, config)
 				 * EINVAL    base/size not 2 MiB multiples
+				 * EEXIST    already in the memory map
 				 * other     memremap_pages()'s error */
 	__u64 reserved[3];	/* out: 0 */
 };
