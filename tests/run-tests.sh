@@ -146,6 +146,14 @@ report_retries() {
     [[ -z $attempts || $attempts == 1 ]] || echo "guest: booted at attempt $attempts (earlier boots died before the command started)"
 }
 
+# Whether KERNEL's module was built; counts one failure when not.
+require_module() {
+    [[ -f $(module_of "$1") ]] && return 0
+    echo "guest: no module was built for $1"
+    tally 0 1
+    return 1
+}
+
 # Runs a guest of KERNEL with its module (more run-in-vm.sh options, then
 # `-- COMMAND...`, in ARGS), with OUT as its folder, and tallies the device
 # tests of trait FILTER that COMMAND reported.  Returns 1 when KERNEL has no
@@ -154,11 +162,7 @@ report_retries() {
 run_guest_suite() {
     local kernel=$1 out=$2 filter=$3 status=0
     shift 3
-    if [[ ! -f $(module_of "$kernel") ]]; then
-        echo "guest: no module was built for $kernel"
-        tally 0 1
-        return 1
-    fi
+    require_module "$kernel" || return 1
     tests/vm/run-in-vm.sh --kernel "$kernel" --module "$(module_of "$kernel")" --out "$out" \
         --timeout "$(vm_timeout_of "$kernel")" "$@" 2>&1 | tee "$out.log" || status=${PIPESTATUS[0]}
     report_retries "$out.log"

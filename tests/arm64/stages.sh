@@ -35,11 +35,7 @@ stage_arm64_guest() {
 stage_arm64_devicetree() {
     local kernel=$1 out=$RESULTS/$1/devicetree status=0
     say "the device-tree regions of an arm64 $kernel guest: memphys info, the probe, the optional properties, the refusals"
-    if [[ ! -f $(module_of "$kernel") ]]; then
-        echo "guest: no module was built for $kernel"
-        tally 0 1
-        return
-    fi
+    require_module "$kernel" || return 0
     ARM64_DT_CASES=1 tests/vm/run-in-vm.sh --arch arm64 --kernel "$kernel" --module "$(module_of "$kernel")" --out "$out" \
         --timeout "$(vm_timeout_of "$kernel")" -- tests/guest/arm64-devicetree.sh "$ARM64_CLI" "$ARM64_PROBE" \
         >"$out.log" 2>&1 || status=$?
