@@ -220,6 +220,25 @@ static inline int memphys_follow_pfn(struct vm_area_struct *vma,
 #endif
 
 /*
+ * Clear PG_reserved on one page of a region's ZONE_DEVICE folio, head or
+ * tail.  ClearPageReserved() is PF_NO_COMPOUND: with CONFIG_DEBUG_VM_PGFLAGS
+ * it is a VM_BUG_ON for every page of a compound folio, which the region's
+ * folios are from 2 MiB on (vmemmap_shift, 6.12+).  memremap_pages() sets
+ * the flag on each page's own struct page, though, and VFIO's type1 tests
+ * each page's own flag (PageReserved() does not enforce the policy), so each
+ * page's own bit is cleared, as the accessor would without the check.
+ * page->flags became memdesc_flags_t in 6.18.
+ */
+static inline void memphys_page_clear_reserved(struct page *page)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 18, 0)
+	clear_bit(PG_reserved, &page->flags.f);
+#else
+	clear_bit(PG_reserved, &page->flags);
+#endif
+}
+
+/*
  * A MEMORY_DEVICE_GENERIC folio (its head page) keeps a reference count of
  * 1 while nobody uses it (every kernel from 6.1 to 7.x); each pin, pipe
  * buffer or, from 6.15, mapping of one of its pages adds one.

@@ -39,6 +39,7 @@ struct memphys_region {
 	char name[32];
 	char *source;		/* what described it, for sysfs: see main.c */
 	struct device *dev;	/* platform device of a device-tree region */
+	bool coherent;		/* its node is dma-coherent: no MEMPHYS_IOC_SYNC */
 	struct memphys_counters stats;
 	struct memphys_pages *pages;	/* ZONE_DEVICE pages, or NULL */
 	u32 pages_errno;	/* 0, or why the region has no pages (E*) */
@@ -54,6 +55,7 @@ struct memphys_region_desc {
 	const char *name;	/* device name, or NULL for memphysN */
 	const char *source;	/* sysfs source: "regions=..." or "devicetree ..." */
 	struct device *dev;	/* platform device of a device-tree region */
+	bool coherent;		/* the node is dma-coherent (false for regions=) */
 };
 
 /* Per open file: how later mmap() calls on it are served. */
@@ -193,6 +195,9 @@ static inline bool memphys_of_memory_covers(u64 base, u64 size)
 	return false;
 }
 #endif
+
+/* memphys_sync.c */
+long memphys_ioc_sync(struct memphys_file *mf, void __user *arg);
 
 /* memphys_ioctl.c */
 long memphys_ioctl(struct file *file, unsigned int cmd, unsigned long arg);

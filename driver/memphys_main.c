@@ -238,6 +238,30 @@ static int memphys_region_register(struct memphys_region *r)
 	return 0;
 }
 
+/*
+ * A node's memphys,device-name must not be a region's name already: two
+ * misc devices of one name would fail in sysfs with a stack dump.  Default
+ * names (memphysN, N the region's index) cannot collide with each other,
+ * and memphys_of.c refuses node names of that form.
+ */
+static int memphys_name_check(const struct memphys_region_desc *d)
+{
+	unsigned int i;
+
+	if (!d->name)
+		return 0;
+	for (i = 0; i < memphys_nr_regions; i++) {
+		const struct memphys_region *o = memphys_regions[i];
+
+		if (strcmp(o->name, d->name))
+			continue;
+		pr_err("region %s: /dev/%s is taken by the region of %s; give each node its own memphys,device-name\n",
+		       d->what, d->name, o->source);
+		return -EEXIST;
+	}
+	return 0;
+}
+
 static int memphys_region_create_locked(const struct memphys_region_desc *d)
 {
 	struct memphys_region *r;
@@ -270,6 +294,10 @@ static int memphys_region_create_locked(const struct memphys_region_desc *d)
 		return -EBUSY;
 	}
 
+	ret = memphys_name_check(d);
+	if (ret)
+		return ret;
+
 	r = kzalloc(sizeof(*r), GFP_KERNEL);
 	if (!r)
 		return -ENOMEM;
@@ -278,6 +306,7 @@ static int memphys_region_create_locked(const struct memphys_region_desc *d)
 	r->size = d->size;
 	r->caching = d->caching;
 	r->dev = d->dev;
+	r->coherent = d->coherent;
 	if (d->name)
 		strscpy(r->name, d->name, sizeof(r->name));
 	else

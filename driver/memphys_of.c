@@ -73,6 +73,20 @@ static int memphys_of_buffer(struct device *dev, struct device_node *buf,
 	return 0;
 }
 
+/*
+ * Whether @name has the form of a default name, memphysN: the names of the
+ * regions= entries and of the unnamed nodes, handed out in the order the
+ * regions are created.  Such a name given to a node could take the name of
+ * a region created later, so it is refused whatever the order.
+ */
+static bool memphys_of_default_name(const char *name)
+{
+	const char *digits = name + strlen(KBUILD_MODNAME);
+
+	return str_has_prefix(name, KBUILD_MODNAME) && *digits &&
+	       strspn(digits, "0123456789") == strlen(digits);
+}
+
 /* The optional properties: memory type, pages method, device name. */
 static int memphys_of_options(struct device *dev, struct memphys_region_desc *d)
 {
@@ -96,6 +110,11 @@ static int memphys_of_options(struct device *dev, struct memphys_region_desc *d)
 			d->name, sizeof_field(struct memphys_region, name) - 1);
 		return -EINVAL;
 	}
+	if (memphys_of_default_name(d->name)) {
+		dev_err(dev, "memphys,device-name \"%s\": names of the form memphysN are the default names of regions= entries and unnamed nodes; choose another\n",
+			d->name);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -110,6 +129,8 @@ static int memphys_of_create(struct device *dev)
 		dev_err(dev, "no memory-region: it must point at a no-map child of /reserved-memory\n");
 		return -EINVAL;
 	}
+	/* Its DMA snoops the CPU caches: MEMPHYS_IOC_SYNC has nothing to do. */
+	d.coherent = of_dma_is_coherent(dev->of_node);
 	ret = memphys_of_buffer(dev, buf, &d);
 	if (!ret)
 		ret = memphys_of_options(dev, &d);

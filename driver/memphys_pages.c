@@ -111,7 +111,8 @@ static bool memphys_pages_idle(struct memphys_region *r)
  * VFIO_IOMMU_MAP_DMA of a pages mapping would leak its pins and keep the
  * module loaded until reboot.  The region's pages are refcounted like any
  * pinnable page: clear the flag (only where set: tail pages of a folio may
- * share their struct page memory).
+ * share their struct page memory).  Not with ClearPageReserved(), whose
+ * compound-page check would BUG under DEBUG_VM_PGFLAGS (compat.h).
  */
 static void memphys_pages_clear_reserved(struct memphys_region *r)
 {
@@ -122,7 +123,7 @@ static void memphys_pages_clear_reserved(struct memphys_region *r)
 		struct page *page = pfn_to_page(pfn);
 
 		if (PageReserved(page))
-			ClearPageReserved(page);
+			memphys_page_clear_reserved(page);
 		if (!(pfn & (PAGES_PER_SECTION - 1)))
 			cond_resched();
 	}

@@ -5,8 +5,9 @@
  * Every /dev/memphysN node is one physical RAM region reserved at boot
  * (memmap=SIZE$BASE).  mmap() offsets and pread()/pwrite() positions are
  * byte offsets inside that region.  The ioctls below report the region,
- * select how later mmap() calls on the same open file are served, and
- * return the region's counters.
+ * select how later mmap() calls on the same open file are served, return
+ * the region's counters, and keep the CPU caches coherent with a device's
+ * DMA where the hardware does not (MEMPHYS_IOC_SYNC).
  *
  * Structures use fixed-width types and explicit padding so that their
  * layout is identical for every ABI; they start with a size and a version
@@ -19,7 +20,7 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define MEMPHYS_UAPI_VERSION	3
+#define MEMPHYS_UAPI_VERSION	4
 
 /* Mapping methods (struct memphys_info.method, MEMPHYS_IOC_SET_METHOD). */
 #define MEMPHYS_METHOD_REMAP	0	/* remap_pfn_range() in mmap */
@@ -134,6 +135,46 @@ struct memphys_page_query {
 #define MEMPHYS_PAGE_PRESENT	(1U << 0)	/* an entry maps the address */
 #define MEMPHYS_PAGE_WRITE	(1U << 1)	/* the entry allows writes */
 
+/*
+ * Argument of MEMPHYS_IOC_SYNC: cache maintenance around a device's DMA into
+ * or out of [offset, offset + length) of the region, for machines whose DMA
+ * does not snoop the CPU caches (arm64 boards without dma-coherent).  The
+ * range need not be aligned: every cache line it touches is maintained.
+ * Call it with MEMPHYS_SYNC_TO_DEVICE after the CPU wrote and before the
+ * device reads, and with MEMPHYS_SYNC_FROM_DEVICE before the device writes
+ * (so that no dirty line is evicted over its data) and again after it wrote,
+ * before the CPU reads.  From-device and bidirectional clean and invalidate
+ * (never a plain invalidate), so CPU data sharing a line with the range's
+ * ends is never lost.
+ *
+ * Errors: EINVAL for flags or reserved not 0, an unknown direction or a zero
+ * length; ERANGE for a range not wholly inside the region; EINTR when a
+ * fatal signal ended a long sync early.  Any open file may sync (read-only
+ * too): maintenance never changes what a coherent reader sees.
+ */
+struct memphys_sync {
+	__u64 offset;		/* in: byte offset in the region */
+	__u64 length;		/* in: bytes, > 0 */
+	__u32 direction;	/* in: MEMPHYS_SYNC_* (enum dma_data_direction's values) */
+	__u32 flags;		/* in: must be 0 */
+	__u32 result;		/* out: MEMPHYS_SYNC_RESULT_* */
+	__u32 reserved;		/* in: must be 0 */
+};
+
+#define MEMPHYS_SYNC_BIDIRECTIONAL	0	/* clean and invalidate */
+#define MEMPHYS_SYNC_TO_DEVICE		1	/* clean: CPU writes reach RAM */
+#define MEMPHYS_SYNC_FROM_DEVICE	2	/* clean and invalidate: the CPU
+						 * then reads what the device wrote */
+
+/* What MEMPHYS_IOC_SYNC did (struct memphys_sync.result). */
+#define MEMPHYS_SYNC_RESULT_DONE	1	/* the data cache lines were maintained */
+#define MEMPHYS_SYNC_RESULT_UNCACHED	2	/* not needed: a wc or uc region is
+						 * never cached */
+#define MEMPHYS_SYNC_RESULT_COHERENT	3	/* not needed: the device-tree node
+						 * is dma-coherent */
+#define MEMPHYS_SYNC_RESULT_COHERENT_ARCH 4	/* not needed: DMA snoops the CPU
+						 * caches on this architecture (x86) */
+
 /* 0xDE: unused in Documentation/userspace-api/ioctl/ioctl-number.rst */
 #define MEMPHYS_IOC_MAGIC	0xDE
 
@@ -145,5 +186,6 @@ struct memphys_page_query {
 #define MEMPHYS_IOC_RESET_STATS		_IO(MEMPHYS_IOC_MAGIC, 0x05)
 #define MEMPHYS_IOC_QUERY_PAGE		_IOWR(MEMPHYS_IOC_MAGIC, 0x06, struct memphys_page_query)
 #define MEMPHYS_IOC_SET_FAULT_AROUND	_IOW(MEMPHYS_IOC_MAGIC, 0x07, struct memphys_setting)
+#define MEMPHYS_IOC_SYNC		_IOWR(MEMPHYS_IOC_MAGIC, 0x08, struct memphys_sync)
 
 #endif /* _UAPI_LINUX_MEMPHYS_H */
