@@ -364,7 +364,27 @@ arm64_cross_bin() {
     unpack_once "$dir" "" "${ARM64_CROSS_PACKAGES[@]}" \
         || die "cannot download the arm64 cross compiler (${ARM64_CROSS_PACKAGES[*]})"
     ln -sfn aarch64-linux-gnu-gcc-12 "$bin/aarch64-linux-gnu-gcc"
+    arm64_cross_wrap "$dir/root"
     echo "$bin"
+}
+
+# The unpacked binutils load their private libraries (libbfd-2.40-arm64.so,
+# libopcodes-...) from /usr/lib/x86_64-linux-gnu, where only an installed
+# package puts them: each such binary becomes a script that runs the real
+# one (NAME.real) with the unpacked library directory on LD_LIBRARY_PATH.
+# Idempotent; gcc reaches as and ld through symlinks to these names.
+arm64_cross_wrap() {
+    local root=$1 lib f
+    lib=$root/usr/lib/x86_64-linux-gnu
+    for f in "$root"/usr/bin/aarch64-linux-gnu-*; do
+        [[ -L $f || $f == *.real || -e $f.real ]] && continue
+        readelf -d "$f" 2>/dev/null | grep -q 'arm64\.so' || continue
+        cp -p "$f" "$f.real"
+        printf '#!/bin/sh\nLD_LIBRARY_PATH=%s${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} exec %s "$@"\n' \
+            "$lib" "$f.real" >"$f.tmp"
+        chmod 755 "$f.tmp"
+        mv -f "$f.tmp" "$f"
+    done
 }
 
 # make -C DIR KDIR=<KERNEL's headers> ARGS..., in KERNEL's chroot where it
