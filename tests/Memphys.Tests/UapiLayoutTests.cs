@@ -51,7 +51,13 @@ public sealed class UapiLayoutTests
             C(MEMPHYS_IOC_MAGIC);
             C(MEMPHYS_IOC_GET_INFO); C(MEMPHYS_IOC_SET_METHOD); C(MEMPHYS_IOC_SET_CACHING);
             C(MEMPHYS_IOC_SET_MAX_FAULT); C(MEMPHYS_IOC_GET_STATS); C(MEMPHYS_IOC_RESET_STATS); C(MEMPHYS_IOC_QUERY_PAGE);
-            C(MEMPHYS_IOC_SET_FAULT_AROUND);
+            C(MEMPHYS_IOC_SET_FAULT_AROUND); C(MEMPHYS_IOC_SYNC);
+            S(memphys_sync);
+            O(memphys_sync, offset); O(memphys_sync, length); O(memphys_sync, direction); O(memphys_sync, flags);
+            O(memphys_sync, result); O(memphys_sync, reserved);
+            C(MEMPHYS_SYNC_BIDIRECTIONAL); C(MEMPHYS_SYNC_TO_DEVICE); C(MEMPHYS_SYNC_FROM_DEVICE);
+            C(MEMPHYS_SYNC_RESULT_DONE); C(MEMPHYS_SYNC_RESULT_UNCACHED); C(MEMPHYS_SYNC_RESULT_COHERENT);
+            C(MEMPHYS_SYNC_RESULT_COHERENT_ARCH);
             C(O_RDONLY); C(O_WRONLY); C(O_RDWR); C(O_CLOEXEC);
             C(PROT_NONE); C(PROT_READ); C(PROT_WRITE);
             C(MAP_SHARED); C(MAP_PRIVATE); C(MAP_FIXED); C(MAP_ANONYMOUS); C(MAP_NORESERVE); C(MAP_POPULATE);
@@ -169,6 +175,38 @@ public sealed class UapiLayoutTests
     public void PageQueryOffsetsMatch(string cField, string csField) =>
         Assert.Equal(C($"offsetof memphys_page_query.{cField}"), Offset<MemphysPageQueryNative>(csField));
 
+    public static TheoryData<string, string> SyncFields => new()
+    {
+        { "offset", nameof(MemphysSyncNative.Offset) }, { "length", nameof(MemphysSyncNative.Length) },
+        { "direction", nameof(MemphysSyncNative.Direction) }, { "flags", nameof(MemphysSyncNative.Flags) },
+        { "result", nameof(MemphysSyncNative.Result) }, { "reserved", nameof(MemphysSyncNative.Reserved) },
+    };
+
+    [Theory]
+    [MemberData(nameof(SyncFields))]
+    public void SyncOffsetsMatch(string cField, string csField) =>
+        Assert.Equal(C($"offsetof memphys_sync.{cField}"), Offset<MemphysSyncNative>(csField));
+
+    [Fact]
+    public void SyncConstantsMatch()
+    {
+        Assert.Equal(C("sizeof memphys_sync"), (ulong)Unsafe.SizeOf<MemphysSyncNative>());
+        Assert.Equal(C("MEMPHYS_SYNC_BIDIRECTIONAL"), Uapi.SyncBidirectional);
+        Assert.Equal(C("MEMPHYS_SYNC_TO_DEVICE"), Uapi.SyncToDevice);
+        Assert.Equal(C("MEMPHYS_SYNC_FROM_DEVICE"), Uapi.SyncFromDevice);
+        Assert.Equal(C("MEMPHYS_SYNC_RESULT_DONE"), Uapi.SyncResultDone);
+        Assert.Equal(C("MEMPHYS_SYNC_RESULT_UNCACHED"), Uapi.SyncResultUncached);
+        Assert.Equal(C("MEMPHYS_SYNC_RESULT_COHERENT"), Uapi.SyncResultCoherent);
+        Assert.Equal(C("MEMPHYS_SYNC_RESULT_COHERENT_ARCH"), Uapi.SyncResultCoherentArch);
+        Assert.Equal(Uapi.SyncBidirectional, (uint)SyncDirection.Bidirectional);
+        Assert.Equal(Uapi.SyncToDevice, (uint)SyncDirection.ToDevice);
+        Assert.Equal(Uapi.SyncFromDevice, (uint)SyncDirection.FromDevice);
+        Assert.Equal(Uapi.SyncResultDone, (uint)SyncResult.Performed);
+        Assert.Equal(Uapi.SyncResultUncached, (uint)SyncResult.NotNeededUncached);
+        Assert.Equal(Uapi.SyncResultCoherent, (uint)SyncResult.NotNeededCoherentDevice);
+        Assert.Equal(Uapi.SyncResultCoherentArch, (uint)SyncResult.NotNeededCoherentArchitecture);
+    }
+
     [Fact]
     public void SettingOffsetsMatch()
     {
@@ -188,6 +226,7 @@ public sealed class UapiLayoutTests
         Assert.Equal(C("MEMPHYS_IOC_RESET_STATS"), Uapi.IocResetStats);
         Assert.Equal(C("MEMPHYS_IOC_QUERY_PAGE"), Uapi.IocQueryPage);
         Assert.Equal(C("MEMPHYS_IOC_SET_FAULT_AROUND"), Uapi.IocSetFaultAround);
+        Assert.Equal(C("MEMPHYS_IOC_SYNC"), Uapi.IocSync);
     }
 
     [Fact]

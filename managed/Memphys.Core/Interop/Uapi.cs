@@ -8,7 +8,7 @@ namespace Memphys.Native;
 /// </summary>
 internal static class Uapi
 {
-    internal const uint UapiVersion = 3;
+    internal const uint UapiVersion = 4;
 
     internal const uint MethodRemap = 0;
     internal const uint MethodFault = 1;
@@ -67,6 +67,7 @@ internal static class Uapi
     internal static readonly uint IocResetStats = Io(IocMagic, 0x05);
     internal static readonly uint IocQueryPage = IoWR<MemphysPageQueryNative>(IocMagic, 0x06);
     internal static readonly uint IocSetFaultAround = IoW<MemphysSettingNative>(IocMagic, 0x07);
+    internal static readonly uint IocSync = IoWR<MemphysSyncNative>(IocMagic, 0x08);
 
     /// <summary><c>MEMPHYS_FAULT_AROUND_MAX</c>: the most pages one 4 KiB fault may map.</summary>
     internal const uint FaultAroundMax = 512;
@@ -85,6 +86,15 @@ internal static class Uapi
                 "(driver and toolkit come from different memphys versions)");
         }
     }
+
+    internal const uint SyncBidirectional = 0;
+    internal const uint SyncToDevice = 1;
+    internal const uint SyncFromDevice = 2;
+
+    internal const uint SyncResultDone = 1;
+    internal const uint SyncResultUncached = 2;
+    internal const uint SyncResultCoherent = 3;
+    internal const uint SyncResultCoherentArch = 4;
 
     internal const uint PagePresent = 1u << 0;
     internal const uint PageWrite = 1u << 1;

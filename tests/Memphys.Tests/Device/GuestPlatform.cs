@@ -25,6 +25,24 @@ internal static class GuestPlatform
                 .Select(f => Path.GetDirectoryName(f)!)
             : [];
 
+    /// <summary>
+    /// Whether the kernel takes the device of <paramref name="node"/> (a path such as <c>/memphys</c>) as DMA-coherent:
+    /// the node or a bus above it has <c>dma-coherent</c> (of_dma_is_coherent(); arm64's default is non-coherent).
+    /// </summary>
+    public static bool DeviceTreeDmaCoherent(string node)
+    {
+        for (string? dir = DeviceTreeRoot + node; dir is not null && dir.StartsWith(DeviceTreeRoot, StringComparison.Ordinal);
+             dir = Path.GetDirectoryName(dir))
+        {
+            if (File.Exists(Path.Combine(dir, "dma-coherent")))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>The top-level ranges of /proc/iomem in order: start, end (inclusive), name.</summary>
     public static IReadOnlyList<(ulong Start, ulong End, string Name)> TopLevelIomem() =>
         File.Exists("/proc/iomem")
