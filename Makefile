@@ -15,6 +15,9 @@ endif
 CONFIGURATION ?= Release
 export CONFIGURATION
 CLI_FILE := managed/publish/memphys
+# The CLI is published for this machine's architecture (an arm64 board: linux-arm64);
+# `make publish PUBLISH_RID=linux-arm64` on a PC makes the board's.
+PUBLISH_RID ?= linux-$(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x64)
 
 .PHONY: all deps driver check managed probe arm64 test demo bench bench-scaling debug-kernel clean help publish install uninstall
 
@@ -53,7 +56,7 @@ publish: $(CLI_FILE) ## the CLI as one self-contained file (managed/publish/memp
 
 CLI_SOURCES := $(shell find managed \( -name bin -o -name obj -o -name publish \) -prune -o \( -name '*.cs' -o -name '*.csproj' \) -print)
 $(CLI_FILE): $(CLI_SOURCES) Directory.Build.props
-	dotnet publish managed/Memphys.Cli/Memphys.Cli.csproj -c $(CONFIGURATION) -r linux-x64 --self-contained \
+	dotnet publish managed/Memphys.Cli/Memphys.Cli.csproj -c $(CONFIGURATION) -r $(PUBLISH_RID) --self-contained \
 		-p:PublishSingleFile=true -p:DebugType=none -o $(dir $@) -nologo -v q
 
 ARM64_DIR := build/arm64
@@ -64,7 +67,8 @@ arm64: ## the arm64 guests' programs: test suite and CLI published for linux-arm
 		-p:PublishSingleFile=true -p:DebugType=none -o $(ARM64_DIR)/cli -nologo -v q
 	PATH="$$(tests/vm/cross-arm64.sh):$$PATH" $(MAKE) -C tests/native arm64
 
-install: $(CLI_FILE) ## as root: module via DKMS, udev rule, modprobe.d file, /usr/local/bin/memphys [REGIONS=1G@0x100000000]
+# CLI=FILE installs a CLI published elsewhere (a board without the .NET SDK), building none here.
+install: $(if $(CLI),,$(CLI_FILE)) ## as root: module via DKMS, udev rule, modprobe.d file, /usr/local/bin/memphys [REGIONS=1G@0x100000000] [CLI=FILE]
 	packaging/install.sh install
 
 uninstall: ## as root: remove what install put in place

@@ -92,6 +92,8 @@ install_udev_rule() {
     if udevd_running; then
         udevadm control --reload
         udevadm trigger --action=change --subsystem-match=misc --sysname-match="$NAME*"
+        # Device-tree regions with a name of their own: every memphys node has sysfs "source".
+        udevadm trigger --action=change --subsystem-match=misc --attr-match=source
         udevadm settle
     fi
 }

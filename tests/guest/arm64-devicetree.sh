@@ -80,6 +80,54 @@ if [ -e /sys/firmware/devicetree/base/memphys-wc ]; then
         *) refused_node=0 ;;
     esac
     verdict $refused_node "no device for a refused node ($nodes)"
+
+    # memphys,device-name: one name per region, and never a default name.
+    grep -Eq "/dev/fpga-dup is taken by the region of devicetree /memphys-dup-[ab] " /tmp/dmesg.txt &&
+        grep -Eq "memphys-dup-[ab].*failed with error -17" /tmp/dmesg.txt && [ -c /dev/fpga-dup ]
+    verdict $? "a second node named fpga-dup is refused (EEXIST) with the reason; /dev/fpga-dup is the first's"
+    grep -q 'memphys,device-name "memphys7": names of the form memphysN are the default names' /tmp/dmesg.txt &&
+        grep -q "memphys-default-name.*failed with error -22" /tmp/dmesg.txt && [ ! -e /dev/memphys7 ]
+    verdict $? "a device name of the default form memphys7 is refused (EINVAL) with the reason"
+
+    # MEMPHYS_IOC_SYNC by node: QEMU models no caches, so only the answers.
+    "$cli" sync --device "$dev" --json >/tmp/sync.txt 2>&1 && grep -q '"result": *"Performed"' /tmp/sync.txt
+    verdict $? "memphys sync on $dev (wb, no dma-coherent): performed ($(tr -d '\n' </tmp/sync.txt))"
+    "$cli" sync --device /dev/fpga-coherent --json >/tmp/sync.txt 2>&1 &&
+        grep -q '"result": *"NotNeededCoherentDevice"' /tmp/sync.txt
+    verdict $? "memphys sync on the dma-coherent node: not needed ($(tr -d '\n' </tmp/sync.txt))"
+    "$cli" sync --device /dev/fpga-wc --length 4096 --json >/tmp/sync.txt 2>&1 &&
+        grep -q '"result": *"NotNeededUncached"' /tmp/sync.txt
+    verdict $? "memphys sync on the wc node: not needed ($(tr -d '\n' </tmp/sync.txt))"
+fi
+
+# regions= on arm64: RAM that mem= trimmed off works (the harness loaded
+# MEMPHYS_REGIONS above mem=), RAM in the kernel's memory map (a no-map
+# carve-out no memphys node points at) is refused with EBUSY.  Last: it
+# reloads the module.
+if [ -n "${MEMPHYS_REGIONS:-}" ] && [ -n "${MEMPHYS_KO:-}" ]; then
+    trimmed=""
+    for d in /sys/class/misc/memphys*; do
+        [ "$(cat "$d/source" 2>/dev/null)" = "regions=$MEMPHYS_REGIONS" ] && trimmed=/dev/${d##*/}
+    done
+    base=$((${MEMPHYS_REGIONS#*@}))
+    ram=""
+    while read -r range _ name; do      # "40000000-bfffffff : System RAM"
+        [ "$name" = "System RAM" ] || continue
+        [ "$base" -ge $((0x${range%-*})) ] && [ "$base" -le $((0x${range#*-})) ] && ram=$range
+    done </proc/iomem
+    [ -n "$trimmed" ] && grep -q "mem=" /proc/cmdline && [ -z "$ram" ] &&
+        dd if="$trimmed" of=/dev/null bs=1M count=4 2>/dev/null
+    verdict $? "regions=$MEMPHYS_REGIONS above $(grep -o 'mem=[^ ]*' /proc/cmdline): ${trimmed:-no device}, not System RAM, reads"
+    if [ -e /sys/firmware/devicetree/base/reserved-memory/buffer@d5300000/no-map ]; then
+        "$probe" delete-module memphys >/tmp/unload.txt 2>&1
+        got=$("$probe" finit-module "$MEMPHYS_KO" "regions=1M@0xd5300000" 2>&1)
+        dmesg | grep -q "region 1M@0xd5300000 is RAM in the kernel's memory map"
+        logged=$?
+        [ "$(cat /tmp/unload.txt)" = OK ] && [ "$got" = EBUSY ] && [ $logged = 0 ]
+        verdict $? "regions=1M@0xd5300000 over a no-map carve-out in the memory map: $got with the reason"
+        [ "$("$probe" finit-module "$MEMPHYS_KO" "regions=$MEMPHYS_REGIONS" 2>&1)" = OK ]
+        verdict $? "memphys loads again with regions=$MEMPHYS_REGIONS"
+    fi
 fi
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -74,8 +74,12 @@ arm64_busybox() { echo "$(arm64_root)/bin/busybox"; }
 # adds the device-tree cases of tests/guest/arm64-devicetree.sh: a wc buffer
 # with a device name (/dev/fpga-wc), a no-map buffer asking for the pages
 # method (/dev/fpga-pages, which memphys must give no struct pages: the
-# buffer already has them), and nodes memphys must refuse: a reusable (CMA)
-# buffer, one without no-map, an unknown memory type.
+# buffer already has them), a dma-coherent node (/dev/fpga-coherent: no
+# cache maintenance), a no-map buffer no node points at (a carve-out of
+# "the firmware", which regions= must not take), and nodes memphys must
+# refuse: a reusable (CMA) buffer, one without no-map, an unknown memory
+# type, a device name of the default form (memphys7) and a second node
+# named fpga-dup.
 arm64_dt_nodes() {
     cat <<DTS
 
@@ -121,6 +125,26 @@ DTS
 			reg = <0x0 0xd4000000 0x0 0x1000000>;
 			no-map;
 		};
+
+		memphys_dup_a: buffer@d5000000 {
+			reg = <0x0 0xd5000000 0x0 0x100000>;
+			no-map;
+		};
+
+		memphys_dup_b: buffer@d5100000 {
+			reg = <0x0 0xd5100000 0x0 0x100000>;
+			no-map;
+		};
+
+		memphys_coherent: buffer@d5200000 {
+			reg = <0x0 0xd5200000 0x0 0x100000>;
+			no-map;
+		};
+
+		firmware_carveout: buffer@d5300000 {
+			reg = <0x0 0xd5300000 0x0 0x100000>;
+			no-map;
+		};
 	};
 
 	memphys-wc {
@@ -151,6 +175,31 @@ DTS
 		compatible = "memphys,region";
 		memory-region = <&memphys_wc>;
 		memphys,memory-type = "xx";
+	};
+
+	memphys-dup-a {
+		compatible = "memphys,region";
+		memory-region = <&memphys_dup_a>;
+		memphys,device-name = "fpga-dup";
+	};
+
+	memphys-dup-b {
+		compatible = "memphys,region";
+		memory-region = <&memphys_dup_b>;
+		memphys,device-name = "fpga-dup";
+	};
+
+	memphys-default-name {
+		compatible = "memphys,region";
+		memory-region = <&memphys_dup_b>;
+		memphys,device-name = "memphys7";
+	};
+
+	memphys-coherent {
+		compatible = "memphys,region";
+		memory-region = <&memphys_coherent>;
+		memphys,device-name = "fpga-coherent";
+		dma-coherent;
 	};
 };
 DTS

@@ -380,6 +380,7 @@ arm64_cross_wrap() {
         [[ -L $f || $f == *.real || -e $f.real ]] && continue
         readelf -d "$f" 2>/dev/null | grep -q 'arm64\.so' || continue
         cp -p "$f" "$f.real"
+        # shellcheck disable=SC2016 # expanded by the wrapper, not here
         printf '#!/bin/sh\nLD_LIBRARY_PATH=%s${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} exec %s "$@"\n' \
             "$lib" "$f.real" >"$f.tmp"
         chmod 755 "$f.tmp"
