@@ -8,6 +8,9 @@ set -u
 cli=$1 probe=$2
 passed=0 failed=0
 
+# What memphys-probe reports after "result: " (an errno name, or OK).
+probe_result() { "$probe" "$@" 2>&1 | sed -n 's/^result: //p'; }
+
 verdict() {
     if [ "$1" = 0 ]; then echo "PASS $2"; passed=$((passed + 1))
     else echo "FAIL $2"; failed=$((failed + 1)); fi
@@ -119,14 +122,15 @@ if [ -n "${MEMPHYS_REGIONS:-}" ] && [ -n "${MEMPHYS_KO:-}" ]; then
         dd if="$trimmed" of=/dev/null bs=1M count=4 2>/dev/null
     verdict $? "regions=$MEMPHYS_REGIONS above $(grep -o 'mem=[^ ]*' /proc/cmdline): ${trimmed:-no device}, not System RAM, reads"
     if [ -e /sys/firmware/devicetree/base/reserved-memory/buffer@d5300000/no-map ]; then
-        "$probe" delete-module memphys >/tmp/unload.txt 2>&1
-        got=$("$probe" finit-module "$MEMPHYS_KO" "regions=1M@0xd5300000" 2>&1)
+        unloaded=$(probe_result delete-module memphys)
+        got=$(probe_result finit-module "$MEMPHYS_KO" "regions=1M@0xd5300000")
         dmesg | grep -q "region 1M@0xd5300000 is RAM in the kernel's memory map"
         logged=$?
-        [ "$(cat /tmp/unload.txt)" = OK ] && [ "$got" = EBUSY ] && [ $logged = 0 ]
-        verdict $? "regions=1M@0xd5300000 over a no-map carve-out in the memory map: $got with the reason"
-        [ "$("$probe" finit-module "$MEMPHYS_KO" "regions=$MEMPHYS_REGIONS" 2>&1)" = OK ]
-        verdict $? "memphys loads again with regions=$MEMPHYS_REGIONS"
+        [ "$unloaded" = OK ] && [ "$got" = EBUSY ] && [ $logged = 0 ]
+        verdict $? "regions=1M@0xd5300000 over a no-map carve-out in the memory map: $got with the reason (unload: $unloaded)"
+        got=$(probe_result finit-module "$MEMPHYS_KO" "regions=$MEMPHYS_REGIONS")
+        [ "$got" = OK ]
+        verdict $? "memphys loads again with regions=$MEMPHYS_REGIONS: $got"
     fi
 fi
 echo "$passed passed, $failed failed"
