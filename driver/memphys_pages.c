@@ -60,6 +60,8 @@ struct memphys_pages {
 	unsigned long opens;		/* open() calls since load */
 	bool lent;			/* holds a module reference */
 	struct delayed_work reclaim;
+	unsigned long scan_pfn;		/* where the next reclaim scan resumes */
+	unsigned long scan_opens;	/* opens when scan_pfn was valid */
 	struct vfsmount *mnt;		/* of the pseudo-filesystem below */
 	struct file *file;		/* every pages area's vm_file */
 	struct memphys_file mf;		/* its private_data: the region */
@@ -112,20 +114,36 @@ static bool memphys_pages_unmapped(struct memphys_pages *p)
 	return !p->file || file_count(p->file) == 1;
 }
 
-/* Whether no folio of the region is referenced beyond its idle count. */
-static bool memphys_pages_idle(struct memphys_region *r)
+/*
+ * Whether no folio of the region is referenced beyond its idle count, with
+ * no file open and no area mapping the region since @opens.  Then a folio
+ * found idle stays idle (nothing is left that could reference it again),
+ * so a rescan resumes at the folio that was still busy last time, unless a
+ * file was opened in between: while a pipe or an O_DIRECT holds one folio,
+ * each recheck reads one reference count, not the whole region's.
+ */
+static bool memphys_pages_idle(struct memphys_pages *p, unsigned long opens)
 {
-	unsigned long pfn = PHYS_PFN(r->base);
-	unsigned long end = pfn + (r->size >> PAGE_SHIFT);
-	unsigned long step = 1UL << r->pages->folio_order;
+	struct memphys_region *r = p->region;
+	unsigned long first = PHYS_PFN(r->base);
+	unsigned long end = first + (r->size >> PAGE_SHIFT);
+	unsigned long step = 1UL << p->folio_order;
+	unsigned long pfn;
 
-	for (; pfn < end; pfn += step) {
+	if (p->scan_opens != opens) {
+		p->scan_opens = opens;
+		p->scan_pfn = first;
+	}
+	for (pfn = p->scan_pfn; pfn < end; pfn += step) {
 		if (folio_ref_count(page_folio(pfn_to_page(pfn))) !=
-		    MEMPHYS_PAGE_IDLE_REFS)
+		    MEMPHYS_PAGE_IDLE_REFS) {
+			p->scan_pfn = pfn;
 			return false;
+		}
 		if (!(pfn & (PAGES_PER_SECTION - 1)))
 			cond_resched();
 	}
+	p->scan_pfn = end;
 	return true;
 }
 
@@ -175,7 +193,7 @@ static void memphys_pages_reclaim(struct work_struct *work)
 	}
 	opens = p->opens;
 	spin_unlock(&p->lock);
-	idle = memphys_pages_unmapped(p) && memphys_pages_idle(p->region);
+	idle = memphys_pages_unmapped(p) && memphys_pages_idle(p, opens);
 
 	spin_lock(&p->lock);
 	if (p->lent && !p->users) {
@@ -331,8 +349,7 @@ static bool memphys_pages_prepare(struct memphys_region *r, u64 max_fault)
 /*
  * Set up a pages mapping that memphys_mmap.c has checked.  vm_private_data
  * holds its largest entry size and fault-around, so later ioctls on the
- * file leave it alone.  The area maps the region's own file (above); the
- * core takes the area's reference to it.
+ * file leave it alone.  The area maps the region's own file (above).
  */
 #if MEMPHYS_HAVE_MMAP_PREPARE
 void memphys_pages_mmap_prepare(struct vm_area_desc *desc, u64 max_fault,
@@ -345,8 +362,9 @@ void memphys_pages_mmap_prepare(struct vm_area_desc *desc, u64 max_fault,
 	vma_desc_set_flags(desc, VMA_DONTEXPAND_BIT);
 	if (memphys_pages_prepare(r, max_fault))
 		vma_desc_set_flags(desc, VMA_HUGEPAGE_BIT);
+	/* A vm_file set here is a reference the core takes over. */
 	if (r->pages->file)
-		desc->vm_file = r->pages->file;
+		desc->vm_file = get_file(r->pages->file);
 }
 #else
 void memphys_pages_mmap(struct vm_area_struct *vma, u64 max_fault,
@@ -584,6 +602,7 @@ static int memphys_pages_create(struct memphys_region *r)
 	p->region = r;
 	spin_lock_init(&p->lock);
 	INIT_DELAYED_WORK(&p->reclaim, memphys_pages_reclaim);
+	p->scan_opens = ULONG_MAX;	/* no scan yet */
 	p->pgmap.type = MEMORY_DEVICE_GENERIC;
 	p->pgmap.range.start = r->base;
 	p->pgmap.range.end = r->base + r->size - 1;
@@ -624,6 +643,19 @@ void memphys_pages_teardown(struct memphys_region *r)
 		return;
 	/* No file is open and nothing is lent, or the module would be held. */
 	cancel_delayed_work_sync(&p->reclaim);
+	/*
+	 * Unless rmmod -f (MODULE_FORCE_UNLOAD) ignored that hold: then a
+	 * pinned page or an area may still use the pages and the inode, and
+	 * memunmap_pages() would wait for them forever (or free what is in
+	 * use).  Leave them in place until reboot instead.
+	 */
+	if (p->lent) {
+		pr_warn("%s: forced unload while its pages may be in use: leaving its %llu MiB of struct pages in place until reboot\n",
+			r->name,
+			((r->size >> PAGE_SHIFT) * sizeof(struct page)) >> 20);
+		r->pages = NULL;
+		return;
+	}
 	memphys_pages_inode_release(p);
 	memunmap_pages(&p->pgmap);
 	kfree(p);
