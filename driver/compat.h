@@ -127,21 +127,6 @@ static inline vm_fault_t memphys_insert_pud(struct vm_fault *vmf,
 	return vmf_insert_pfn_pud(vmf, memphys_huge_pfn(pfn), write);
 }
 
-/*
- * mm->get_unmapped_area became mm_get_unmapped_area(mm, ...) in 6.10, which
- * lost its mm argument (always current->mm) in 6.19.
- */
-static inline unsigned long
-memphys_mm_get_unmapped_area(struct file *file, unsigned long addr,
-			     unsigned long len, unsigned long pgoff,
-			     unsigned long flags)
-{
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 19, 0)
-	return mm_get_unmapped_area(file, addr, len, pgoff, flags);
-#else
-	return mm_get_unmapped_area(current->mm, file, addr, len, pgoff, flags);
-#endif
-}
 #endif /* MEMPHYS_HAVE_HUGE_FAULT */
 
 #ifdef CONFIG_X86
@@ -259,10 +244,20 @@ static inline void memphys_page_clear_reserved(struct page *page)
  * align), and huge entries are inserted up to that size (6.12-6.14) or of
  * exactly that size (6.15+).  4 KiB entries work with any folio size.
  *
- * 6.1 only offers huge faults to DAX inodes (vma_is_dax()), which a misc
- * device's inode is not: 4 KiB entries only.  6.12 and later call any
- * ->huge_fault handler of a VM_HUGEPAGE area.
+ * 6.1 only offers huge faults to DAX inodes (vma_is_dax()), and 6.15+
+ * offers 1 GiB ones only to DAX inodes and "special" areas; a misc
+ * device's inode is not one, so pages areas map a file of the region's own
+ * S_DAX inode (memphys_pages.c) where the kernel has DAX inodes
+ * (CONFIG_FS_DAX).  6.12 and later call any ->huge_fault handler of a
+ * VM_HUGEPAGE area for 2 MiB.
  */
+#if defined(CONFIG_ZONE_DEVICE) && defined(CONFIG_64BIT) && \
+	defined(CONFIG_FS_DAX)
+#define MEMPHYS_PAGES_DAX	1
+#else
+#define MEMPHYS_PAGES_DAX	0
+#endif
+
 #if MEMPHYS_HAVE_PAGES && LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)
 #define MEMPHYS_PAGES_VM_FLAGS	0
 #define MEMPHYS_PAGES_EXACT_FOLIO	1
@@ -345,14 +340,16 @@ static inline vm_fault_t memphys_pages_insert_pud(struct vm_fault *vmf,
  * (vma_is_special_huge(): DAX inodes, VM_PFNMAP or VM_MIXEDMAP).  Up to
  * 6.14 the pages area is VM_MIXEDMAP (above); from 6.15 a VM_MIXEDMAP
  * area's huge entries are zapped without dropping the folio reference that
- * vmf_insert_folio_pud() took, so there it stays a plain file area: 2 MiB.
+ * vmf_insert_folio_pud() took, while a DAX inode's are zapped and split as
+ * device-dax's: there 1 GiB needs the DAX inode, as do all huge entries on
+ * 6.1.
  */
 #if MEMPHYS_HAVE_PAGES && defined(CONFIG_TRANSPARENT_HUGEPAGE) && \
-	LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+	(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0) || MEMPHYS_PAGES_DAX)
 #define MEMPHYS_HAVE_PAGES_PMD	1
 #define MEMPHYS_HAVE_PAGES_PUD \
 	(IS_ENABLED(CONFIG_HAVE_ARCH_TRANSPARENT_HUGEPAGE_PUD) && \
-	 !MEMPHYS_PAGES_EXACT_FOLIO)
+	 (!MEMPHYS_PAGES_EXACT_FOLIO || MEMPHYS_PAGES_DAX))
 #else
 #define MEMPHYS_HAVE_PAGES_PMD	0
 #define MEMPHYS_HAVE_PAGES_PUD	0
@@ -380,6 +377,27 @@ static vm_fault_t name(struct vm_fault *vmf, enum page_entry_size pe)	\
 	return fn(vmf, 0);						\
 }
 #endif
+
+#if MEMPHYS_HAVE_HUGE_FAULT || MEMPHYS_HAVE_PAGES_HUGE
+/*
+ * mm->get_unmapped_area became mm_get_unmapped_area(mm, ...) in 6.10, which
+ * lost its mm argument (always current->mm) in 6.19.  Needed where an area
+ * can take huge faults: the fault method's (6.12+) or the pages method's.
+ */
+static inline unsigned long
+memphys_mm_get_unmapped_area(struct file *file, unsigned long addr,
+			     unsigned long len, unsigned long pgoff,
+			     unsigned long flags)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 19, 0)
+	return mm_get_unmapped_area(file, addr, len, pgoff, flags);
+#elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+	return mm_get_unmapped_area(current->mm, file, addr, len, pgoff, flags);
+#else
+	return current->mm->get_unmapped_area(file, addr, len, pgoff, flags);
+#endif
+}
+#endif /* MEMPHYS_HAVE_HUGE_FAULT || MEMPHYS_HAVE_PAGES_HUGE */
 /* ---- end of the pages method ---- */
 
 #endif /* _MEMPHYS_COMPAT_H */

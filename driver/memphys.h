@@ -82,6 +82,8 @@ unsigned long memphys_get_unmapped_area(struct file *file, unsigned long addr,
 u32 memphys_fault_sizes(void);
 u64 memphys_largest_fault_size(void);
 bool memphys_fault_around_valid(u64 pages);
+void memphys_fault_around(struct vm_fault *vmf, struct memphys_region *r,
+			  unsigned long pfn);
 
 /* memphys_query.c */
 int memphys_query_page(struct memphys_file *mf,
@@ -121,9 +123,11 @@ void memphys_pages_teardown(struct memphys_region *r);
 void memphys_pages_open(struct memphys_region *r);
 void memphys_pages_release(struct memphys_region *r);
 #if MEMPHYS_HAVE_MMAP_PREPARE
-void memphys_pages_mmap_prepare(struct vm_area_desc *desc, u64 max_fault);
+void memphys_pages_mmap_prepare(struct vm_area_desc *desc, u64 max_fault,
+				u32 fault_around);
 #else
-void memphys_pages_mmap(struct vm_area_struct *vma, u64 max_fault);
+void memphys_pages_mmap(struct vm_area_struct *vma, u64 max_fault,
+			u32 fault_around);
 #endif
 u32 memphys_pages_fault_sizes(struct memphys_region *r);
 bool memphys_pages_vma(const struct vm_area_struct *vma);
@@ -148,12 +152,12 @@ static inline void memphys_pages_release(struct memphys_region *r)
 
 #if MEMPHYS_HAVE_MMAP_PREPARE
 static inline void memphys_pages_mmap_prepare(struct vm_area_desc *desc,
-					      u64 max_fault)
+					      u64 max_fault, u32 fault_around)
 {
 }
 #else
 static inline void memphys_pages_mmap(struct vm_area_struct *vma,
-				      u64 max_fault)
+				      u64 max_fault, u32 fault_around)
 {
 }
 #endif
@@ -201,6 +205,31 @@ long memphys_ioc_sync(struct memphys_file *mf, void __user *arg);
 
 /* memphys_ioctl.c */
 long memphys_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+
+/*
+ * vm_private_data of a fault- or pages-method area holds the largest fault
+ * size and the fault-around that were set when it was mapped, so later
+ * ioctls on the file do not change existing mappings.  The fault size is a
+ * multiple of PAGE_SIZE: the fault-around, smaller than PAGE_SIZE, fits in
+ * its low bits.
+ */
+static_assert(MEMPHYS_FAULT_AROUND_MAX < PAGE_SIZE);
+
+static inline void *memphys_vma_data(u64 max_fault, u32 fault_around)
+{
+	return (void *)(unsigned long)(max_fault | fault_around);
+}
+
+static inline u64 memphys_vma_max_fault(const struct vm_area_struct *vma)
+{
+	return (unsigned long)vma->vm_private_data & PAGE_MASK;
+}
+
+static inline unsigned long
+memphys_vma_fault_around(const struct vm_area_struct *vma)
+{
+	return (unsigned long)vma->vm_private_data & ~PAGE_MASK;
+}
 
 static inline struct memphys_region *memphys_file_region(struct file *file)
 {

@@ -116,7 +116,10 @@ static long memphys_set(struct memphys_file *mf, unsigned int cmd,
 		bit = memphys_fault_size_bit(set.value);
 		if (!bit)
 			return -EINVAL;
-		if (!(memphys_fault_sizes() & bit))
+		/* Sizes the fault method or this region's pages can take. */
+		if (!((memphys_fault_sizes() |
+		       (mf->region->pages ?
+			memphys_pages_fault_sizes(mf->region) : 0)) & bit))
 			return -EOPNOTSUPP;
 		WRITE_ONCE(mf->max_fault_size, set.value);
 		return 0;

@@ -412,7 +412,7 @@ const struct file_operations memphys_fops = {
 #else
 	.mmap = memphys_mmap,
 #endif
-#if MEMPHYS_HAVE_HUGE_FAULT
+#if MEMPHYS_HAVE_HUGE_FAULT || MEMPHYS_HAVE_PAGES_HUGE
 	.get_unmapped_area = memphys_get_unmapped_area,
 #endif
 	.unlocked_ioctl = memphys_ioctl,

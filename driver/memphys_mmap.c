@@ -50,24 +50,6 @@ u64 memphys_largest_fault_size(void)
 	return MEMPHYS_SIZE_4K;
 }
 
-/*
- * vm_private_data of a fault-method area holds the largest fault size and
- * the fault-around that were set when it was mapped, so later ioctls on the
- * file do not change existing mappings.  The fault size is a multiple of
- * PAGE_SIZE: the fault-around, smaller than PAGE_SIZE, fits in its low bits.
- */
-static_assert(MEMPHYS_FAULT_AROUND_MAX < PAGE_SIZE);
-
-static void *memphys_vma_data(u64 max_fault, u32 fault_around)
-{
-	return (void *)(unsigned long)(max_fault | fault_around);
-}
-
-static unsigned long memphys_vma_fault_around(struct vm_area_struct *vma)
-{
-	return (unsigned long)vma->vm_private_data & ~PAGE_MASK;
-}
-
 bool memphys_fault_around_valid(u64 pages)
 {
 	return pages && pages <= MEMPHYS_FAULT_AROUND_MAX &&
@@ -79,13 +61,20 @@ struct memphys_prefault {
 	struct vm_area_struct *vma;
 	unsigned long start;	/* virtual address of the window */
 	unsigned long pfn;	/* PFN mapped at start */
+	unsigned long fault;	/* virtual address of the faulting page */
+	unsigned long fault_pfn;	/* and the PFN it maps */
+	bool have_prot;
+	pgprot_t prot;		/* the faulting entry's protection */
 	unsigned long count;	/* entries filled */
 };
 
 /*
  * apply_to_page_range() callback, called with the page table lock held:
- * fill a free entry the way vmf_insert_pfn() does, leave a present one
- * (the faulting page, or one another thread mapped) alone.
+ * fill a free entry with the faulting entry's protection bits (memory type,
+ * write permission, special/devmap), leave a present one (the faulting
+ * page, or one another thread mapped) alone.  The whole window lies in the
+ * faulting page's PTE table, so its entry is at a known distance from
+ * @pte; the first call reads it, and stops the walk if it is gone.
  */
 static int memphys_prefault_pte(pte_t *pte, unsigned long addr, void *data)
 {
@@ -93,10 +82,18 @@ static int memphys_prefault_pte(pte_t *pte, unsigned long addr, void *data)
 	struct vm_area_struct *vma = p->vma;
 	unsigned long pfn = p->pfn + ((addr - p->start) >> PAGE_SHIFT);
 
+	if (!p->have_prot) {
+		pte_t f = ptep_get(pte + ((long)(p->fault - addr) >> PAGE_SHIFT));
+
+		if (!pte_present(f) || pte_pfn(f) != p->fault_pfn)
+			return -EAGAIN;
+		/* A neighbour nobody wrote yet is not dirty. */
+		p->prot = pte_pgprot(pte_mkclean(f));
+		p->have_prot = true;
+	}
 	if (!pte_none(ptep_get(pte)))
 		return 0;
-	set_pte_at(vma->vm_mm, addr, pte,
-		   pte_mkspecial(pfn_pte(pfn, vma->vm_page_prot)));
+	set_pte_at(vma->vm_mm, addr, pte, pfn_pte(pfn, p->prot));
 	update_mmu_cache(vma, addr, pte);
 	p->count++;
 	return 0;
@@ -104,20 +101,26 @@ static int memphys_prefault_pte(pte_t *pte, unsigned long addr, void *data)
 
 /*
  * Fault-around, as do_fault_around() does for the page cache: after the
- * faulting page, map the free entries of the naturally aligned window of
- * fault_around pages that holds it, clipped to the area and the region.
- * The window (at most 512 aligned pages) lies in the page table that the
- * faulting page's insertion has just populated.  A fault-method area is
- * never a COW one (memphys_mmap_check()), so no entry needs copying.
+ * faulting page (@pfn, just mapped), map the free entries of the naturally
+ * aligned window of the area's fault-around pages that holds it, clipped
+ * to the area and the region, each with the faulting entry's protection
+ * (vmf_insert_pfn() may have adjusted vm_page_prot's memory type to the
+ * one the PFN is tracked with).  The window (at most 512 aligned pages)
+ * lies in the page table that the faulting page's insertion has just
+ * populated.  A memphys area is never a COW one (memphys_mmap_check()),
+ * so no entry needs copying.  Used by the fault method and, up to 6.14,
+ * by the pages method, whose 4 KiB entries are devmap ones (compat.h).
  */
-static void memphys_fault_around(struct vm_fault *vmf,
-				 struct memphys_region *r, unsigned long pfn)
+void memphys_fault_around(struct vm_fault *vmf, struct memphys_region *r,
+			  unsigned long pfn)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	unsigned long span = memphys_vma_fault_around(vma) << PAGE_SHIFT;
 	unsigned long addr = vmf->address & PAGE_MASK;
 	u64 left = r->size - ((u64)vmf->pgoff << PAGE_SHIFT);
-	struct memphys_prefault p = { .vma = vma };
+	struct memphys_prefault p = {
+		.vma = vma, .fault = addr, .fault_pfn = pfn,
+	};
 	unsigned long end;
 
 	if (span <= PAGE_SIZE)
@@ -150,11 +153,6 @@ static vm_fault_t memphys_fault(struct vm_fault *vmf)
 }
 
 #if MEMPHYS_HAVE_HUGE_FAULT
-static u64 memphys_vma_max_fault(struct vm_area_struct *vma)
-{
-	return (unsigned long)vma->vm_private_data & PAGE_MASK;
-}
-
 /*
  * Insert one entry of @size bytes when the virtual address, the PFN and the
  * area's bounds are all aligned to it; otherwise let the kernel fall back to
@@ -314,7 +312,7 @@ int memphys_mmap_prepare(struct vm_area_desc *desc)
 		mmap_action_remap_full(desc, PHYS_PFN(r->base + offset));
 		atomic64_add(vma_desc_size(desc), &r->stats.bytes_remapped);
 	} else if (method == MEMPHYS_METHOD_PAGES) {
-		memphys_pages_mmap_prepare(desc, max_fault);
+		memphys_pages_mmap_prepare(desc, max_fault, fault_around);
 	} else {
 		desc->vm_ops = &memphys_fault_vm_ops;
 		desc->private_data = memphys_vma_data(max_fault, fault_around);
@@ -355,7 +353,7 @@ int memphys_mmap(struct file *file, struct vm_area_struct *vma)
 			return memphys_refuse(r, ret);
 		atomic64_add(len, &r->stats.bytes_remapped);
 	} else if (method == MEMPHYS_METHOD_PAGES) {
-		memphys_pages_mmap(vma, max_fault);
+		memphys_pages_mmap(vma, max_fault, fault_around);
 	} else {
 		vma->vm_ops = &memphys_fault_vm_ops;
 		vma->vm_private_data = memphys_vma_data(max_fault, fault_around);
@@ -369,7 +367,7 @@ int memphys_mmap(struct file *file, struct vm_area_struct *vma)
 }
 #endif
 
-#if MEMPHYS_HAVE_HUGE_FAULT
+#if MEMPHYS_HAVE_HUGE_FAULT || MEMPHYS_HAVE_PAGES_HUGE
 /*
  * Huge faults need the virtual address aligned like the physical one:
  * choose an address whose offset inside the largest fault size allowed

@@ -11,20 +11,32 @@
  * vmsplice(), process_vm_readv(), /proc/PID/mem, RDMA, io_uring) work on it.
  * The struct pages cost 64 bytes per 4 KiB page (16 MiB per GiB) of RAM.
  *
+ * A pages mapping is not a mapping of the /dev file: .mmap points the area
+ * at a file of the region's own inode, which has S_DAX (so the kernel
+ * offers the area the 2 MiB and 1 GiB faults it offers device-dax, on 6.1
+ * and 7.x too, and zaps them as it zaps device-dax's) and S_IFCHR (so
+ * long-term pins are not refused as for fs-dax), an inode of a private
+ * pseudo-filesystem as drivers/dax/super.c has.  Only pages mappings get
+ * it: a remap or fault area of a DAX inode would be zapped as refcounted
+ * folios on 7.x.
+ *
  * A pinned page may outlive every mapping and open file (a pipe keeps the
  * pages vmsplice() gave it), and memunmap_pages() must not run while one
  * does.  So from the first mapping on, the region holds a reference to the
- * module; once no file of the region is open any more (so nothing maps it
- * and nothing can pin more), a work item checks every page's reference
+ * module; once no file of the region is open and no area maps it any more
+ * (so nothing can pin more), a work item checks every page's reference
  * count and drops the module reference when all are back to their idle
  * value.  Until then rmmod fails with EAGAIN ("in use").
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/file.h>
+#include <linux/fs.h>
 #include <linux/memory_hotplug.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/pagemap.h>
+#include <linux/pseudo_fs.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/sizes.h>
@@ -48,6 +60,12 @@ struct memphys_pages {
 	unsigned long opens;		/* open() calls since load */
 	bool lent;			/* holds a module reference */
 	struct delayed_work reclaim;
+	unsigned long scan_pfn;		/* where the next reclaim scan resumes */
+	unsigned long scan_opens;	/* opens when scan_pfn was valid */
+	struct vfsmount *mnt;		/* of the pseudo-filesystem below */
+	struct file *file;		/* every pages area's vm_file */
+	struct memphys_file mf;		/* its private_data: the region */
+	struct work_struct put;		/* drops file from a kernel thread */
 };
 
 #if MEMPHYS_HAVE_PAGES
@@ -87,20 +105,45 @@ u32 memphys_pages_fault_sizes(struct memphys_region *r)
 	return sizes;
 }
 
-/* Whether no folio of the region is referenced beyond its idle count. */
-static bool memphys_pages_idle(struct memphys_region *r)
+/*
+ * Whether no area maps the region any more: each holds a reference to
+ * p->file, which the region holds one of too.
+ */
+static bool memphys_pages_unmapped(struct memphys_pages *p)
 {
-	unsigned long pfn = PHYS_PFN(r->base);
-	unsigned long end = pfn + (r->size >> PAGE_SHIFT);
-	unsigned long step = 1UL << r->pages->folio_order;
+	return !p->file || file_count(p->file) == 1;
+}
 
-	for (; pfn < end; pfn += step) {
+/*
+ * Whether no folio of the region is referenced beyond its idle count, with
+ * no file open and no area mapping the region since @opens.  Then a folio
+ * found idle stays idle (nothing is left that could reference it again),
+ * so a rescan resumes at the folio that was still busy last time, unless a
+ * file was opened in between: while a pipe or an O_DIRECT holds one folio,
+ * each recheck reads one reference count, not the whole region's.
+ */
+static bool memphys_pages_idle(struct memphys_pages *p, unsigned long opens)
+{
+	struct memphys_region *r = p->region;
+	unsigned long first = PHYS_PFN(r->base);
+	unsigned long end = first + (r->size >> PAGE_SHIFT);
+	unsigned long step = 1UL << p->folio_order;
+	unsigned long pfn;
+
+	if (p->scan_opens != opens) {
+		p->scan_opens = opens;
+		p->scan_pfn = first;
+	}
+	for (pfn = p->scan_pfn; pfn < end; pfn += step) {
 		if (folio_ref_count(page_folio(pfn_to_page(pfn))) !=
-		    MEMPHYS_PAGE_IDLE_REFS)
+		    MEMPHYS_PAGE_IDLE_REFS) {
+			p->scan_pfn = pfn;
 			return false;
+		}
 		if (!(pfn & (PAGES_PER_SECTION - 1)))
 			cond_resched();
 	}
+	p->scan_pfn = end;
 	return true;
 }
 
@@ -140,8 +183,9 @@ static void memphys_pages_reclaim(struct work_struct *work)
 	/*
 	 * The scan runs unlocked.  Only a mapping can reference an idle page
 	 * and only an open file can map, so its verdict holds if no file was
-	 * open when it started and none was opened before it ended; an open
-	 * file's last close queues this work again.
+	 * open and no area mapped the region when it started and no file was
+	 * opened before it ended; the last close of an open file and every
+	 * area's close queue this work again.
 	 */
 	spin_lock(&p->lock);
 	if (!p->lent || p->users) {
@@ -150,7 +194,7 @@ static void memphys_pages_reclaim(struct work_struct *work)
 	}
 	opens = p->opens;
 	spin_unlock(&p->lock);
-	idle = memphys_pages_idle(p->region);
+	idle = memphys_pages_unmapped(p) && memphys_pages_idle(p, opens);
 
 	spin_lock(&p->lock);
 	if (p->lent && !p->users) {
@@ -216,9 +260,24 @@ static vm_fault_t memphys_pages_fault(struct vm_fault *vmf)
 		return VM_FAULT_SIGBUS;
 	ret = memphys_pages_insert_pte(vmf, pfn,
 				       vmf->flags & FAULT_FLAG_WRITE);
-	if (ret == VM_FAULT_NOPAGE)
+	if (ret == VM_FAULT_NOPAGE) {
 		atomic64_inc(&r->stats.pte_faults);
+		/* Devmap entries (compat.h) take no reference or rmap. */
+		if (!MEMPHYS_PAGES_EXACT_FOLIO)
+			memphys_fault_around(vmf, r, pfn);
+	}
 	return ret;
+}
+
+/* An area is gone: once nothing maps the region, it may become idle. */
+static void memphys_pages_vm_close(struct vm_area_struct *vma)
+{
+	struct memphys_pages *p = memphys_file_region(vma->vm_file)->pages;
+
+	spin_lock(&p->lock);
+	if (p->lent && !p->users)
+		schedule_delayed_work(&p->reclaim, MEMPHYS_PAGES_RECHECK);
+	spin_unlock(&p->lock);
 }
 
 #if MEMPHYS_HAVE_PAGES_HUGE
@@ -241,7 +300,7 @@ static vm_fault_t memphys_pages_huge(struct vm_fault *vmf, unsigned int order)
 
 	pfn = memphys_region_pfn(r, linear_page_index(vma, addr), size);
 	if (!memphys_pages_order_ok(r, order) ||
-	    size > (unsigned long)vma->vm_private_data ||
+	    size > memphys_vma_max_fault(vma) ||
 	    addr < vma->vm_start || addr + size > vma->vm_end ||
 	    pfn == -1UL || !IS_ALIGNED(pfn, 1UL << order))
 		goto fallback;
@@ -268,6 +327,7 @@ static int memphys_pages_mremap(struct vm_area_struct *vma)
 }
 
 static const struct vm_operations_struct memphys_pages_vm_ops = {
+	.close = memphys_pages_vm_close,
 	.fault = memphys_pages_fault,
 #if MEMPHYS_HAVE_PAGES_HUGE
 	.huge_fault = memphys_pages_huge_fault,
@@ -289,29 +349,37 @@ static bool memphys_pages_prepare(struct memphys_region *r, u64 max_fault)
 
 /*
  * Set up a pages mapping that memphys_mmap.c has checked.  vm_private_data
- * holds its largest entry size, so later ioctls on the file leave it alone.
+ * holds its largest entry size and fault-around, so later ioctls on the
+ * file leave it alone.  The area maps the region's own file (above).
  */
 #if MEMPHYS_HAVE_MMAP_PREPARE
-void memphys_pages_mmap_prepare(struct vm_area_desc *desc, u64 max_fault)
+void memphys_pages_mmap_prepare(struct vm_area_desc *desc, u64 max_fault,
+				u32 fault_around)
 {
 	struct memphys_region *r = memphys_file_region(desc->file);
 
 	desc->vm_ops = &memphys_pages_vm_ops;
-	desc->private_data = (void *)(unsigned long)max_fault;
+	desc->private_data = memphys_vma_data(max_fault, fault_around);
 	vma_desc_set_flags(desc, VMA_DONTEXPAND_BIT);
 	if (memphys_pages_prepare(r, max_fault))
 		vma_desc_set_flags(desc, VMA_HUGEPAGE_BIT);
+	/* A vm_file set here is a reference the core takes over. */
+	if (r->pages->file)
+		desc->vm_file = get_file(r->pages->file);
 }
 #else
-void memphys_pages_mmap(struct vm_area_struct *vma, u64 max_fault)
+void memphys_pages_mmap(struct vm_area_struct *vma, u64 max_fault,
+			u32 fault_around)
 {
 	struct memphys_region *r = memphys_file_region(vma->vm_file);
 
 	vma->vm_ops = &memphys_pages_vm_ops;
-	vma->vm_private_data = (void *)(unsigned long)max_fault;
+	vma->vm_private_data = memphys_vma_data(max_fault, fault_around);
 	memphys_vm_flags_set(vma, VM_DONTEXPAND | MEMPHYS_PAGES_VM_FLAGS);
 	if (memphys_pages_prepare(r, max_fault))
 		memphys_vm_flags_set(vma, VM_HUGEPAGE);
+	if (r->pages->file)
+		vma_set_file(vma, r->pages->file);
 }
 #endif
 
@@ -409,6 +477,112 @@ static unsigned int memphys_pages_folio_order(struct memphys_region *r)
 	return 0;
 }
 
+#if MEMPHYS_PAGES_DAX
+#define MEMPHYS_PAGES_FS_MAGIC	0x6d706870	/* "mphp" */
+
+static int memphys_pages_init_fs_context(struct fs_context *fc)
+{
+	return init_pseudo(fc, MEMPHYS_PAGES_FS_MAGIC) ? 0 : -ENOMEM;
+}
+
+/*
+ * Not registered (nothing can mount it) and without an owner: each mount
+ * would hold the module, and the region's mount ends at unload.
+ */
+static struct file_system_type memphys_pages_fs_type = {
+	.name = "memphys_pages",
+	.init_fs_context = memphys_pages_init_fs_context,
+	.kill_sb = kill_anon_super,
+};
+
+/*
+ * The file that every pages area of the region maps: no open, read or
+ * ioctl reaches it (its inode has no i_fop to open it again through
+ * /proc/PID/map_files), it only names the inode and the region.
+ */
+static const struct file_operations memphys_pages_fops = {
+	.llseek = noop_llseek,
+};
+
+/*
+ * The last reference to the file (no area maps the region): dropped now,
+ * not when rmmod returns to user space (where fput() would leave it, after
+ * the module and its filesystem type are gone), from a kernel thread as
+ * 6.1's __fput_sync() requires.
+ */
+static void memphys_pages_put(struct work_struct *work)
+{
+	struct memphys_pages *p = container_of(work, struct memphys_pages,
+					       put);
+
+	__fput_sync(p->file);
+}
+
+/*
+ * The region's file on a DAX inode of its own pseudo-filesystem mount, as
+ * drivers/dax/super.c has for device-dax: S_DAX makes vma_is_dax() true
+ * for its areas, S_IFCHR keeps vma_is_fsdax() false.  A region without it
+ * (the mount failed) keeps its areas on the /dev file: 4 KiB entries on
+ * 6.1, no 1 GiB ones on 7.x.
+ */
+static int memphys_pages_inode(struct memphys_pages *p)
+{
+	struct inode *inode;
+	struct file *file;
+
+	INIT_WORK(&p->put, memphys_pages_put);
+	p->mnt = kern_mount(&memphys_pages_fs_type);
+	if (IS_ERR(p->mnt)) {
+		int ret = PTR_ERR(p->mnt);
+
+		p->mnt = NULL;
+		return ret;
+	}
+	inode = alloc_anon_inode(p->mnt->mnt_sb);
+	if (IS_ERR(inode))
+		goto unmount;
+	inode->i_mode = S_IFCHR | 0600;
+	inode->i_flags |= S_DAX;
+	file = alloc_file_pseudo(inode, p->mnt, p->region->name, O_RDWR,
+				 &memphys_pages_fops);
+	if (IS_ERR(file)) {
+		iput(inode);
+		goto unmount;
+	}
+	p->mf.region = p->region;
+	p->mf.method = MEMPHYS_METHOD_PAGES;
+	file->private_data = &p->mf;
+	p->file = file;
+	return 0;
+unmount:
+	kern_unmount(p->mnt);
+	p->mnt = NULL;
+	return -ENOMEM;
+}
+
+static void memphys_pages_inode_release(struct memphys_pages *p)
+{
+	if (!p->mnt)
+		return;
+	if (p->file) {
+		schedule_work(&p->put);
+		flush_work(&p->put);
+		p->file = NULL;
+	}
+	kern_unmount(p->mnt);
+	p->mnt = NULL;
+}
+#else
+static int memphys_pages_inode(struct memphys_pages *p)
+{
+	return -EOPNOTSUPP;
+}
+
+static void memphys_pages_inode_release(struct memphys_pages *p)
+{
+}
+#endif
+
 static int memphys_pages_create(struct memphys_region *r)
 {
 	struct memphys_pages *p;
@@ -429,6 +603,7 @@ static int memphys_pages_create(struct memphys_region *r)
 	p->region = r;
 	spin_lock_init(&p->lock);
 	INIT_DELAYED_WORK(&p->reclaim, memphys_pages_reclaim);
+	p->scan_opens = ULONG_MAX;	/* no scan yet */
 	p->pgmap.type = MEMORY_DEVICE_GENERIC;
 	p->pgmap.range.start = r->base;
 	p->pgmap.range.end = r->base + r->size - 1;
@@ -442,6 +617,16 @@ static int memphys_pages_create(struct memphys_region *r)
 			r->name, ret);
 		kfree(p);
 		return ret;
+	}
+	if (MEMPHYS_PAGES_DAX) {
+		ret = memphys_pages_inode(p);
+		if (ret) {
+			pr_warn("%s: no pages method: no inode for its mappings (%d)\n",
+				r->name, ret);
+			memunmap_pages(&p->pgmap);
+			kfree(p);
+			return ret;
+		}
 	}
 	memphys_pages_clear_reserved(r);
 	r->pages = p;
@@ -459,6 +644,20 @@ void memphys_pages_teardown(struct memphys_region *r)
 		return;
 	/* No file is open and nothing is lent, or the module would be held. */
 	cancel_delayed_work_sync(&p->reclaim);
+	/*
+	 * Unless rmmod -f (MODULE_FORCE_UNLOAD) ignored that hold: then a
+	 * pinned page or an area may still use the pages and the inode, and
+	 * memunmap_pages() would wait for them forever (or free what is in
+	 * use).  Leave them in place until reboot instead.
+	 */
+	if (p->lent) {
+		pr_warn("%s: forced unload while its pages may be in use: leaving its %llu MiB of struct pages in place until reboot\n",
+			r->name,
+			((r->size >> PAGE_SHIFT) * sizeof(struct page)) >> 20);
+		r->pages = NULL;
+		return;
+	}
+	memphys_pages_inode_release(p);
 	memunmap_pages(&p->pgmap);
 	kfree(p);
 	r->pages = NULL;

@@ -57,7 +57,9 @@ int memphys_query_page(struct memphys_file *mf,
 		return -EINVAL;
 	mmap_read_lock(mm);
 	vma = vma_lookup(mm, query->address);
-	if (!vma || !vma->vm_file || vma->vm_file->f_op != &memphys_fops ||
+	/* A pages area maps the region's own file (memphys_pages.c). */
+	if (!vma || !vma->vm_file ||
+	    (vma->vm_file->f_op != &memphys_fops && !memphys_pages_vma(vma)) ||
 	    memphys_file_region(vma->vm_file) != mf->region) {
 		ret = -EINVAL;
 		goto out;

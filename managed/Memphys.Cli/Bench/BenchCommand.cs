@@ -115,7 +115,7 @@ internal static class BenchCommand
                 run = included[0] with { Kinds = all }; // --kinds none: a report of the included runs
             }
 
-            run = run with { Ratios = BenchRatios.Compute(all) };
+            run = run with { Ratios = BenchRatios.Compute(all, Emulation.Detect(), MemphysCaching(request.Device)) };
             if (request.Chart is { } chart)
             {
                 SvgChart.Write(chart, run);
@@ -199,6 +199,20 @@ internal static class BenchCommand
 
         var order = BenchKind.Catalog().Select(k => k.Name).ToList();
         return [.. list.OrderBy(k => order.IndexOf(k.Name) is var n && n < 0 ? int.MaxValue : n)];
+    }
+
+    /// <summary>The memory type of the memphys region measured; write-back when it cannot be opened (no memphys kind ran).</summary>
+    private static CachingMode MemphysCaching(string device)
+    {
+        try
+        {
+            using MemphysDevice dev = MemphysDevice.Open(device);
+            return dev.GetInfo().Caching;
+        }
+        catch (MemphysException)
+        {
+            return CachingMode.WriteBack;
+        }
     }
 
     private static string KernelRelease() =>

@@ -69,6 +69,7 @@ internal static class BenchJson
         o["denominatorMetric"] = r.Definition.DenominatorMetric;
         o["target"] = r.Definition.Target;
         o["targetMet"] = BenchTable.TargetMet(r) is { } met ? met : null;
+        o["meaningless"] = r.Definition.Meaningless;
         return o;
     }
 

@@ -34,7 +34,8 @@ internal static class BenchTable
             run.Ratios.Select(r => new[]
             {
                 r.Definition.Name, Cell(r.Value, v => v.ToString("0.000", CultureInfo.InvariantCulture)),
-                r.Definition.Target is null ? "" : $"{r.Definition.Target}: {TargetText(r)}",
+                r.Definition.Meaningless is { } why ? $"not meaningful: {why}"
+                    : r.Definition.Target is null ? "" : $"{r.Definition.Target}: {TargetText(r)}",
             }));
         var unsupported = run.Kinds.Where(k => k.Unsupported is not null).Select(k => (k.Name, k.Unsupported!)).ToList();
         if (unsupported.Count > 0)
@@ -43,11 +44,11 @@ internal static class BenchTable
         }
     }
 
-    /// <summary>Whether the ratio meets its target (null: no target, or the ratio is unstable).</summary>
+    /// <summary>Whether the ratio meets its target (null: no target, the ratio is unstable, or meaningless in this run).</summary>
     public static bool? TargetMet(RatioResult r)
     {
         string? target = r.Definition.Target;
-        if (target is null || r.Value.IsUnstable)
+        if (target is null || r.Value.IsUnstable || r.Definition.Meaningless is not null)
         {
             return null;
         }

@@ -20,6 +20,9 @@ public abstract class BenchKind(string name, string group, ulong pageSize) : IDi
     /// <summary>The fault method at 4 KiB with the fault-around the driver gives new files (module parameter fault_around).</summary>
     public const string FaultAround = "fault-4k-around";
 
+    /// <summary>The pages method at 4 KiB with the driver's default fault-around.</summary>
+    public const string PagesAround = "pages-4k-around";
+
     /// <summary>Every kind, in table order. A new kind is one entry here.</summary>
     public static IReadOnlyList<BenchKind> Catalog() =>
     [
@@ -28,7 +31,8 @@ public abstract class BenchKind(string name, string group, ulong pageSize) : IDi
         new MemphysKind(FaultAround, MappingMethod.Fault, FaultSize.Pte), // the driver's default fault-around
         new MemphysKind("fault-2m", MappingMethod.Fault, FaultSize.Pmd),
         new MemphysKind("fault-1g", MappingMethod.Fault, FaultSize.Pud),
-        new MemphysKind("pages-4k", MappingMethod.Pages, FaultSize.Pte),
+        new MemphysKind("pages-4k", MappingMethod.Pages, FaultSize.Pte, d => d.SetFaultAround(1)),
+        new MemphysKind(PagesAround, MappingMethod.Pages, FaultSize.Pte), // the driver's default fault-around
         new MemphysKind("pages-2m", MappingMethod.Pages, FaultSize.Pmd),
         new MemphysKind("pages-1g", MappingMethod.Pages, FaultSize.Pud),
         new AnonymousKind("anon-thp-off", Interop.Libc.MADV_NOHUGEPAGE, FaultSize.Pte),

@@ -9,6 +9,9 @@ namespace Memphys.Benchmarks;
 /// 2 %); null when there is none.</param>
 public sealed record RatioDefinition(string Numerator, string NumeratorMetric, string Denominator, string DenominatorMetric, string? Target)
 {
+    /// <summary>Why the ratio means nothing in this run (an emulator's artifact, <see cref="Emulation"/>); null when it holds.</summary>
+    public string? Meaningless { get; init; }
+
     /// <summary>"remap / anon-thp-off write", "anon-thp-off write / memset".</summary>
     public string Name => Numerator == Denominator
         ? $"{Numerator} C#/libc {Metric.Label(NumeratorMetric)}"

@@ -120,6 +120,21 @@ internal static unsafe partial class DeviceSupport
     /// The methods whose mappings are VM_PFNMAP areas (no struct pages), which every region has; the pages
     /// method (a region loaded with <c>:pages</c>) is tested by <see cref="PagesMethodTests"/>.
     /// </summary>
+    /// <summary>The running kernel's major.minor version, from /proc/sys/kernel/osrelease.</summary>
+    public static Version KernelVersion()
+    {
+        string[] parts = File.ReadAllText("/proc/sys/kernel/osrelease").Trim().Split('.', '-', '+');
+        return new Version(int.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture),
+            int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>
+    /// Whether a pages mapping's 4 KiB faults take fault-around here: up to 6.14, where they insert devmap entries
+    /// (no reference, no rmap); from 6.15 each 4 KiB entry is a referenced, rmapped page, and fault-around is not
+    /// done (driver/memphys_pages.c).
+    /// </summary>
+    public static bool PagesFaultAround() => KernelVersion() < new Version(6, 15);
+
     public static readonly MappingMethod[] PfnMapMethods = [MappingMethod.Remap, MappingMethod.Fault];
 
     public static MemphysDevice OpenWith(MappingMethod method)

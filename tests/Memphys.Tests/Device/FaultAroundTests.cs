@@ -4,9 +4,10 @@ using static Memphys.Tests.Device.DeviceSupport;
 namespace Memphys.Tests.Device;
 
 /// <summary>
-/// Fault-around (MEMPHYS_IOC_SET_FAULT_AROUND): a 4 KiB fault of the fault method maps the faulting page and the free
-/// entries of the aligned window of fault-around pages holding its virtual address, clipped to the mapping and the
-/// region. Read back entry by entry with MEMPHYS_IOC_QUERY_PAGE, with exact pte_faults / prefaulted counts.
+/// Fault-around (MEMPHYS_IOC_SET_FAULT_AROUND): a 4 KiB fault of the fault method (and of the pages method where its
+/// 4 KiB entries are devmap ones, up to 6.14) maps the faulting page and the free entries of the aligned window of
+/// fault-around pages holding its virtual address, clipped to the mapping and the region, each with the faulting
+/// entry's protection. Read back entry by entry with MEMPHYS_IOC_QUERY_PAGE, with exact pte_faults / prefaulted counts.
 /// </summary>
 [Trait(DeviceEnvironment.Category, DeviceEnvironment.Device)]
 [Collection(DeviceCollection.Name)]
@@ -15,13 +16,25 @@ public sealed unsafe class FaultAroundTests
     private const long Window2M = 512 * Page;
 
     /// <summary>A fault-method file with 4 KiB faults, the given fault-around and zeroed counters.</summary>
-    private static MemphysDevice OpenFault4K(uint faultAround)
+    private static MemphysDevice OpenFault4K(uint faultAround) => Open4K(MappingMethod.Fault, faultAround);
+
+    private static MemphysDevice Open4K(MappingMethod method, uint faultAround)
     {
-        MemphysDevice dev = OpenWith(MappingMethod.Fault);
+        MemphysDevice dev = OpenWith(method);
         dev.SetMaxFaultSize(FaultSize.Pte);
         dev.SetFaultAround(faultAround);
         return dev;
     }
+
+    /// <summary>Region loads whose fault-around neighbours are checked: the fault method per memory type, and pages.</summary>
+    public static TheoryData<string> RegionTypes => new("wb", "wc", "uc", "pages");
+
+    private static CachingMode ModeOf(string type) => type switch
+    {
+        "wc" => CachingMode.WriteCombining,
+        "uc" => CachingMode.Uncached,
+        _ => CachingMode.WriteBack,
+    };
 
     /// <summary>
     /// A shared mapping of <c>Pages</c> pages from region page <c>RegionPage</c>, placed <c>Shift</c> pages past a
@@ -228,4 +241,74 @@ public sealed unsafe class FaultAroundTests
         Assert.True(fallback.FallbackFaults >= 1, "no huge fault fell back");
         AssertMapped(dev, shifted, p => p < 15, Entry(dev, shifted, 0), "fallback window");
     }
+
+    /// <summary>
+    /// Every neighbour a fault-around inserts has the region's memory type, the faulting entry's protection and its
+    /// own frame, for wc and uc regions too (the neighbours are built from the faulting entry, not from the area's
+    /// vm_page_prot), and for the pages method (write-back ZONE_DEVICE pages) where it takes fault-around.
+    /// </summary>
+    [DeviceTheory]
+    [MemberData(nameof(RegionTypes))]
+    public void EveryNeighbourHasTheRegionsMemoryType(string type) => ModuleReload.WithRegionsOfType(type, () =>
+    {
+        bool pages = type == "pages";
+        if (pages)
+        {
+            SkipWithoutZoneDevice();
+        }
+
+        CachingMode mode = ModeOf(type);
+        using MemphysDevice dev = Open4K(pages ? MappingMethod.Pages : MappingMethod.Fault, 16);
+        bool around = !pages || PagesFaultAround();
+
+        // Region pages 0..63 at a 2 MiB-aligned address: the write to page 37 fills the window [32, 48).
+        using var map = new Placed(dev, regionPage: 0, pages: 64, shift: 0);
+        map.Write(37);
+        AssertCounts(dev, 1, around ? 15UL : 0UL, $"{type}: after one write");
+        PageTableEntry reference = Entry(dev, map, 37);
+        Assert.True(reference.MemoryType.Honours(mode), $"{type}: the faulting page mapped {reference.MemoryType.Short()}");
+        AssertMapped(dev, map, p => around ? p is >= 32 and < 48 : p == 37, reference, $"{type} region, fault-around 16");
+        for (long page = 32; page < 48 && around; page++)
+        {
+            PageTableEntry e = Entry(dev, map, page);
+            Assert.True(e.MemoryType.Honours(mode), $"{type}: neighbour {page} mapped {e.MemoryType.Short()}");
+        }
+
+        // The neighbours are writable in place: writing all of them takes no fault, and the data is in their frames.
+        for (long page = 32; page < 48; page++)
+        {
+            map.Write(page);
+        }
+
+        AssertCounts(dev, around ? 1UL : 16UL, around ? 15UL : 0UL, $"{type}: after writing the window");
+        Assert.Equal("match", Probe("check-pattern", DeviceEnvironment.DevicePath, pages ? "pages" : "fault",
+            (32 * Page).ToString(System.Globalization.CultureInfo.InvariantCulture), "16", "10"));
+    });
+
+    /// <summary>The pages method's fault-around follows the fault method's window rules: clipped to the mapping and the region.</summary>
+    [DeviceFact]
+    public void APagesMappingsWindowIsClippedToTheMappingAndTheRegion() => ModuleReload.WithRegionsOfType("pages", () =>
+    {
+        SkipWithoutZoneDevice();
+        Assert.SkipUnless(PagesFaultAround(),
+            $"kernel {KernelVersion()}: a pages mapping's 4 KiB entries are referenced, rmapped pages from 6.15; no fault-around");
+        using MemphysDevice dev = Open4K(MappingMethod.Pages, 16);
+        using (var map = new Placed(dev, regionPage: 0, pages: 20, shift: 3))
+        {
+            map.Write(0);
+            AssertCounts(dev, 1, 12, "after touching the first page");
+            AssertMapped(dev, map, p => p < 13, Entry(dev, map, 0), "first window clipped at the mapping's start");
+            map.Write(19);
+            AssertCounts(dev, 2, 12 + 6, "after touching the last page");
+            AssertMapped(dev, map, _ => true, Entry(dev, map, 19), "second window clipped at the mapping's end");
+        }
+
+        dev.ResetStats();
+        long regionPages = RegionPages(dev.GetInfo());
+        using var last = new Placed(dev, regionPage: regionPages - 10, pages: 10, shift: 8);
+        last.Write(9);
+        AssertCounts(dev, 1, 1, "after touching the region's last page");
+        AssertMapped(dev, last, p => p >= 8, Entry(dev, last, 9), "window clipped at the region's end");
+        Assert.Equal(0UL, dev.GetStats().Refused);
+    });
 }

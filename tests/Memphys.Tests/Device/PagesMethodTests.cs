@@ -27,41 +27,37 @@ public sealed unsafe class PagesMethodTests
         test();
     });
 
-    private static Version KernelVersion()
-    {
-        string release = File.ReadAllText("/proc/sys/kernel/osrelease").Trim();
-        string[] parts = release.Split('.', '-', '+');
-        return new Version(int.Parse(parts[0], CultureInfo.InvariantCulture), int.Parse(parts[1], CultureInfo.InvariantCulture));
-    }
-
     /// <summary>
-    /// The entry sizes a pages mapping of this region takes (driver/compat.h): 4 KiB everywhere; the region's pages
-    /// are folios of the largest huge size its alignment allows, and 6.12 to 6.14 insert huge devmap entries up to
-    /// that size (2 MiB and 1 GiB, as device-dax does); from 6.15 a huge entry maps one whole folio and 1 GiB ones
-    /// need a DAX inode, so 2 MiB only; 6.1 offers huge faults only to DAX inodes: 4 KiB only.
+    /// The entry sizes a pages mapping of this region takes (driver/compat.h), from the kernel version, the CPU's flags
+    /// and the region's alignment: 4 KiB everywhere; the region's pages are folios of the largest huge size its
+    /// alignment allows, 2 MiB (pse; arm64 always) or 1 GiB (pdpe1gb; never on arm64, which has no PUD-level huge
+    /// pages). Pages mappings map a file of the region's own S_DAX inode, so 6.1 offers them 2 MiB and 1 GiB faults
+    /// as it does device-dax, and 7.x 1 GiB ones. Up to 6.14 huge devmap entries go up to the folio size (2 MiB and
+    /// 1 GiB); from 6.15 a huge entry maps one whole folio: exactly the folio size.
     /// </summary>
     private static ulong[] PagesEntrySizes(MemphysInfo info)
     {
         Version v = KernelVersion();
         bool Aligned(ulong size) => info.PhysicalBase % size == 0 && info.RegionSize % size == 0;
-        var sizes = new List<ulong> { FaultSize.Pte };
-        if (v < new Version(6, 12))
+        string[] cpuFlags = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("flags", StringComparison.Ordinal))?
+            .Split(' ', StringSplitOptions.RemoveEmptyEntries) ?? [];
+        var huge = new List<ulong>();
+        if ((GuestPlatform.IsArm64 || cpuFlags.Contains("pse")) && Aligned(FaultSize.Pmd))
         {
-            return [.. sizes];
+            huge.Add(FaultSize.Pmd);
         }
 
-        bool pud = v < new Version(6, 15) && (info.FaultSizes & FaultSizes.Pud1G) != 0 && Aligned(FaultSize.Pud);
-        if ((info.FaultSizes & FaultSizes.Pmd2M) != 0 && Aligned(FaultSize.Pmd))
+        if (!GuestPlatform.IsArm64 && cpuFlags.Contains("pdpe1gb") && Aligned(FaultSize.Pud))
         {
-            sizes.Add(FaultSize.Pmd);
+            huge.Add(FaultSize.Pud);
         }
 
-        if (pud)
+        if (v >= new Version(6, 15) && huge.Count > 0)
         {
-            sizes.Add(FaultSize.Pud);
+            huge = [huge.Max()];
         }
 
-        return [.. sizes];
+        return [FaultSize.Pte, .. huge];
     }
 
     private static string SizeName(ulong size) => size switch
@@ -150,6 +146,7 @@ public sealed unsafe class PagesMethodTests
         Assert.Equal(0, info.PagesErrno);
         Assert.Equal(string.Join(' ', PagesEntrySizes(info).Select(SizeName)), File.ReadAllText("/sys/class/misc/memphys0/pages").Trim());
         dev.SetMaxFaultSize(FaultSize.Pte);
+        dev.SetFaultAround(1); // FaultAroundTests cover the pages method's fault-around
 
         long offset = (long)info.RegionSize / 2 + 5 * Page;
         using MemphysMapping map = dev.Map(offset, 64 * Page);
@@ -187,10 +184,8 @@ public sealed unsafe class PagesMethodTests
         Assert.SkipWhen(info.RegionSize < size || info.PhysicalBase % size != 0,
             $"the region ({info.RegionSize:x} at {info.PhysicalBase:x}) holds no aligned {MemphysDevice.FormatSize(size)} block");
         ulong entry = PagesEntrySizes(info).Where(s => s <= size).Max();
-        if (entry > FaultSize.Pte)
-        {
-            dev.SetMaxFaultSize(entry);
-        }
+        dev.SetMaxFaultSize(entry);
+        dev.SetFaultAround(1);
 
         using MemphysMapping map = dev.Map(0, (long)size, alignment: size);
         map.Pointer[12345] = 1;
@@ -206,6 +201,75 @@ public sealed unsafe class PagesMethodTests
         long touched = 512 * Page;
         map.TouchPages(0, touched, write: true);
         Assert.Equal((ulong)Math.Max(1, touched / (long)entry), dev.GetStats().TotalFaults);
+    });
+
+    /// <summary>
+    /// One GiB mapped with the largest entry this kernel gives pages mappings, one write per 2 MiB: one PUD fault where
+    /// it offers 1 GiB faults (6.1 and 7.x through the region's DAX inode, 6.12 as devmap entries), 512 PMD faults
+    /// where only 2 MiB ones, 512 PTE faults where none.
+    /// </summary>
+    [DeviceFact]
+    public void AGibibyteTakesOneFaultPerLargestEntry() => WithPages(() =>
+    {
+        using MemphysDevice dev = OpenWith(MappingMethod.Pages);
+        MemphysInfo info = dev.GetInfo();
+        Assert.SkipWhen(info.RegionSize < FaultSize.Pud || info.PhysicalBase % FaultSize.Pud != 0,
+            $"the region ({info.RegionSize:x} at {info.PhysicalBase:x}) holds no aligned 1 GiB block");
+        ulong entry = PagesEntrySizes(info).Max();
+        dev.SetMaxFaultSize(entry);
+        dev.SetFaultAround(1);
+        using MemphysMapping map = dev.Map(0, (long)FaultSize.Pud, alignment: FaultSize.Pud);
+        for (long offset = 0; offset < (long)FaultSize.Pud; offset += (long)FaultSize.Pmd)
+        {
+            map.Pointer[offset] = 1;
+        }
+
+        MemphysStats stats = dev.GetStats();
+        ulong per2M = FaultSize.Pud / FaultSize.Pmd;
+        Assert.Equal((entry == FaultSize.Pte ? per2M : 0, entry == FaultSize.Pmd ? per2M : 0, entry == FaultSize.Pud ? 1UL : 0),
+            (stats.PteFaults, stats.PmdFaults, stats.PudFaults));
+        long last = (long)(FaultSize.Pud / (ulong)Page) - 1;
+        AssertFrames(dev, map, entry == FaultSize.Pte ? [0, 512] : [0, 512, last], entry, $"{SizeName(entry)} entries of 1 GiB");
+    });
+
+    /// <summary>The line of /proc/self/maps whose range holds <paramref name="address"/>: its path, or "".</summary>
+    private static string MapsPath(nint address)
+    {
+        foreach (string line in File.ReadLines("/proc/self/maps"))
+        {
+            string[] f = line.Split(' ', 6, StringSplitOptions.RemoveEmptyEntries);
+            string[] range = f[0].Split('-');
+            ulong start = ulong.Parse(range[0], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+            ulong end = ulong.Parse(range[1], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+            if ((ulong)address >= start && (ulong)address < end)
+            {
+                return f.Length > 5 ? f[5].Trim() : "";
+            }
+        }
+
+        return "";
+    }
+
+    /// <summary>
+    /// A pages mapping maps the region's own inode (S_DAX, of memphys's pseudo-filesystem), not the /dev file; the
+    /// remap and fault methods' mappings of the same file stay mappings of /dev/memphys0.
+    /// </summary>
+    [DeviceFact]
+    public void OnlyPagesMappingsMapTheRegionsOwnInode() => WithPages(() =>
+    {
+        using MemphysDevice dev = OpenWith(MappingMethod.Pages);
+        dev.SetMaxFaultSize(FaultSize.Pte);
+        using MemphysMapping pages = dev.Map(0, 16 * Page);
+        pages.TouchPages(write: true);
+        string path = MapsPath(pages.BaseAddress);
+        Assert.False(path.StartsWith(DeviceEnvironment.DevicePath, StringComparison.Ordinal), $"a pages mapping maps {path}");
+        Assert.Contains(Path.GetFileName(DeviceEnvironment.DevicePath), path, StringComparison.Ordinal);
+        foreach (MappingMethod method in PfnMapMethods)
+        {
+            dev.SetMethod(method);
+            using MemphysMapping map = dev.Map(0, 16 * Page);
+            Assert.Equal(DeviceEnvironment.DevicePath, MapsPath(map.BaseAddress));
+        }
     });
 
     [DeviceFact]
