@@ -51,7 +51,10 @@ public sealed class UapiLayoutTests
             C(MEMPHYS_IOC_MAGIC);
             C(MEMPHYS_IOC_GET_INFO); C(MEMPHYS_IOC_SET_METHOD); C(MEMPHYS_IOC_SET_CACHING);
             C(MEMPHYS_IOC_SET_MAX_FAULT); C(MEMPHYS_IOC_GET_STATS); C(MEMPHYS_IOC_RESET_STATS); C(MEMPHYS_IOC_QUERY_PAGE);
-            C(MEMPHYS_IOC_SET_FAULT_AROUND);
+            C(MEMPHYS_IOC_SET_FAULT_AROUND); C(MEMPHYS_IOC_EXPORT_DMABUF);
+            S(memphys_dmabuf_export);
+            O(memphys_dmabuf_export, offset); O(memphys_dmabuf_export, length); O(memphys_dmabuf_export, flags);
+            O(memphys_dmabuf_export, fd); O(memphys_dmabuf_export, reserved);
             C(O_RDONLY); C(O_WRONLY); C(O_RDWR); C(O_CLOEXEC);
             C(PROT_NONE); C(PROT_READ); C(PROT_WRITE);
             C(MAP_SHARED); C(MAP_PRIVATE); C(MAP_FIXED); C(MAP_ANONYMOUS); C(MAP_NORESERVE); C(MAP_POPULATE);
@@ -143,6 +146,7 @@ public sealed class UapiLayoutTests
         Assert.Equal(C("sizeof memphys_setting"), (ulong)Unsafe.SizeOf<MemphysSettingNative>());
         Assert.Equal(C("sizeof memphys_stats"), (ulong)Unsafe.SizeOf<MemphysStatsNative>());
         Assert.Equal(C("sizeof memphys_page_query"), (ulong)Unsafe.SizeOf<MemphysPageQueryNative>());
+        Assert.Equal(C("sizeof memphys_dmabuf_export"), (ulong)Unsafe.SizeOf<MemphysDmaBufExportNative>());
         Assert.Equal(C("sizeof memphys_info"), (ulong)Marshal.SizeOf<MemphysInfoNative>());
         Assert.Equal(C("sizeof memphys_stats"), (ulong)Marshal.SizeOf<MemphysStatsNative>());
     }
@@ -169,6 +173,18 @@ public sealed class UapiLayoutTests
     public void PageQueryOffsetsMatch(string cField, string csField) =>
         Assert.Equal(C($"offsetof memphys_page_query.{cField}"), Offset<MemphysPageQueryNative>(csField));
 
+    public static TheoryData<string, string> DmaBufExportFields => new()
+    {
+        { "offset", nameof(MemphysDmaBufExportNative.Offset) }, { "length", nameof(MemphysDmaBufExportNative.Length) },
+        { "flags", nameof(MemphysDmaBufExportNative.Flags) }, { "fd", nameof(MemphysDmaBufExportNative.Fd) },
+        { "reserved", nameof(MemphysDmaBufExportNative.Reserved) },
+    };
+
+    [Theory]
+    [MemberData(nameof(DmaBufExportFields))]
+    public void DmaBufExportOffsetsMatch(string cField, string csField) =>
+        Assert.Equal(C($"offsetof memphys_dmabuf_export.{cField}"), Offset<MemphysDmaBufExportNative>(csField));
+
     [Fact]
     public void SettingOffsetsMatch()
     {
@@ -188,6 +204,7 @@ public sealed class UapiLayoutTests
         Assert.Equal(C("MEMPHYS_IOC_RESET_STATS"), Uapi.IocResetStats);
         Assert.Equal(C("MEMPHYS_IOC_QUERY_PAGE"), Uapi.IocQueryPage);
         Assert.Equal(C("MEMPHYS_IOC_SET_FAULT_AROUND"), Uapi.IocSetFaultAround);
+        Assert.Equal(C("MEMPHYS_IOC_EXPORT_DMABUF"), Uapi.IocExportDmaBuf);
     }
 
     [Fact]

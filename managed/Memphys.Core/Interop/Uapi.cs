@@ -8,7 +8,7 @@ namespace Memphys.Native;
 /// </summary>
 internal static class Uapi
 {
-    internal const uint UapiVersion = 3;
+    internal const uint UapiVersion = 4;
 
     internal const uint MethodRemap = 0;
     internal const uint MethodFault = 1;
@@ -67,6 +67,7 @@ internal static class Uapi
     internal static readonly uint IocResetStats = Io(IocMagic, 0x05);
     internal static readonly uint IocQueryPage = IoWR<MemphysPageQueryNative>(IocMagic, 0x06);
     internal static readonly uint IocSetFaultAround = IoW<MemphysSettingNative>(IocMagic, 0x07);
+    internal static readonly uint IocExportDmaBuf = IoWR<MemphysDmaBufExportNative>(IocMagic, 0x09);
 
     /// <summary><c>MEMPHYS_FAULT_AROUND_MAX</c>: the most pages one 4 KiB fault may map.</summary>
     internal const uint FaultAroundMax = 512;
