@@ -16,9 +16,11 @@
  *                is refused at attach (EIO) rather than given a mapping the
  *                DMA layer would warn about or bounce through swiotlb.
  *   vmap         a kernel mapping of the region's type: the persistent one
- *                that holds a wb (memremap WB) or uc (ioremap, returned as
- *                I/O memory) region's type, a WC memremap() per vmap for a
- *                wc region (whose type is held without a mapping).
+ *                that holds a wb (memremap WB) or uc (ioremap, UC-) region's
+ *                type, a WC memremap() per vmap for a wc region (whose type
+ *                is held without a mapping).  uc vmaps only on x86, where
+ *                ioremap() memory takes ordinary loads and stores (arm64's
+ *                Device type does not: EOPNOTSUPP, see the vmap op).
  *   mmap         the dma-buf's own mmap(): a remap-method mapping with the
  *                region's type (memphys_region_pgprot()), never executable.
  *   cpu access   DMA_BUF_IOCTL_SYNC / dma_buf_begin,end_cpu_access: for a wb
@@ -354,11 +356,19 @@ static int memphys_dmabuf_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 		iosys_map_set_vaddr(map, r->kaddr + mb->offset);
 		return 0;
 	case MEMPHYS_CACHE_UC:
+		/*
+		 * An ioremap(), UC-.  Importers write it with plain stores and
+		 * memcpy() and give vunmap a map they rebuild as system memory
+		 * (vb2: is_iomem must match or dma_buf_vunmap() BUGs), so it is
+		 * handed out as one.  That is sound where ioremap() returns an
+		 * ordinary address (x86); elsewhere uc is Device memory, which
+		 * faults on the unaligned accesses of memcpy(): no vmap.
+		 */
+		if (!IS_ENABLED(CONFIG_X86))
+			return -EOPNOTSUPP;
 		if (!r->kaddr)
 			return -ENOMEM;
-		/* An ioremap(): I/O memory, for iosys_map's accessors. */
-		iosys_map_set_vaddr_iomem(map, (void __iomem __force *)
-					  (r->kaddr + mb->offset));
+		iosys_map_set_vaddr(map, r->kaddr + mb->offset);
 		return 0;
 	default:
 		/* WC, the type the region holds (memphys_memtype.c). */

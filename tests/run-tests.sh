@@ -37,7 +37,7 @@ EDU=(--device 'edu,dma_mask=0xffffffffffffffff')
 # The device suite's reserved RAM: run-in-vm.sh's GiB at 4 GiB (memphys0) and
 # 64 MiB below 4 GiB (memphys1) for DMA masked to 32 bits (DmaBufTests: vivid's
 # dma-contig device); under 1 GiB so that no region-policy case picks it.
-# shellcheck disable=SC2016 # memmap='s own $, no expansion
+# shellcheck disable=SC2016 # a literal $, as memmap= wants it
 DEVICE_MEMMAP='1G$0x100000000,64M$0x30000000'
 RESULTS=${RESULTS:-$ROOT/.cache/test-results/$(date +%Y%m%d-%H%M%S)}
 # shellcheck disable=SC2034 # the logs of check (tests/vm/lib.sh)
