@@ -13,8 +13,8 @@
  *                device: page-based (dma_map_sgtable()) where the region has
  *                ZONE_DEVICE pages, dma_map_resource() where it has none.
  *                A device that cannot address the range without an IOMMU
- *                is refused at attach (EIO) rather than given a mapping the
- *                DMA layer would warn about or bounce through swiotlb.
+ *                is refused (EIO) rather than given a mapping the DMA
+ *                layer would warn about or bounce through swiotlb.
  *   vmap         a kernel mapping of the region's type: the persistent one
  *                that holds a wb (memremap WB) or uc (ioremap, UC-) region's
  *                type, a WC memremap() per vmap for a wc region (whose type
@@ -109,9 +109,6 @@ static int memphys_dmabuf_attach(struct dma_buf *dmabuf,
 	struct memphys_dmabuf *mb = dmabuf->priv;
 	struct memphys_dmabuf_attachment *a;
 
-	if (!memphys_dmabuf_reaches(attach->dev, memphys_dmabuf_phys(mb),
-				    mb->length))
-		return -EIO;
 	a = kzalloc(sizeof(*a), GFP_KERNEL);
 	if (!a)
 		return -ENOMEM;
@@ -174,6 +171,14 @@ static struct sg_table *memphys_dmabuf_map(struct dma_buf_attachment *attach,
 	dma_addr_t dma = 0;
 	int ret;
 
+	/*
+	 * Refused here rather than at attach: videobuf2 from 6.8 or so keeps
+	 * the dma-buf reference of a buffer whose attach failed (its cleanup
+	 * skips planes without mem_priv), so the dma-buf, and the module with
+	 * it, would never be released.  A failed map is cleaned up.
+	 */
+	if (!memphys_dmabuf_reaches(dev, memphys_dmabuf_phys(mb), mb->length))
+		return ERR_PTR(-EIO);
 	sgt = kzalloc(sizeof(*sgt), GFP_KERNEL);
 	if (!sgt)
 		return ERR_PTR(-ENOMEM);

@@ -77,9 +77,11 @@ public sealed unsafe class DmaBufTests
             Assert.SkipWhen(info.PhysicalBase + info.RegionSize <= FourGiB, $"{DeviceEnvironment.DevicePath} lies below 4 GiB");
         }
 
-        // The driver refuses the attach (EIO) instead of a mapping dma_map_resource() would WARN about.
-        Assert.Equal("EIO at VIDIOC_QBUF DMABUF",
+        // The driver refuses the map (EIO, which vb2_dma_contig reports as EINVAL) instead of a mapping
+        // dma_map_resource() would WARN about; vb2 cleans a failed map up, so nothing holds the module after.
+        Assert.Equal("EINVAL at VIDIOC_QBUF DMABUF",
             Probe("vivid-dmabuf", DeviceEnvironment.DevicePath, VividCaptureNode("dma-contig"), "0", "1"));
+        Assert.Equal("0", File.ReadAllText("/sys/module/memphys/refcnt").Trim());
     }
 
     [DeviceTheory]
