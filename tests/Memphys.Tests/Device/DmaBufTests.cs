@@ -227,6 +227,11 @@ public sealed unsafe class DmaBufTests
     private static void SkipWithoutVivid()
     {
         SkipUnlessDevice();
+        // The streaming rows are the x86-64 guests' (6.1, 6.12, 7.2): there each type is the harness's regions
+        // reloaded, and uc has a vmap. The arm64 guest's region below 4 GiB is its device-tree buffer, whose type a
+        // reload does not change, and a uc export has no vmap there (Device memory), which vivid cannot fill.
+        Assert.SkipWhen(GuestPlatform.IsArm64, "the vivid streaming cases run in the x86-64 guests only " +
+            "(arm64: the region below 4 GiB is the device-tree buffer, and a uc export has no vmap)");
         if (Directory.Exists("/sys/module/vivid"))
         {
             return;
