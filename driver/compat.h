@@ -400,4 +400,31 @@ memphys_mm_get_unmapped_area(struct file *file, unsigned long addr,
 #endif /* MEMPHYS_HAVE_HUGE_FAULT || MEMPHYS_HAVE_PAGES_HUGE */
 /* ---- end of the pages method ---- */
 
+/*
+ * ---- dma-buf export (memphys_dmabuf.c) ----
+ *
+ * The DMA_BUF symbol namespace is named by a string literal from 6.13
+ * (MODULE_IMPORT_NS("DMA_BUF")), by a bare token before.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+#define MEMPHYS_IMPORT_NS_DMA_BUF()	MODULE_IMPORT_NS("DMA_BUF")
+#else
+#define MEMPHYS_IMPORT_NS_DMA_BUF()	MODULE_IMPORT_NS(DMA_BUF)
+#endif
+
+/*
+ * Who serialises .vmap/.vunmap: dma_buf_vmap() takes dmabuf->lock up to
+ * 6.1; from 6.2 the dma-buf core has no such lock and its callers hold the
+ * reservation lock (dma_buf_vmap_unlocked() takes it for them).  Both make
+ * the core's vmap reference count safe; the exporter only asserts it.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#define memphys_dmabuf_assert_vmap_locked(dmabuf) \
+	dma_resv_assert_held((dmabuf)->resv)
+#else
+#define memphys_dmabuf_assert_vmap_locked(dmabuf) \
+	lockdep_assert_held(&(dmabuf)->lock)
+#endif
+/* ---- end of dma-buf export ---- */
+
 #endif /* _MEMPHYS_COMPAT_H */

@@ -202,6 +202,15 @@ static inline bool memphys_of_memory_covers(u64 base, u64 size)
 
 /* memphys_sync.c */
 long memphys_ioc_sync(struct memphys_file *mf, void __user *arg);
+/* memphys_dmabuf.c: MEMPHYS_IOC_EXPORT_DMABUF */
+#if IS_ENABLED(CONFIG_DMA_SHARED_BUFFER)
+long memphys_dmabuf_export(struct file *file, void __user *arg);
+#else
+static inline long memphys_dmabuf_export(struct file *file, void __user *arg)
+{
+	return -EOPNOTSUPP;	/* a kernel without dma-buf */
+}
+#endif
 
 /* memphys_ioctl.c */
 long memphys_ioctl(struct file *file, unsigned int cmd, unsigned long arg);

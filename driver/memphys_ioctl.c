@@ -163,6 +163,8 @@ long memphys_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return memphys_ioc_query_page(mf, uarg);
 	case MEMPHYS_IOC_SYNC:
 		return memphys_ioc_sync(mf, uarg);
+	case MEMPHYS_IOC_EXPORT_DMABUF:
+		return memphys_dmabuf_export(file, uarg);
 	default:
 		return -ENOTTY;
 	}

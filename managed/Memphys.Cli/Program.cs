@@ -53,6 +53,7 @@ internal static class Program
         root.Subcommands.Add(MapCommand.Build());
         root.Subcommands.Add(VerifyCommand.Build());
         root.Subcommands.Add(DmaCheckCommand.Build());
+        root.Subcommands.Add(DmaBufCommand.Build());
         root.Subcommands.Add(StressCommand.Build());
         root.Subcommands.Add(BenchCommand.Build());
         root.Subcommands.Add(MemmapCommand.Build());

@@ -58,6 +58,10 @@ public sealed class UapiLayoutTests
             C(MEMPHYS_SYNC_BIDIRECTIONAL); C(MEMPHYS_SYNC_TO_DEVICE); C(MEMPHYS_SYNC_FROM_DEVICE);
             C(MEMPHYS_SYNC_RESULT_DONE); C(MEMPHYS_SYNC_RESULT_UNCACHED); C(MEMPHYS_SYNC_RESULT_COHERENT);
             C(MEMPHYS_SYNC_RESULT_COHERENT_ARCH);
+            C(MEMPHYS_IOC_EXPORT_DMABUF);
+            S(memphys_dmabuf_export);
+            O(memphys_dmabuf_export, offset); O(memphys_dmabuf_export, length); O(memphys_dmabuf_export, flags);
+            O(memphys_dmabuf_export, fd); O(memphys_dmabuf_export, reserved);
             C(O_RDONLY); C(O_WRONLY); C(O_RDWR); C(O_CLOEXEC);
             C(PROT_NONE); C(PROT_READ); C(PROT_WRITE);
             C(MAP_SHARED); C(MAP_PRIVATE); C(MAP_FIXED); C(MAP_ANONYMOUS); C(MAP_NORESERVE); C(MAP_POPULATE);
@@ -149,6 +153,7 @@ public sealed class UapiLayoutTests
         Assert.Equal(C("sizeof memphys_setting"), (ulong)Unsafe.SizeOf<MemphysSettingNative>());
         Assert.Equal(C("sizeof memphys_stats"), (ulong)Unsafe.SizeOf<MemphysStatsNative>());
         Assert.Equal(C("sizeof memphys_page_query"), (ulong)Unsafe.SizeOf<MemphysPageQueryNative>());
+        Assert.Equal(C("sizeof memphys_dmabuf_export"), (ulong)Unsafe.SizeOf<MemphysDmaBufExportNative>());
         Assert.Equal(C("sizeof memphys_info"), (ulong)Marshal.SizeOf<MemphysInfoNative>());
         Assert.Equal(C("sizeof memphys_stats"), (ulong)Marshal.SizeOf<MemphysStatsNative>());
     }
@@ -206,6 +211,17 @@ public sealed class UapiLayoutTests
         Assert.Equal(Uapi.SyncResultCoherent, (uint)SyncResult.NotNeededCoherentDevice);
         Assert.Equal(Uapi.SyncResultCoherentArch, (uint)SyncResult.NotNeededCoherentArchitecture);
     }
+    public static TheoryData<string, string> DmaBufExportFields => new()
+    {
+        { "offset", nameof(MemphysDmaBufExportNative.Offset) }, { "length", nameof(MemphysDmaBufExportNative.Length) },
+        { "flags", nameof(MemphysDmaBufExportNative.Flags) }, { "fd", nameof(MemphysDmaBufExportNative.Fd) },
+        { "reserved", nameof(MemphysDmaBufExportNative.Reserved) },
+    };
+
+    [Theory]
+    [MemberData(nameof(DmaBufExportFields))]
+    public void DmaBufExportOffsetsMatch(string cField, string csField) =>
+        Assert.Equal(C($"offsetof memphys_dmabuf_export.{cField}"), Offset<MemphysDmaBufExportNative>(csField));
 
     [Fact]
     public void SettingOffsetsMatch()
@@ -227,6 +243,7 @@ public sealed class UapiLayoutTests
         Assert.Equal(C("MEMPHYS_IOC_QUERY_PAGE"), Uapi.IocQueryPage);
         Assert.Equal(C("MEMPHYS_IOC_SET_FAULT_AROUND"), Uapi.IocSetFaultAround);
         Assert.Equal(C("MEMPHYS_IOC_SYNC"), Uapi.IocSync);
+        Assert.Equal(C("MEMPHYS_IOC_EXPORT_DMABUF"), Uapi.IocExportDmaBuf);
     }
 
     [Fact]

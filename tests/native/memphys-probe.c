@@ -33,6 +33,7 @@ const char *errname(int err)
 	case EPERM: return "EPERM";
 	case ENOENT: return "ENOENT";
 	case EINTR: return "EINTR";
+	case EIO: return "EIO";
 	case ENXIO: return "ENXIO";
 	case E2BIG: return "E2BIG";
 	case EAGAIN: return "EAGAIN";
@@ -45,6 +46,7 @@ const char *errname(int err)
 	case EINVAL: return "EINVAL";
 	case ENOTTY: return "ENOTTY";
 	case ENOSPC: return "ENOSPC";
+	case ERANGE: return "ERANGE";
 	case EOVERFLOW: return "EOVERFLOW";
 	case EOPNOTSUPP: return "EOPNOTSUPP";
 	default: return strerror(err);
@@ -340,6 +342,8 @@ static const struct {
 	{ "fill-file", 3, cmd_fill_file, "PATH BYTES SEED" },
 	{ "odirect", 5, cmd_odirect, "DEV remap|fault|pages FILE BYTES SEED" },
 	{ "pin-unload", 3, cmd_pin_unload, "DEV MODULE PAGES" },
+	{ "vivid-dmabuf", 4, cmd_vivid_dmabuf, "DEV VIDEO OFFSET FRAMES" },
+	{ "dmabuf-mmap", 3, cmd_dmabuf_mmap, "DEV OFFSET LENGTH" },
 };
 
 int main(int argc, char **argv)

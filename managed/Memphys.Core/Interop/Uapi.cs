@@ -68,6 +68,7 @@ internal static class Uapi
     internal static readonly uint IocQueryPage = IoWR<MemphysPageQueryNative>(IocMagic, 0x06);
     internal static readonly uint IocSetFaultAround = IoW<MemphysSettingNative>(IocMagic, 0x07);
     internal static readonly uint IocSync = IoWR<MemphysSyncNative>(IocMagic, 0x08);
+    internal static readonly uint IocExportDmaBuf = IoWR<MemphysDmaBufExportNative>(IocMagic, 0x09);
 
     /// <summary><c>MEMPHYS_FAULT_AROUND_MAX</c>: the most pages one 4 KiB fault may map.</summary>
     internal const uint FaultAroundMax = 512;

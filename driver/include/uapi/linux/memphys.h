@@ -175,6 +175,27 @@ struct memphys_sync {
 #define MEMPHYS_SYNC_RESULT_COHERENT_ARCH 4	/* not needed: DMA snoops the CPU
 						 * caches on this architecture (x86) */
 
+ * Argument of MEMPHYS_IOC_EXPORT_DMABUF: export [offset, offset + length) of
+ * the region as a dma-buf, a file descriptor that other drivers import
+ * (V4L2 V4L2_MEMORY_DMABUF, DRM PRIME, RDMA...) and that user space can
+ * mmap() and bracket with DMA_BUF_IOCTL_SYNC.  Offset and length are
+ * multiples of the page size, inside the region, length not 0.  flags:
+ * O_RDWR or O_RDONLY (the dma-buf's access mode; O_RDWR needs a file
+ * opened for writing), optionally | O_CLOEXEC for the new descriptor.
+ * Every memory type exports; importers and mappings of the dma-buf get the
+ * region's type.  Each live dma-buf holds the module (rmmod: EAGAIN).
+ * Errors: EINVAL (reserved set, unknown flags, length 0, unaligned),
+ * ERANGE (not inside the region), EACCES (O_RDWR on a read-only file),
+ * EOPNOTSUPP (a kernel without dma-buf), EMFILE/ENFILE/ENOMEM.
+ */
+struct memphys_dmabuf_export {
+	__u64 offset;		/* in: byte offset in the region */
+	__u64 length;		/* in: bytes */
+	__u32 flags;		/* in: O_RDWR or O_RDONLY, | O_CLOEXEC */
+	__s32 fd;		/* out: the dma-buf's file descriptor */
+	__u64 reserved;		/* in: must be 0 */
+};
+
 /* 0xDE: unused in Documentation/userspace-api/ioctl/ioctl-number.rst */
 #define MEMPHYS_IOC_MAGIC	0xDE
 
@@ -187,5 +208,6 @@ struct memphys_sync {
 #define MEMPHYS_IOC_QUERY_PAGE		_IOWR(MEMPHYS_IOC_MAGIC, 0x06, struct memphys_page_query)
 #define MEMPHYS_IOC_SET_FAULT_AROUND	_IOW(MEMPHYS_IOC_MAGIC, 0x07, struct memphys_setting)
 #define MEMPHYS_IOC_SYNC		_IOWR(MEMPHYS_IOC_MAGIC, 0x08, struct memphys_sync)
+#define MEMPHYS_IOC_EXPORT_DMABUF	_IOWR(MEMPHYS_IOC_MAGIC, 0x09, struct memphys_dmabuf_export)
 
 #endif /* _UAPI_LINUX_MEMPHYS_H */
