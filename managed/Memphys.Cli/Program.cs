@@ -56,6 +56,7 @@ internal static class Program
         root.Subcommands.Add(StressCommand.Build());
         root.Subcommands.Add(BenchCommand.Build());
         root.Subcommands.Add(MemmapCommand.Build());
+        root.Subcommands.Add(KexecArgsCommand.Build());
         root.Subcommands.Add(ChildCommand.Build());
         return root;
     }
