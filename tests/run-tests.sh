@@ -255,6 +255,38 @@ stage_guest_vfio() {
     sed 's/^/guest: /' "$RESULTS/$kernel/guest-vfio/vfio-results.txt" 2>/dev/null || true
 }
 
+# Data that outlives the kernel (tests/guest/persist-tests.sh): four 64 MiB
+# regions (wb, wc, uc, wb with struct pages; KASLR avoids at most four memmap=
+# ranges) written by the PersistenceTests, then kexec -s -l, kexec -l
+# --mem-max and a warm reset, each boot verifying every byte and the
+# PersistentRecord.  The first kernel runs all four boots; the others the
+# short run (PERSIST_LAST_PHASE=2: one kexec -s -l), about 3 min each.
+# shellcheck disable=SC2016 # '$' is memmap='s own
+PERSIST_MEMMAP='64M$0x100000000,64M$0x110000000,64M$0x120000000,64M$0x130000000'
+stage_persist() {
+    local kernel=$1 last=$2 out=$RESULTS/$1/persist status=0 phase dmesg how="kexec -s -l"
+    ((last < 4)) || how+=", kexec -l --mem-max, warm reset"
+    say "persistence in a $kernel guest: $((last - 1)) reboot(s): $how"
+    require_module "$kernel" || return 0
+    tests/vm/run-in-vm.sh --kernel "$kernel" --module "$(module_of "$kernel")" --out "$out" --allow-reset \
+        --memmap "$PERSIST_MEMMAP" --timeout "$(vm_timeout_of "$kernel")" --env "PERSIST_LAST_PHASE=$last" -- \
+        tests/guest/persist-tests.sh "$TEST_DLL" "$CLI_DLL" >"$out.log" 2>&1 || status=$?
+    report_retries "$out.log"
+    grep -h '^memphys-vm: ' "$out.log" || true
+    show_cases "$out/persist-cases.log"
+    tally "$(cat "$out/persist-cases.log" 2>/dev/null | grep -c '^PASS ' || true)" \
+        "$(cat "$out/persist-cases.log" 2>/dev/null | grep -c '^FAIL ' || true)"
+    for ((phase = 1; phase <= last; phase++)); do
+        tally_guest_report "$out/persist-phase$phase.xml" Category=DevicePersist "$status"
+    done
+    # run-in-vm.sh scans the last boot's kernel log; the earlier boots saved theirs.
+    for dmesg in "$out"/dmesg-phase*.txt; do
+        [[ -f $dmesg ]] || continue
+        if klog_scan "$dmesg"; then tally 1 0; else tally 0 1; fi
+    done
+    grep -E 'checked|record: generation [0-9]+,' "$out/persist-results.txt" 2>/dev/null | sed 's/^/guest: /' || true
+}
+
 main() {
     local kernel layout
     mkdir -p "$RESULTS"
@@ -271,6 +303,8 @@ main() {
         run_stage "memphys-stress-smp2 $kernel" stage_smp_stress "$kernel"
         run_stage "guest-lockdown $kernel" stage_guest_tests "$kernel" guest-lockdown Category=DeviceLockdown
         run_stage "guest-vfio $kernel" stage_guest_vfio "$kernel"
+        if [[ $kernel == "${KERNELS[0]}" ]]; then run_stage "persist $kernel" stage_persist "$kernel" 4
+        else run_stage "persist $kernel" stage_persist "$kernel" 2; fi
     done
     # The 6.1-only stages: DKMS needs the guest kernel's headers installed on
     # the host; Debian's last 32-bit x86 kernels are 6.1.
