@@ -255,6 +255,13 @@ stage_guest_vfio() {
     sed 's/^/guest: /' "$RESULTS/$kernel/guest-vfio/vfio-results.txt" 2>/dev/null || true
 }
 
+# Lines of FILE matching PATTERN (0 without FILE).
+count_lines() {
+    local n
+    n=$(grep -c "$1" "$2" 2>/dev/null) || true
+    echo "${n:-0}"
+}
+
 # Data that outlives the kernel (tests/guest/persist-tests.sh): four 64 MiB
 # regions (wb, wc, uc, wb with struct pages; KASLR avoids at most four memmap=
 # ranges) written by the PersistenceTests, then kexec -s -l, kexec -l
@@ -274,8 +281,7 @@ stage_persist() {
     report_retries "$out.log"
     grep -h '^memphys-vm: ' "$out.log" || true
     show_cases "$out/persist-cases.log"
-    tally "$(cat "$out/persist-cases.log" 2>/dev/null | grep -c '^PASS ' || true)" \
-        "$(cat "$out/persist-cases.log" 2>/dev/null | grep -c '^FAIL ' || true)"
+    tally "$(count_lines '^PASS ' "$out/persist-cases.log")" "$(count_lines '^FAIL ' "$out/persist-cases.log")"
     for ((phase = 1; phase <= last; phase++)); do
         tally_guest_report "$out/persist-phase$phase.xml" Category=DevicePersist "$status"
     done
