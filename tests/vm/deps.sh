@@ -19,6 +19,9 @@ PACKAGES+=(dkms udev vagrant vagrant-libvirt shellcheck)
 PACKAGES+=(gcc-multilib libc6-dev-i386)
 # make bench (tests/vm/bench.sh): device-dax namespaces on the guest's legacy pmem.
 PACKAGES+=(ndctl daxctl)
+# The persist stage (tests/guest/persist-tests.sh): kexec in the guest, jq to
+# read `memphys kexec-args --json`.
+PACKAGES+=(kexec-tools jq)
 # The arm64 stages (tests/vm/arm64.sh): the virt board and the device tree
 # edited with dtc.  The cross compiler is not installed but unpacked into
 # the cache (tests/vm/kernel.sh: arm64_cross_bin): Debian's
