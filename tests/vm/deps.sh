@@ -48,8 +48,16 @@ install_packages() {
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# kexec-tools would otherwise answer its debconf question with "kexec on every
+# reboot" (LOAD_KEXEC=true): the host's own reboots must stay firmware reboots.
+preseed() {
+    dpkg-query -W -f='${db:Status-Abbrev}' kexec-tools 2>/dev/null | grep -q '^ii' && return 0
+    echo 'kexec-tools kexec-tools/load_kexec boolean false' | as_root debconf-set-selections
+}
+
 main() {
     local kernel kver
+    preseed
     install_packages "${PACKAGES[@]}"
     # shellcheck source=kernel.sh
     source "$VM_DIR/kernel.sh"
