@@ -255,6 +255,20 @@ stage_guest_vfio() {
     sed 's/^/guest: /' "$RESULTS/$kernel/guest-vfio/vfio-results.txt" 2>/dev/null || true
 }
 
+# The whole-region cases (trait Stage=WholeRegion: page faults over every
+# page, whole-region patterns across reloads, RSS and cgroup charges, huge
+# faults) over one 8 GiB region (LARGE_MEMMAP) in a guest of LARGE_MEM.  Runs
+# for LARGE_KERNEL (6.12 when in the run: it has huge faults; else the first).
+# shellcheck disable=SC2016 # '$' is memmap='s own
+LARGE_MEMMAP=${LARGE_MEMMAP:-'8G$0x100000000'}
+LARGE_MEM=${LARGE_MEM:-11G}
+large_kernel() {
+    if [[ " ${KERNELS[*]} " == *" ${LARGE_KERNEL:-6.12} "* ]]; then echo "${LARGE_KERNEL:-6.12}"; else echo "${KERNELS[0]}"; fi
+}
+stage_guest_large() {
+    VM_MEMMAP=$LARGE_MEMMAP stage_guest_tests "$1" guest-large Stage=WholeRegion --mem "$LARGE_MEM" --memmap "$LARGE_MEMMAP"
+}
+
 # Lines of FILE matching PATTERN (0 without FILE).
 count_lines() {
     local n
@@ -309,6 +323,7 @@ main() {
         run_stage "memphys-stress-smp2 $kernel" stage_smp_stress "$kernel"
         run_stage "guest-lockdown $kernel" stage_guest_tests "$kernel" guest-lockdown Category=DeviceLockdown
         run_stage "guest-vfio $kernel" stage_guest_vfio "$kernel"
+        [[ $kernel != "$(large_kernel)" ]] || run_stage "guest-large $kernel" stage_guest_large "$kernel"
         if [[ $kernel == "${KERNELS[0]}" ]]; then run_stage "persist $kernel" stage_persist "$kernel" 4
         else run_stage "persist $kernel" stage_persist "$kernel" 2; fi
     done
