@@ -262,6 +262,58 @@ stage_guest_vfio() {
     sed 's/^/guest: /' "$RESULTS/$kernel/guest-vfio/vfio-results.txt" 2>/dev/null || true
 }
 
+# The whole-region cases (trait Stage=WholeRegion: page faults over every
+# page, whole-region patterns across reloads, RSS and cgroup charges, huge
+# faults) over one 8 GiB region (LARGE_MEMMAP) in a guest of LARGE_MEM.  Runs
+# for LARGE_KERNEL (6.12 when in the run: it has huge faults; else the first).
+# shellcheck disable=SC2016 # '$' is memmap='s own
+LARGE_MEMMAP=${LARGE_MEMMAP:-'8G$0x100000000'}
+LARGE_MEM=${LARGE_MEM:-11G}
+large_kernel() {
+    if [[ " ${KERNELS[*]} " == *" ${LARGE_KERNEL:-6.12} "* ]]; then echo "${LARGE_KERNEL:-6.12}"; else echo "${KERNELS[0]}"; fi
+}
+stage_guest_large() {
+    VM_MEMMAP=$LARGE_MEMMAP stage_guest_tests "$1" guest-large Stage=WholeRegion --mem "$LARGE_MEM" --memmap "$LARGE_MEMMAP"
+}
+
+# Lines of FILE matching PATTERN (0 without FILE).
+count_lines() {
+    local n
+    n=$(grep -c "$1" "$2" 2>/dev/null) || true
+    echo "${n:-0}"
+}
+
+# Data that outlives the kernel (tests/guest/persist-tests.sh): four 64 MiB
+# regions (wb, wc, uc, wb with struct pages; KASLR avoids at most four memmap=
+# ranges) written by the PersistenceTests, then kexec -s -l, kexec -l
+# --mem-max and a warm reset, each boot verifying every byte and the
+# PersistentRecord.  The first kernel runs all four boots; the others the
+# short run (PERSIST_LAST_PHASE=2: one kexec -s -l), about 3 min each.
+# shellcheck disable=SC2016 # '$' is memmap='s own
+PERSIST_MEMMAP='64M$0x100000000,64M$0x110000000,64M$0x120000000,64M$0x130000000'
+stage_persist() {
+    local kernel=$1 last=$2 out=$RESULTS/$1/persist status=0 phase dmesg how="kexec -s -l"
+    ((last < 4)) || how+=", kexec -l --mem-max, warm reset"
+    say "persistence in a $kernel guest: $((last - 1)) reboot(s): $how"
+    require_module "$kernel" || return 0
+    tests/vm/run-in-vm.sh --kernel "$kernel" --module "$(module_of "$kernel")" --out "$out" --allow-reset \
+        --memmap "$PERSIST_MEMMAP" --timeout "$(vm_timeout_of "$kernel")" --env "PERSIST_LAST_PHASE=$last" -- \
+        tests/guest/persist-tests.sh "$TEST_DLL" "$CLI_DLL" >"$out.log" 2>&1 || status=$?
+    report_retries "$out.log"
+    grep -h '^memphys-vm: ' "$out.log" || true
+    show_cases "$out/persist-cases.log"
+    tally "$(count_lines '^PASS ' "$out/persist-cases.log")" "$(count_lines '^FAIL ' "$out/persist-cases.log")"
+    for ((phase = 1; phase <= last; phase++)); do
+        tally_guest_report "$out/persist-phase$phase.xml" Category=DevicePersist "$status"
+    done
+    # run-in-vm.sh scans the last boot's kernel log; the earlier boots saved theirs.
+    for dmesg in "$out"/dmesg-phase*.txt; do
+        [[ -f $dmesg ]] || continue
+        if klog_scan "$dmesg"; then tally 1 0; else tally 0 1; fi
+    done
+    grep -E 'checked|record: generation [0-9]+,' "$out/persist-results.txt" 2>/dev/null | sed 's/^/guest: /' || true
+}
+
 main() {
     local kernel layout
     mkdir -p "$RESULTS"
@@ -279,6 +331,9 @@ main() {
         run_stage "memphys-stress-smp2 $kernel" stage_smp_stress "$kernel"
         run_stage "guest-lockdown $kernel" stage_guest_tests "$kernel" guest-lockdown Category=DeviceLockdown
         run_stage "guest-vfio $kernel" stage_guest_vfio "$kernel"
+        [[ $kernel != "$(large_kernel)" ]] || run_stage "guest-large $kernel" stage_guest_large "$kernel"
+        if [[ $kernel == "${KERNELS[0]}" ]]; then run_stage "persist $kernel" stage_persist "$kernel" 4
+        else run_stage "persist $kernel" stage_persist "$kernel" 2; fi
     done
     # The 6.1-only stages: DKMS needs the guest kernel's headers installed on
     # the host; Debian's last 32-bit x86 kernels are 6.1.

@@ -58,6 +58,7 @@ internal static class Program
         root.Subcommands.Add(BenchCommand.Build());
         root.Subcommands.Add(MemmapCommand.Build());
         root.Subcommands.Add(SyncCommand.Build());
+        root.Subcommands.Add(KexecArgsCommand.Build());
         root.Subcommands.Add(ChildCommand.Build());
         return root;
     }

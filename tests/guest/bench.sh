@@ -79,13 +79,47 @@ reload_with_pages() {
 # The physical base of the memphys region (before it is unloaded).
 region_base() { memphys info --json | sed -nE 's/^ *"physicalBase": ([0-9]+),?$/\1/p'; }
 
-# BENCH_SCALING=1G,2G,...: mmap and first-touch cost per GiB at each size
-# (the region is the largest), instead of the comparison.
+# MemFree of /proc/meminfo in KiB, after the page cache is dropped.
+mem_free_kib() {
+    sync
+    echo 3 >/proc/sys/vm/drop_caches
+    awk '/^MemFree:/ { print $2 }' /proc/meminfo
+}
+
+# The module's own memory at each size of BENCH_SCALING: MemFree before and
+# after loading memphys on a region of that size, without and with struct
+# pages (regions=SIZE@BASE:pages: ZONE_DEVICE memmap, 64 bytes per 4 KiB page),
+# in KiB per GiB.  The mapping's page tables are the bench's "PT KiB/GiB".
+module_memory() {
+    local base=${MEMPHYS_REGIONS#*@} item gib plain pages free
+    echo "module memory: MemFree taken by loading memphys on one region, KiB per GiB (one sample each)"
+    printf '  %-6s %-16s %-16s %s\n' size "without pages" "with :pages" "struct pages per 4 KiB page"
+    for item in ${BENCH_SCALING//,/ }; do
+        gib=$(($(numfmt --from=iec "$item") >> 30))
+        unload_memphys
+        free=$(mem_free_kib)
+        insmod "${MEMPHYS_KO:?}" "regions=$item@$base"
+        plain=$((free - $(mem_free_kib)))
+        unload_memphys
+        free=$(mem_free_kib)
+        insmod "$MEMPHYS_KO" "regions=$item@$base:pages"
+        pages=$((free - $(mem_free_kib)))
+        printf '  %-6s %-16s %-16s %s bytes\n' "$item" "$((plain / gib))" "$((pages / gib))" \
+            "$(((pages - plain) * 1024 / (gib * 262144)))"
+    done
+    unload_memphys
+    insmod "$MEMPHYS_KO" "regions=$MEMPHYS_REGIONS"
+}
+
+# BENCH_SCALING=1G,2G,...: mmap and first-touch cost (and page tables) per GiB
+# at each size (the region is the largest), then the module's own memory,
+# instead of the comparison.
 scaling() {
     say "scaling: $BENCH_SCALING, $rounds rounds"
     { echo "clock: ${BENCH_CLOCK:-wall clock}"; } | tee "$out/scaling.txt"
     memphys bench --scaling "$BENCH_SCALING" --iterations "$rounds" --kinds "${BENCH_SCALING_KINDS:-remap,fault-4k,fault-4k-around,fault-2m,fault-1g,anon-thp-off}" \
         | tee -a "$out/scaling.txt"
+    module_memory | tee -a "$out/scaling.txt"
 }
 
 main() {

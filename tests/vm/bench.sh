@@ -10,8 +10,9 @@
 # (1: legacy-pmem ranges for the device-dax kinds; 0: none, less RAM), VM_ICOUNT
 # (shift=0,sleep=off: under TCG the guest clock counts instructions, 1 ns
 # each, so the load of a shared host does not show in the figures; set it
-# empty for wall-clock time), BENCH_SCALING (e.g. 1G,2G,4G,8G: the scaling
-# run instead, to results/bench/<kernel>-scaling/).
+# empty for wall-clock time), BENCH_SCALING (e.g. 1G,2G,4G,8G,12G: the
+# scaling run instead, to results/bench/<kernel>-scaling/; BENCH_ANON_MAX_GIB
+# caps its anonymous-memory room).
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
@@ -44,18 +45,21 @@ layout() {
     fi
 }
 
-# BENCH_SCALING=1G,2G,4G,8G: one region of the largest size; the guest RAM
-# leaves room for anonymous mappings of half of it (larger ones report
-# themselves unsupported: the host has to hold the guest's RAM too).
+# BENCH_SCALING=1G,2G,4G,8G,12G: one region of the largest size; the guest
+# RAM leaves room for anonymous mappings of half of it, at most
+# BENCH_ANON_MAX_GIB (2; larger ones report themselves unsupported): the host
+# has to hold the guest's RAM too, the whole region once it is touched.
 scaling_layout() {
-    local largest=0 item gib
+    local largest=0 item gib anon
     for item in ${BENCH_SCALING//,/ }; do
         gib=$(($(numfmt --from=iec "$item") >> 30))
         [[ $gib -gt $largest ]] && largest=$gib
     done
     [[ $largest -ge 1 ]] || die "BENCH_SCALING=$BENCH_SCALING: want sizes of whole GiB (1G,2G,4G,8G)"
     MEMMAP="${largest}G\$${REGION_BASE}"
-    MEM="$((largest + largest / 2 + 3))G"
+    anon=$((largest / 2))
+    ((anon <= ${BENCH_ANON_MAX_GIB:-2})) || anon=${BENCH_ANON_MAX_GIB:-2}
+    MEM="$((largest + anon + 3))G"
 }
 
 main() {

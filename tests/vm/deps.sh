@@ -19,6 +19,9 @@ PACKAGES+=(dkms udev vagrant vagrant-libvirt shellcheck)
 PACKAGES+=(gcc-multilib libc6-dev-i386)
 # make bench (tests/vm/bench.sh): device-dax namespaces on the guest's legacy pmem.
 PACKAGES+=(ndctl daxctl)
+# The persist stage (tests/guest/persist-tests.sh): kexec in the guest, jq to
+# read `memphys kexec-args --json`.
+PACKAGES+=(kexec-tools jq)
 # The arm64 stages (tests/vm/arm64.sh): the virt board and the device tree
 # edited with dtc.  The cross compiler is not installed but unpacked into
 # the cache (tests/vm/kernel.sh: arm64_cross_bin): Debian's
@@ -45,8 +48,16 @@ install_packages() {
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# kexec-tools would otherwise answer its debconf question with "kexec on every
+# reboot" (LOAD_KEXEC=true): the host's own reboots must stay firmware reboots.
+preseed() {
+    dpkg-query -W -f='${db:Status-Abbrev}' kexec-tools 2>/dev/null | grep -q '^ii' && return 0
+    echo 'kexec-tools kexec-tools/load_kexec boolean false' | as_root debconf-set-selections
+}
+
 main() {
     local kernel kver
+    preseed
     install_packages "${PACKAGES[@]}"
     # shellcheck source=kernel.sh
     source "$VM_DIR/kernel.sh"

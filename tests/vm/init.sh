@@ -4,6 +4,11 @@
 # Mounts the host's / (9p, read-only) under a tmpfs overlay, mounts the per-run
 # output share at $OUT_MNT, optionally loads memphys.ko, runs the command that
 # the host wrote to <out>/.vm/command.sh, records the results and powers off.
+# A command may boot the guest again without powering off (kexec, or a warm
+# reset where run-in-vm.sh --allow-reset lets QEMU reset): the next boot runs it
+# again as phase N (MEMPHYS_VM_PHASE), N taken from memphys_vm.phase=N on the
+# kernel command line (kexec) or from <out>/.vm/next-phase (written before a
+# reset, which boots the first command line again); its output is appended.
 
 OUT_MNT=/mnt/memphys-out
 NEWROOT=/newroot
@@ -99,12 +104,29 @@ if [ "$VM_LOAD_MODULE" = 1 ]; then
     fi
 fi
 
+# The boot's phase: 1, or what the command arranged before it booted again.
+phase=$(sed -n 's/.*memphys_vm\.phase=\([0-9][0-9]*\).*/\1/p' /proc/cmdline)
+if [ -z "$phase" ] && [ -f "$OUT/.vm/next-phase" ]; then
+    phase=$(cat "$OUT/.vm/next-phase")
+    rm -f "$OUT/.vm/next-phase"
+fi
+if [ -z "$phase" ] && [ "$VM_ALLOW_RESET" = 1 ] && [ -f "$OUT/started" ]; then
+    # A reset nobody asked for (a panic with panic=-1): stop instead of looping.
+    collect_logs
+    write_result true 125 "guest reset without <out>/.vm/next-phase"
+    say "unexpected reset; powering off"
+    shutdown_now
+fi
+phase=${phase:-1}
+tee_opt=""
+[ "$phase" = 1 ] || tee_opt=-a
+
 cut -d" " -f1 /proc/uptime >"$OUT/started"
-say "running command"
+say "running command (phase $phase)"
 {
-    chroot "$NEWROOT" /usr/bin/env -i /bin/bash "$OUT_MNT/.vm/command.sh" </dev/null 2>&1
+    chroot "$NEWROOT" /usr/bin/env -i "MEMPHYS_VM_PHASE=$phase" /bin/bash "$OUT_MNT/.vm/command.sh" </dev/null 2>&1
     echo $? >/rc
-} | tee "$OUT/command.log"
+} | tee $tee_opt "$OUT/command.log"
 rc=$(cat /rc)
 say "command exited with $rc"
 collect_logs

@@ -15,7 +15,7 @@ public static class Metric
     /// <summary><see cref="Mmap"/> + <see cref="Touch4K"/> of the same mapping, seconds.</summary>
     public const string MmapTouch4K = "mmapTouch4kSeconds";
 
-    /// <summary>Growth of PageTables (/proc/meminfo) over the 4 KiB first touch, bytes per GiB mapped.</summary>
+    /// <summary>Growth of PageTables (/proc/meminfo) from before mmap to after the 4 KiB first touch, bytes per GiB mapped.</summary>
     public const string PageTables = "pageTableBytesPerGiB";
 
     /// <summary>C# fill (Span.Fill) of the bandwidth window, MiB/s.</summary>

@@ -9,6 +9,7 @@ namespace Memphys.Tests.Device;
 /// (CONFIG_ARCH_SUPPORTS_PMD_PFNMAP / PUD_PFNMAP, 6.12+). Elsewhere they skip and say so.
 /// </summary>
 [Trait(DeviceEnvironment.Category, DeviceEnvironment.Device)]
+[Trait(TestStage.Name, TestStage.WholeRegion)]
 [Collection(DeviceCollection.Name)]
 public sealed unsafe class HugeFaultTests
 {

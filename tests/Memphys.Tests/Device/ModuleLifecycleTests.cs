@@ -9,6 +9,7 @@ namespace Memphys.Tests.Device;
 /// surviving a reload, killed and concurrent users. Needs the guest's MEMPHYS_KO and MEMPHYS_REGIONS.
 /// </summary>
 [Trait(DeviceEnvironment.Category, DeviceEnvironment.Device)]
+[Trait(TestStage.Name, TestStage.WholeRegion)]
 [Collection(DeviceCollection.Name)]
 public sealed unsafe class ModuleLifecycleTests
 {

@@ -8,6 +8,7 @@ namespace Memphys.Tests.Device;
 /// (pagemap and mincore cannot see VM_PFNMAP mappings) and from the driver's counters.
 /// </summary>
 [Trait(DeviceEnvironment.Category, DeviceEnvironment.Device)]
+[Trait(TestStage.Name, TestStage.WholeRegion)]
 [Collection(DeviceCollection.Name)]
 public sealed unsafe class PageFaultTests
 {
