@@ -175,6 +175,7 @@ struct memphys_sync {
 #define MEMPHYS_SYNC_RESULT_COHERENT_ARCH 4	/* not needed: DMA snoops the CPU
 						 * caches on this architecture (x86) */
 
+/*
  * Argument of MEMPHYS_IOC_EXPORT_DMABUF: export [offset, offset + length) of
  * the region as a dma-buf, a file descriptor that other drivers import
  * (V4L2 V4L2_MEMORY_DMABUF, DRM PRIME, RDMA...) and that user space can
