@@ -17,7 +17,7 @@ internal static class BenchTable
         output.Line($"median [min-max] of {run.Repetitions} rounds interleaved across kinds after a warm-up; " +
             $"'!' marks a spread (max-min)/median above {Summary.UnstableSpread:P0}: not a solid figure");
         var supported = run.Kinds.Where(k => k.Unsupported is null).ToList();
-        output.Table("mapping and first touch (faults: pte/pmd/pud the driver counted, +prefaulted by fault-around; PT/GiB: PageTables growth per GiB touched)",
+        output.Table("mapping and first touch (faults: pte/pmd/pud the driver counted, +prefaulted by fault-around; PT/GiB: PageTables growth per GiB over mmap and first touch)",
             ["kind", "mmap ms", "touch 4K ms", "faults 4K", "touch 2M ms", "faults 2M", "PT/GiB"],
             run.Kinds.Select(k => k.Unsupported is not null
                 ? [k.Name, "unsupported", "-", "-", "-", "-", "-"]
