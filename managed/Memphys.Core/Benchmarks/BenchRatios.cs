@@ -1,7 +1,7 @@
 namespace Memphys.Benchmarks;
 
 /// <summary>The comparisons the benchmark reports (memphys / anonymous, remap / /dev/mem, fault and pages / device-dax, C# / libc).</summary>
-public static class BenchRatios
+internal static class BenchRatios
 {
     private const string Anonymous = "anon-thp-off";
 

@@ -7,7 +7,7 @@ namespace Memphys.Benchmarks;
 /// <param name="DenominatorMetric">Its metric.</param>
 /// <param name="Target">The goal the ratio is printed against, e.g. "≥ 0.98" (memphys as fast as anonymous memory, within
 /// 2 %); null when there is none.</param>
-public sealed record RatioDefinition(string Numerator, string NumeratorMetric, string Denominator, string DenominatorMetric, string? Target)
+internal sealed record RatioDefinition(string Numerator, string NumeratorMetric, string Denominator, string DenominatorMetric, string? Target)
 {
     /// <summary>"remap / anon-thp-off write", "anon-thp-off write / memset".</summary>
     public string Name => Numerator == Denominator

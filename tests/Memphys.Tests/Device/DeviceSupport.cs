@@ -54,9 +54,9 @@ internal static unsafe partial class DeviceSupport
             action();
             return 0;
         }
-        catch (MemphysException e)
+        catch (Exception e) when (e is IMemphysError error)
         {
-            return e.Errno;
+            return error.Errno;
         }
     }
 

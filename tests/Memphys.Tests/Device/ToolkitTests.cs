@@ -145,7 +145,7 @@ public sealed unsafe class ToolkitTests
     {
         using MemphysDevice dev = DeviceEnvironment.Open();
         MemphysInfo info = dev.GetInfo();
-        var ex = Assert.Throws<MemphysException>(() => dev.Map((long)info.RegionSize - Page, 2 * Page));
+        var ex = Assert.Throws<MemphysArgumentException>(() => dev.Map((long)info.RegionSize - Page, 2 * Page));
         Assert.Equal("EINVAL", ex.ErrnoName);
         Assert.Equal($"{DeviceEnvironment.DevicePath}: mmap 0x{info.RegionSize - (ulong)Page:x}+0x2000 past end of " +
             $"{MemphysDevice.FormatSize(info.RegionSize)} region (EINVAL)", ex.Message);
