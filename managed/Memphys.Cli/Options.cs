@@ -36,13 +36,17 @@ internal static class Options
     }
 
     /// <summary>Accepts only <paramref name="values"/> (case-insensitive), with a one-line error naming them.</summary>
-    public static void OneOf<T>(Option<T> option, params string[] values) => option.Validators.Add(r =>
+    public static void OneOf<T>(Option<T> option, params string[] values)
     {
-        if (r.Tokens.Count > 0 && !values.Contains(r.Tokens[0].Value, StringComparer.OrdinalIgnoreCase))
+        option.HelpName = string.Join('|', values.Order(StringComparer.Ordinal));
+        option.Validators.Add(r =>
         {
-            r.AddError($"{option.Name} '{r.Tokens[0].Value}' is not one of {string.Join(", ", values)}.");
-        }
-    });
+            if (r.Tokens.Count > 0 && !values.Contains(r.Tokens[0].Value, StringComparer.OrdinalIgnoreCase))
+            {
+                r.AddError($"{option.Name} '{r.Tokens[0].Value}' is not one of {string.Join(", ", values)}.");
+            }
+        });
+    }
 
     /// <summary>An option naming a file or device must not be empty or blank: a usage error, not a failed open.</summary>
     public static void RequireNonEmpty(OptionResult r)
