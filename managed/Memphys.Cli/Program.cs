@@ -93,6 +93,7 @@ internal static class Program
         var output = new Output(json);
         try
         {
+            Cancellation.ThrowIfCancellationRequested();
             return body(output);
         }
         catch (OperationCanceledException)
