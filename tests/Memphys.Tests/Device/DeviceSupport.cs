@@ -68,7 +68,7 @@ internal static unsafe partial class DeviceSupport
         AssertPassed(PageTableVerifier.Verify(dev, map, expected, what));
 
     /// <summary>Asserts that <paramref name="check"/> did not fail, with its failures as the message.</summary>
-    public static void AssertPassed(Check check) => Assert.True(check.Passed, check.ToString());
+    public static void AssertPassed(Check check) => Assert.False(check.Failed, check.ToString());
 
     public static ulong* PageWord(MemphysMapping map, long page) => (ulong*)(map.Pointer + page * Page);
 
