@@ -9,11 +9,12 @@ NUPKG=$(realpath "${1:?usage: tests/vm/build-sample.sh NUPKG_DIR}")
 PACKAGES=$ROOT/samples/.packages
 CONFIGURATION=${CONFIGURATION:-Release}
 
-ls "$NUPKG"/Memphys.Core.*.nupkg >/dev/null
+VERSION=$(tr -d '[:space:]' <"$ROOT/VERSION")
+PACKAGE=$NUPKG/Memphys.Core.$VERSION.nupkg
+[[ -f $PACKAGE ]] || { echo "sample: no $PACKAGE (run make pack)" >&2; exit 1; }
 rm -rf "$PACKAGES" "$ROOT"/samples/MapFillVerify/{bin,obj}
 dotnet build "$ROOT/samples/MapFillVerify/MapFillVerify.csproj" -c "$CONFIGURATION" -nologo -v q \
     --source "$NUPKG" --packages "$PACKAGES"
 # It must have used the package, not a project of the tree.
-grep -q "\"Memphys.Core/$(tr -d '[:space:]' <"$ROOT/VERSION")\"" \
-    "$ROOT/samples/MapFillVerify/obj/project.assets.json"
-echo "sample: samples/MapFillVerify built against $(basename "$(ls "$NUPKG"/Memphys.Core.*.nupkg | grep -v snupkg)")"
+grep -q "\"Memphys.Core/$VERSION\"" "$ROOT/samples/MapFillVerify/obj/project.assets.json"
+echo "sample: samples/MapFillVerify built against ${PACKAGE#"$ROOT"/}"
