@@ -40,7 +40,7 @@ pack: ## Memphys.Core and the memphys .NET tool as NuGet packages (+ .snupkg sym
 	dotnet pack Managed.sln -c $(CONFIGURATION) -warnaserror -nologo -v q
 
 api-baseline: ## after a change to Memphys.Core's public API: record it in managed/Memphys.Core/PublicAPI.Unshipped.txt
-	dotnet format analyzers managed/Memphys.Core/Memphys.Core.csproj --diagnostics RS0016 RS0017 --severity warn -v q
+	managed/api-baseline.sh
 
 sample: pack ## build samples/MapFillVerify against the package in managed/nupkg (not the project)
 	tests/vm/build-sample.sh $(NUPKG_DIR)
