@@ -245,7 +245,9 @@ stage_install() {
     # The guest installs the .NET tool from managed/nupkg (the package stage packs it).
     [[ -f managed/nupkg/memphys.$(tr -d '[:space:]' <VERSION).nupkg ]] || make -s pack >"$RESULTS/pack.log" 2>&1 \
         || { tail -n 20 "$RESULTS/pack.log"; tally 0 1; }
-    tests/vm/run-in-vm.sh --kernel "$kernel" --no-module --out "$RESULTS/install" -- tests/guest/install-tests.sh \
+    # DKMS builds the module inside the guest and the .NET tool is installed there: more than the default 900 s
+    # on a busy machine.
+    tests/vm/run-in-vm.sh --kernel "$kernel" --no-module --timeout "${VM_TIMEOUT:-1500}" --out "$RESULTS/install" -- tests/guest/install-tests.sh \
         >"$RESULTS/install.log" 2>&1 || status=$?
     show_cases "$log"
     if ! tally_result "$log" || { ((status != 0)) && [[ $(result_counts "$log") == *" 0" ]]; }; then
