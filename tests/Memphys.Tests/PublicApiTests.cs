@@ -103,6 +103,10 @@ public sealed class PublicApiTests
         Assert.Equal(Interop.Errors.EINVAL, ((IMemphysError)unaligned).Errno);
         Assert.DoesNotContain("\n", unaligned.Message, StringComparison.Ordinal);
 
+        // A failed system call (pread at offset -1: EINVAL) takes the same path as every ioctl and open.
+        ArgumentException negative = Assert.IsAssignableFrom<ArgumentException>(Record.Exception(() => zero.Read(-1, new byte[8])));
+        Assert.Equal("EINVAL", ((IMemphysError)negative).ErrnoName);
+
         IOException missing = Assert.IsAssignableFrom<IOException>(Record.Exception(() => MemphysDevice.Open("/nonexistent/memphys0")));
         Assert.Equal(Interop.Errors.ENOENT, ((IMemphysError)missing).Errno);
     }
