@@ -19,7 +19,7 @@ CLI_FILE := managed/publish/memphys
 # `make publish PUBLISH_RID=linux-arm64` on a PC makes the board's.
 PUBLISH_RID ?= linux-$(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x64)
 
-.PHONY: all deps driver check managed probe arm64 test demo bench bench-scaling debug-kernel clean help publish install uninstall
+.PHONY: all deps driver check managed pack api-baseline sample probe arm64 test demo bench bench-scaling debug-kernel clean help publish install uninstall
 
 all: driver managed probe ## build the module ($(KERNEL)), the C# solution and the test probe
 
@@ -36,6 +36,17 @@ check: ## build the module with W=1 and sparse against $(KERNEL); any diagnostic
 
 managed: ## build Managed.sln (warnings are errors)
 	dotnet build Managed.sln -c $(CONFIGURATION) -warnaserror -nologo -v q
+
+NUPKG_DIR := managed/nupkg
+pack: ## Memphys.Core and the memphys .NET tool as NuGet packages (+ .snupkg symbols) in managed/nupkg/, version from VERSION
+	rm -rf $(NUPKG_DIR)
+	dotnet pack Managed.sln -c $(CONFIGURATION) -warnaserror -nologo -v q
+
+api-baseline: ## after a change to Memphys.Core's public API: record it in managed/Memphys.Core/PublicAPI.Unshipped.txt
+	managed/api-baseline.sh
+
+sample: pack ## build samples/MapFillVerify against the package in managed/nupkg (not the project)
+	tests/vm/build-sample.sh $(NUPKG_DIR)
 
 probe: ## build the C helper of the guest tests
 	$(MAKE) -C tests/native
@@ -80,7 +91,7 @@ debug-kernel: ## build the KASAN/lockdep/DEBUG_VM kernel 6.1-debug from Debian's
 clean: ## remove build outputs (the .cache of kernels stays)
 	$(MAKE) -C driver clean
 	$(MAKE) -C tests/native clean
-	rm -rf managed/publish
+	rm -rf managed/publish managed/nupkg samples/MapFillVerify/bin samples/MapFillVerify/obj samples/.packages
 	dotnet clean Managed.sln -c $(CONFIGURATION) -nologo -v q
 
 help:

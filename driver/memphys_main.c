@@ -20,7 +20,7 @@
 #include "compat.h"
 #include "memphys.h"
 
-#define MEMPHYS_VERSION "0.1.0"
+/* MEMPHYS_VERSION comes from the VERSION file, through Kbuild. */
 
 static char *regions;
 module_param(regions, charp, 0444);

@@ -26,13 +26,12 @@ MODULES_LOAD_CONF=/etc/modules-load.d/memphys.conf
 say() { printf 'memphys-install: %s\n' "$*"; }
 die() { say "error: $*" >&2; exit 1; }
 
-# MEMPHYS_VERSION of the driver; dkms.conf must carry the same version.
+# The one version of memphys (VERSION): the module's MODULE_VERSION, the DKMS
+# package's and the NuGet packages'.
 driver_version() {
-    local version dkms_version
-    version=$(sed -n 's/^#define MEMPHYS_VERSION "\(.*\)"$/\1/p' "$ROOT/driver/memphys_main.c")
-    dkms_version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$ROOT/driver/dkms.conf")
-    [[ -n $version && $version == "$dkms_version" ]] \
-        || die "driver/dkms.conf has PACKAGE_VERSION '$dkms_version' but memphys_main.c says '$version'"
+    local version
+    version=$(tr -d '[:space:]' <"$ROOT/VERSION")
+    [[ $version =~ ^[0-9]+\.[0-9]+\.[0-9]+ ]] || die "VERSION holds '$version', not a version"
     echo "$version"
 }
 
@@ -43,7 +42,8 @@ copy_sources() {
     local dest=$1
     rm -rf "$dest"
     mkdir -p "$dest"
-    cp -r "$ROOT"/driver/{Kbuild,Makefile,dkms.conf,LICENSE,include} "$ROOT"/driver/*.[ch] "$dest/"
+    cp -r "$ROOT"/driver/{Kbuild,Makefile,LICENSE,include} "$ROOT"/driver/*.[ch] "$ROOT/VERSION" "$dest/"
+    sed "s/@VERSION@/$(driver_version)/" "$ROOT/driver/dkms.conf" >"$dest/dkms.conf"
 }
 
 # Forget every kernel's build of VERSION (idempotent).

@@ -96,8 +96,27 @@ stage_driver_check() {
 
 stage_host_tests() {
     say "host unit tests"
-    dotnet "$TEST_DLL" -noColor -trait- Category=Device -xml "$RESULTS/host-tests.xml" || true
+    dotnet "$TEST_DLL" -noColor -trait- Category=Device -trait- Category=Package -xml "$RESULTS/host-tests.xml" || true
     tally_result "$RESULTS/host-tests.xml" || true
+}
+
+# The NuGet packages (`make pack`: Memphys.Core and the memphys .NET tool), the
+# sample built against the packed library as a user's project is, then the
+# tests that open the .nupkg files (Category=Package), none of which may skip.
+# The install stage installs the tool from these packages in its guest.
+stage_package() {
+    local xml=$RESULTS/package-tests.xml total passed failed skipped
+    say "packages: make pack, samples/ against the package, the .nupkg contents"
+    check pack make -s pack
+    check sample tests/vm/build-sample.sh managed/nupkg
+    dotnet "$TEST_DLL" -noColor -trait Category=Package -xml "$xml" >"$RESULTS/package-tests.log" 2>&1 || true
+    if ! read -r total passed failed skipped < <(xunit_counts "$xml"); then
+        echo "package: no test report"; tail -n 20 "$RESULTS/package-tests.log"; tally 0 1; return
+    fi
+    xunit_failures "$xml"
+    xunit_skips "$xml"
+    echo "package: $total tests ($passed passed, $failed failed, $skipped skipped)"
+    tally "$passed" $((failed + skipped))
 }
 
 stage_harness_selftest() {
@@ -230,7 +249,12 @@ stage_install() {
     check vagrant-validate env -C vagrant VAGRANT_CHECKPOINT_DISABLE=1 vagrant validate
     check shellcheck shellcheck_scripts packaging/install.sh vagrant/provision.sh tests/guest/install-tests.sh
     make -s publish >"$RESULTS/publish.log" 2>&1 || { tail -n 20 "$RESULTS/publish.log"; tally 0 1; }
-    tests/vm/run-in-vm.sh --kernel "$kernel" --no-module --out "$RESULTS/install" -- tests/guest/install-tests.sh \
+    # The guest installs the .NET tool from managed/nupkg (the package stage packs it).
+    [[ -f managed/nupkg/memphys.$(tr -d '[:space:]' <VERSION).nupkg ]] || make -s pack >"$RESULTS/pack.log" 2>&1 \
+        || { tail -n 20 "$RESULTS/pack.log"; tally 0 1; }
+    # DKMS builds the module inside the guest and the .NET tool is installed there: more than the default 900 s
+    # on a busy machine.
+    tests/vm/run-in-vm.sh --kernel "$kernel" --no-module --timeout "${VM_TIMEOUT:-1500}" --out "$RESULTS/install" -- tests/guest/install-tests.sh \
         >"$RESULTS/install.log" 2>&1 || status=$?
     show_cases "$log"
     if ! tally_result "$log" || { ((status != 0)) && [[ $(result_counts "$log") == *" 0" ]]; }; then
@@ -323,6 +347,7 @@ main() {
         run_stage "driver-check $kernel" stage_driver_check "$kernel"
     done
     run_stage host-tests stage_host_tests
+    run_stage package stage_package
     [[ ${#KERNELS[@]} -eq 0 ]] || run_stage harness-selftest stage_harness_selftest "${KERNELS[0]}"
     for kernel in "${KERNELS[@]}"; do
         run_stage "guest-tests $kernel" stage_guest_tests "$kernel" guest Category=Device "${EDU[@]}" \

@@ -12,7 +12,7 @@ internal static class ChildCommand
 
         var device = Options.Device();
         var method = new Option<string>("--method") { Required = true };
-        method.AcceptOnlyFromAmong("remap", "fault", "pages");
+        Options.OneOf(method, "remap", "fault", "pages");
         var offset = Options.Offset();
         var length = Options.Length("Bytes.");
         var seed = new Option<ulong>("--seed") { Required = true };

@@ -33,6 +33,40 @@ internal static class Common
         return (offset, length);
     }
 
+    /// <summary>
+    /// Fails now, before any work, unless <paramref name="path"/> (an output file of <paramref name="option"/>) can be
+    /// written: a missing folder or a refused one is an OS error (exit 4), a folder instead of a file a usage error.
+    /// A file this creates is removed again; the command writes it when it is done.
+    /// </summary>
+    public static void CheckWritable(string path, string option)
+    {
+        if (Directory.Exists(path))
+        {
+            throw new UsageException($"{option} {path} is a directory: give a file name");
+        }
+
+        bool existed = File.Exists(path);
+        try
+        {
+            using (new FileStream(path, FileMode.OpenOrCreate, FileAccess.Write))
+            {
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw e is UnauthorizedAccessException
+                ? new UnauthorizedAccessException($"{option} {path}: permission denied")
+                : e is DirectoryNotFoundException
+                    ? new DirectoryNotFoundException($"{option} {path}: the folder does not exist")
+                    : new IOException($"{option} {path}: {e.Message}");
+        }
+
+        if (!existed)
+        {
+            File.Delete(path);
+        }
+    }
+
     public static MappingMethod ParseMethod(string text) => text.ToLowerInvariant() switch
     {
         "remap" => MappingMethod.Remap,

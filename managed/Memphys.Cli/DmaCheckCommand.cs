@@ -37,11 +37,11 @@ internal static class DmaCheckCommand
         var offset = Options.Offset();
         var length = Options.Length($"Bytes of the region to map and check: at least {VfioRoundTrip.MinimumLength / 1024} KiB (default 2 MiB or the region).");
         var method = new Option<string?>("--method", "-m") { Description = "remap, fault or pages (default: the driver's)." };
-        var iova = new Option<long>("--iova")
+        Options.OneOf(method, "remap", "fault", "pages");
+        var iova = new Option<long?>("--iova")
         {
             Description = "IOVA to give the range (page-aligned; default: its physical address, the bus address it has without an IOMMU).",
             CustomParser = r => Options.ParsePages(r, "--iova", allowZero: true),
-            DefaultValueFactory = _ => -1,
         };
         var seed = Options.Seed();
         var command = new Command("dma-check",
@@ -53,7 +53,7 @@ internal static class DmaCheckCommand
             vfio, device, json, offset, length, method, iova, seed,
         };
         command.SetAction(r => Program.Guard(r.GetValue(json), o => Run(o, r.GetValue(vfio)!, r.GetValue(device)!,
-            r.GetValue(method) is { } m ? Common.ParseMethod(m) : null, r.GetValue(offset), r.GetValue(length), r.GetValue(iova),
+            r.GetValue(method) is { } m ? Common.ParseMethod(m) : null, r.GetValue(offset), r.GetValue(length), r.GetValue(iova) ?? -1,
             Options.ResolveSeed(r.GetValue(seed)))));
         return command;
     }

@@ -9,6 +9,7 @@ internal static class InfoCommand
     public static Command Build()
     {
         var device = new Option<string?>("--device", "-d") { Description = "Device node (default: every /dev/memphysN)." };
+        device.Validators.Add(Options.RequireNonEmpty);
         var json = Options.Json();
         var command = new Command("info", "Show region(s), physical range, the bus address to give a device, supported methods and fault sizes, current counters.")
         {

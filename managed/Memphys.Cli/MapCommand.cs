@@ -12,7 +12,7 @@ internal static class MapCommand
         var device = Options.Device();
         var json = Options.Json();
         var method = new Option<string>("--method", "-m") { Description = "remap, fault or pages.", Required = true };
-        method.AcceptOnlyFromAmong("remap", "fault", "pages");
+        Options.OneOf(method, "remap", "fault", "pages");
         var offset = Options.Offset();
         var length = Options.Length("Bytes to map (default: to the end of the region).");
         var isPrivate = new Option<bool>("--private") { Description = "MAP_PRIVATE (copy-on-write; the fault method refuses it)." };
@@ -24,7 +24,7 @@ internal static class MapCommand
         {
             Description = "wb, wc or uc: must be the region's own type (chosen at load, regions=SIZE@BASE:TYPE); another is refused.",
         };
-        caching.AcceptOnlyFromAmong("wb", "wc", "uc");
+        Options.OneOf(caching, "wb", "wc", "uc");
         var command = new Command("map",
             "Map a range, optionally touch every page, and report time, driver faults and present pages. " +
             "Present pages and their PFNs come from the driver's page-table query (MEMPHYS_IOC_QUERY_PAGE): device mappings are " +

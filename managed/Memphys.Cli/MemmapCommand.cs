@@ -26,7 +26,6 @@ internal static class MemmapCommand
         {
             Description = "Alignment of the base (power of two; default 1G for sizes from 1G, else 2M: huge faults need it).",
             CustomParser = r => Options.ParseSize(r, "--align"),
-            DefaultValueFactory = _ => 0,
         };
         var apply = new Option<bool>("--apply")
         {

@@ -24,11 +24,38 @@ internal static class Options
 
     private static readonly long Page = Environment.SystemPageSize;
 
-    public static Option<string> Device() => new("--device", "-d")
+    public static Option<string> Device()
     {
-        Description = "Device node.",
-        DefaultValueFactory = _ => MemphysDevice.DefaultPath,
-    };
+        var option = new Option<string>("--device", "-d")
+        {
+            Description = "Device node.",
+            DefaultValueFactory = _ => MemphysDevice.DefaultPath,
+        };
+        option.Validators.Add(RequireNonEmpty);
+        return option;
+    }
+
+    /// <summary>Accepts only <paramref name="values"/> (case-insensitive), with a one-line error naming them.</summary>
+    public static void OneOf<T>(Option<T> option, params string[] values)
+    {
+        option.HelpName = string.Join('|', values.Order(StringComparer.Ordinal));
+        option.Validators.Add(r =>
+        {
+            if (r.Tokens.Count > 0 && !values.Contains(r.Tokens[0].Value, StringComparer.OrdinalIgnoreCase))
+            {
+                r.AddError($"{option.Name} '{r.Tokens[0].Value}' is not one of {string.Join(", ", values)}.");
+            }
+        });
+    }
+
+    /// <summary>An option naming a file or device must not be empty or blank: a usage error, not a failed open.</summary>
+    public static void RequireNonEmpty(OptionResult r)
+    {
+        if (r.Tokens.Count > 0 && string.IsNullOrWhiteSpace(r.Tokens[0].Value))
+        {
+            r.AddError($"{r.Option.Name} is empty: give a path, e.g. {MemphysDevice.DefaultPath}.");
+        }
+    }
 
     public static Option<bool> Json() => new("--json") { Description = "Machine-readable JSON on stdout." };
 
@@ -39,18 +66,34 @@ internal static class Options
         DefaultValueFactory = _ => 0,
     };
 
+    /// <summary>--length; not given reads as 0, which each command replaces by its own default (in its description).</summary>
     public static Option<long> Length(string description) => new("--length")
     {
         Description = description,
         CustomParser = r => ParsePages(r, "--length", allowZero: false),
-        DefaultValueFactory = _ => 0,
     };
 
+    /// <summary>--seed; not given reads as 0, a random seed that the command prints.</summary>
     public static Option<ulong> Seed() => new("--seed")
     {
-        Description = "Pattern seed; 0 (the default) picks a random one, which is printed.",
-        DefaultValueFactory = _ => 0,
+        Description = "Pattern seed, a whole number (decimal or 0x hex); default (or 0): a random one, which is printed.",
+        CustomParser = ParseSeed,
     };
+
+    private static ulong ParseSeed(ArgumentResult r)
+    {
+        string text = Token(r).Trim();
+        bool ok = text.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
+            ? ulong.TryParse(text.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out ulong value)
+            : ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value);
+        if (!ok)
+        {
+            r.AddError($"--seed '{Token(r)}' must be a whole number from 0 (random) to {ulong.MaxValue}, decimal or 0x hex.");
+            return 0;
+        }
+
+        return value;
+    }
 
     public static Option<double> Seconds(double defaultValue) => new("--seconds", "-s")
     {

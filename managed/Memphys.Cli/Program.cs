@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.CommandLine.Parsing;
 using System.Text.Json.Nodes;
 
 namespace Memphys.Cli;
@@ -7,7 +6,22 @@ namespace Memphys.Cli;
 /// <summary>Entry point and command-line definition of <c>memphys</c>.</summary>
 internal static class Program
 {
-    public static int Main(string[] args) => Run(args);
+    private static readonly AsyncLocal<CancellationToken> s_cancellation = new();
+
+    /// <summary>Cancelled by Ctrl-C (SIGINT): long commands stop, release their mappings and exit with 130.</summary>
+    internal static CancellationToken Cancellation => s_cancellation.Value;
+
+    public static int Main(string[] args)
+    {
+        using var interrupt = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            // The first Ctrl-C cancels cleanly; a second one ends the process at once, as usual.
+            e.Cancel = !interrupt.IsCancellationRequested;
+            interrupt.Cancel();
+        };
+        return Run(args, Environment.Is64BitProcess, interrupt.Token);
+    }
 
     /// <summary>Parses and runs; never throws, always returns an exit code from <see cref="ExitCodes"/>.</summary>
     public static int Run(string[] args) => Run(args, Environment.Is64BitProcess);
@@ -15,25 +29,31 @@ internal static class Program
     /// <inheritdoc cref="Run(string[])"/>
     /// <param name="args">The command line.</param>
     /// <param name="is64BitProcess">Whether this process is 64-bit (a parameter so that the refusal can be tested).</param>
-    internal static int Run(string[] args, bool is64BitProcess)
+    internal static int Run(string[] args, bool is64BitProcess) => Run(args, is64BitProcess, CancellationToken.None);
+
+    /// <inheritdoc cref="Run(string[], bool)"/>
+    /// <param name="args">The command line.</param>
+    /// <param name="is64BitProcess">Whether this process is 64-bit.</param>
+    /// <param name="cancellationToken">Ctrl-C: long commands stop and the exit code is 130.</param>
+    internal static int Run(string[] args, bool is64BitProcess, CancellationToken cancellationToken)
     {
+        // --json anywhere asks for a JSON error object on every failure, parse errors included.
+        var output = new Output(json: args.Contains("--json"));
         if (Platform.UnsupportedReason(is64BitProcess) is { } reason)
         {
-            return Fail(new Output(json: false), reason, ExitCodes.Unsupported, null);
+            return Fail(output, reason, ExitCodes.Unsupported, null);
         }
 
+        s_cancellation.Value = cancellationToken;
         try
         {
             ParseResult parse = BuildRoot().Parse(args);
             if (parse.Errors.Count > 0 && parse.Action is not System.CommandLine.Help.HelpAction)
             {
-                foreach (ParseError error in parse.Errors)
-                {
-                    Console.Error.WriteLine($"memphys: {error.Message}");
-                }
-
+                // One line: the first error (each names its option), then where to look.
+                int code = Fail(output, parse.Errors[0].Message, ExitCodes.Usage, null);
                 Console.Error.WriteLine("Try 'memphys --help'.");
-                return ExitCodes.Usage;
+                return code;
             }
 
             return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
@@ -41,7 +61,11 @@ internal static class Program
         catch (Exception ex)
         {
             // Commands run inside Guard; this catches what escapes parsing or System.CommandLine itself.
-            return Fail(new Output(json: false), $"internal error: {ex.Message}", ExitCodes.InternalError, null);
+            return Fail(output, $"internal error: {ex.Message}", ExitCodes.InternalError, null);
+        }
+        finally
+        {
+            s_cancellation.Value = default;
         }
     }
 
@@ -72,12 +96,19 @@ internal static class Program
         var output = new Output(json);
         try
         {
+            Cancellation.ThrowIfCancellationRequested();
             return body(output);
         }
-        catch (MemphysException ex)
+        catch (OperationCanceledException)
         {
-            int code = ex.IsAccessError ? ExitCodes.DeviceUnavailable : ExitCodes.OsError;
-            return Fail(output, ex.Message, code, ex.ErrnoName);
+            // Every mapping and device was released by the using blocks the exception left.
+            return Fail(output, "interrupted (Ctrl-C): stopped, mappings released", ExitCodes.Interrupted, "EINTR");
+        }
+        catch (Exception ex) when (ex is IMemphysError error)
+        {
+            // The device's errors (open, ioctl, mmap): missing or not allowed is 3, anything else 4.
+            int code = MemphysException.IsAccessErrno(error.Errno) ? ExitCodes.DeviceUnavailable : ExitCodes.OsError;
+            return Fail(output, ex.Message, code, error.ErrnoName);
         }
         catch (UsageException ex)
         {
@@ -85,7 +116,12 @@ internal static class Program
         }
         catch (UnauthorizedAccessException ex)
         {
-            return Fail(output, ex.Message, ExitCodes.DeviceUnavailable, "EACCES");
+            // A file the user named (--include, --chart, --iomem...), not the device: an OS error.
+            return Fail(output, ex.Message, ExitCodes.OsError, "EACCES");
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return Fail(output, ex.Message, ExitCodes.OsError, "ENOENT");
         }
         catch (PlatformNotSupportedException ex)
         {

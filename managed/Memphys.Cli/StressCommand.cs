@@ -111,6 +111,8 @@ internal static class StressCommand
                 using var timer = new Timer(_ => progress(clock.Elapsed.TotalSeconds), null, 250, 250);
                 return RunWorkers(settings);
             });
+            // Ctrl-C: the workers stopped at their next operation; the children are killed by Dispose.
+            Program.Cancellation.ThrowIfCancellationRequested();
             childFailures = CollectChildren(children, totals);
         }
 
@@ -232,7 +234,8 @@ internal static class StressCommand
         var totals = new StressTotals();
         byte[] buffer = new byte[maxOp];
         MemphysMapping[] views = [remap, fault];
-        while (DateTime.UtcNow < deadline)
+        CancellationToken cancellation = Program.Cancellation;
+        while (DateTime.UtcNow < deadline && !cancellation.IsCancellationRequested)
         {
             long words = sliceLength / 8;
             long start = rng.Below(words) * 8;

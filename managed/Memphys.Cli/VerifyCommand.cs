@@ -51,7 +51,7 @@ internal static class VerifyCommand
             FaultAround = faultAround,
             SecondProcess = child ? Common.ChildRead : null,
             Progress = progress,
-        }));
+        }, null, Program.Cancellation));
         Report(output, report);
         return report.Passed ? ExitCodes.Ok : ExitCodes.CheckFailed;
     }

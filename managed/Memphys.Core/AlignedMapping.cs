@@ -10,8 +10,8 @@ internal static class AlignedMapping
     /// <paramref name="physical"/> modulo <paramref name="alignment"/>, then gives back the unused head and tail.
     /// <paramref name="fd"/> null maps anonymous memory.
     /// </summary>
-    internal static SafeMappingHandle Map(long length, int protection, int flags, SafeFileDescriptor? fd, long offset,
-        ulong alignment, ulong physical, Func<int, MemphysException>? onError, string? path)
+    internal static SafeMappingHandle Map(long length, int protection, int flags, SafeFileHandle? fd, long offset,
+        ulong alignment, ulong physical, Func<int, Exception>? onError, string? path)
     {
         nuint reserveLength = (nuint)((ulong)length + alignment);
         nint reserve = Interop.Libc.MMapAnonymous(0, reserveLength, Interop.Libc.PROT_NONE,

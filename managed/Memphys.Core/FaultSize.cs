@@ -1,6 +1,7 @@
 namespace Memphys;
 
 /// <summary>Byte sizes of the fault granularities.</summary>
+/// <remarks>Constants only: thread-safe.</remarks>
 public static class FaultSize
 {
     /// <summary>4 KiB.</summary>

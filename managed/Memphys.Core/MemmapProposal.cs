@@ -5,7 +5,7 @@ namespace Memphys;
 /// <param name="Alignment">Alignment of its base.</param>
 /// <param name="Within">The free RAM range it was taken from.</param>
 /// <param name="RamUsable">RAM the running kernel manages now (firmware RAM minus reservations).</param>
-public sealed record MemmapProposal(PhysicalRange Range, ulong Alignment, PhysicalRange Within, ulong RamUsable)
+internal sealed record MemmapProposal(PhysicalRange Range, ulong Alignment, PhysicalRange Within, ulong RamUsable)
 {
     /// <summary>RAM left to Linux once the proposed range is reserved too.</summary>
     public ulong RamLeft => RamUsable - Range.Size;

@@ -4,4 +4,4 @@ namespace Memphys;
 /// <param name="Range">The physical range.</param>
 /// <param name="Type">"System RAM", "Reserved", a driver name, ...</param>
 /// <param name="Depth">Indentation level in /proc/iomem (two spaces each); always 0 for the firmware map.</param>
-public sealed record MemoryMapEntry(PhysicalRange Range, string Type, int Depth);
+internal sealed record MemoryMapEntry(PhysicalRange Range, string Type, int Depth);

@@ -1,6 +1,7 @@
 namespace Memphys;
 
 /// <summary>Short names of the memory and caching types, as the kernel and the CLI print them.</summary>
+/// <remarks>Pure functions: thread-safe.</remarks>
 public static class MemoryTypeNames
 {
     /// <summary>WB, WC, UC, UC-, WT, WP or ?.</summary>

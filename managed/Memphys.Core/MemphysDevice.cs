@@ -4,18 +4,26 @@ using Memphys.Native;
 namespace Memphys;
 
 /// <summary>
-/// An open <c>/dev/memphysN</c> device. Method, caching and max fault size are per open file and
+/// An open <c>/dev/memphysN</c> device. Method, caching, max fault size and fault-around are per open file and
 /// apply to later <see cref="Map"/> calls; statistics are per region.
 /// </summary>
+/// <remarks>
+/// Thread safety: every method may be called from any thread, and each call is one system call that the kernel
+/// serialises. The settings (<see cref="SetMethod"/>, <see cref="SetCaching"/>, <see cref="SetMaxFaultSize"/>,
+/// <see cref="SetFaultAround"/>) are per handle, not per thread or per mapping: a <see cref="Map"/> takes the values
+/// the handle has at that moment, so two threads that want different settings each open their own
+/// <see cref="MemphysDevice"/> (a mapping keeps the settings it was made with). <see cref="Dispose"/> must not race
+/// other calls on the same instance.
+/// </remarks>
 public sealed unsafe partial class MemphysDevice : IDisposable
 {
     /// <summary>Default device path.</summary>
     public const string DefaultPath = "/dev/memphys0";
 
-    private readonly SafeFileDescriptor _fd;
+    private readonly SafeFileHandle _fd;
     private MemphysInfo? _info;
 
-    private MemphysDevice(string path, SafeFileDescriptor fd)
+    private MemphysDevice(string path, SafeFileHandle fd)
     {
         Path = path;
         _fd = fd;
@@ -24,8 +32,12 @@ public sealed unsafe partial class MemphysDevice : IDisposable
     /// <summary>The device path.</summary>
     public string Path { get; }
 
-    /// <summary>The file descriptor.</summary>
-    public SafeFileDescriptor Handle => _fd;
+    /// <summary>
+    /// The open file, as the standard handle: <see cref="RandomAccess.Read(SafeFileHandle, Span{byte}, long)"/> and
+    /// <see cref="RandomAccess.Write(SafeFileHandle, ReadOnlySpan{byte}, long)"/> (pread/pwrite) work on it. It belongs
+    /// to this device: disposing it closes the device (mappings stay valid until disposed).
+    /// </summary>
+    public SafeFileHandle Handle => _fd;
 
     /// <summary>The path of device <paramref name="index"/>: <c>/dev/memphysN</c>.</summary>
     public static string PathFor(int index) => $"/dev/memphys{index}";
@@ -47,12 +59,14 @@ public sealed unsafe partial class MemphysDevice : IDisposable
     }
 
     /// <summary>Opens a device read-write (or read-only) with O_CLOEXEC.</summary>
-    /// <exception cref="MemphysException">open failed, e.g. ENOENT (no device) or EACCES/EPERM (not root).</exception>
+    /// <exception cref="MemphysException">open failed, e.g. ENOENT (no device), ENODEV or ENXIO.</exception>
+    /// <exception cref="MemphysAccessException">EACCES or EPERM: not root, no CAP_SYS_RAWIO, or kernel lockdown.</exception>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is empty.</exception>
     public static MemphysDevice Open(string path = DefaultPath, bool readOnly = false)
     {
         Platform.ThrowIfUnsupported();
         ArgumentException.ThrowIfNullOrEmpty(path);
-        var fd = SafeFileDescriptor.Open(path, readOnly ? Interop.Libc.O_RDONLY : Interop.Libc.O_RDWR);
+        var fd = FileDescriptor.Open(path, readOnly ? Interop.Libc.O_RDONLY : Interop.Libc.O_RDWR);
         return new MemphysDevice(path, fd);
     }
 
@@ -171,9 +185,9 @@ public sealed unsafe partial class MemphysDevice : IDisposable
         {
             Set(Uapi.IocSetFaultAround, pages, operation);
         }
-        catch (MemphysException e) when (e.Errno == Interop.Errors.EINVAL)
+        catch (MemphysArgumentException e) when (e.Errno == Interop.Errors.EINVAL)
         {
-            throw new MemphysException(e.Errno, operation, Path,
+            throw new MemphysArgumentException(e.Errno, operation, Path,
                 $"refused: the fault-around is a power of two from 1 (off) to {MaxFaultAround} pages");
         }
     }
@@ -241,7 +255,8 @@ public sealed unsafe partial class MemphysDevice : IDisposable
     /// When non-zero (a power of two), the virtual address is chosen so that it is congruent to the
     /// physical address modulo <paramref name="alignment"/>, which lets 2 MiB / 1 GiB faults be installed.
     /// </param>
-    /// <exception cref="MemphysException">mmap failed; the message names the range and, for EINVAL past the end, the region size.</exception>
+    /// <exception cref="MemphysArgumentException">EINVAL: the range is past the region's end (the message names its size) or unaligned.</exception>
+    /// <exception cref="MemphysException">mmap failed otherwise (ENOMEM, EAGAIN...).</exception>
     public MemphysMapping Map(long offset = 0, long length = 0, MapProtection protection = MapProtection.ReadWrite,
         bool isPrivate = false, ulong alignment = 0)
     {
@@ -253,14 +268,14 @@ public sealed unsafe partial class MemphysDevice : IDisposable
             length = (long)info.RegionSize - offset;
             if (length <= 0)
             {
-                throw new MemphysException(Interop.Errors.EINVAL, $"mmap 0x{offset:x}+0", Path,
+                throw new MemphysArgumentException(Interop.Errors.EINVAL, $"mmap 0x{offset:x}+0", Path,
                     $"offset is past end of {FormatSize(info.RegionSize)} region");
             }
         }
 
         int flags = isPrivate ? Interop.Libc.MAP_PRIVATE : Interop.Libc.MAP_SHARED;
         string operation = $"mmap 0x{offset:x}+0x{length:x}";
-        MemphysException OnError(int errno) => new(errno, operation, Path, DescribeMapError(errno, offset, length));
+        Exception OnError(int errno) => MemphysException.FromErrno(errno, operation, Path, DescribeMapError(errno, offset, length));
 
         if (alignment <= (ulong)Environment.SystemPageSize)
         {
@@ -333,7 +348,7 @@ public sealed unsafe partial class MemphysDevice : IDisposable
             {
                 info = GetInfo();
             }
-            catch (MemphysException)
+            catch (Exception e) when (e is IMemphysError)
             {
                 return null;
             }
@@ -353,7 +368,7 @@ public sealed unsafe partial class MemphysDevice : IDisposable
     }
 
     private MemphysMapping MapAligned(long offset, long length, MapProtection protection, int flags, ulong alignment,
-        bool isPrivate, Func<int, MemphysException> onError)
+        bool isPrivate, Func<int, Exception> onError)
     {
         MemphysInfo info = _info ?? GetInfo();
         SafeMappingHandle handle = AlignedMapping.Map(length, (int)protection, flags, _fd, offset, alignment,

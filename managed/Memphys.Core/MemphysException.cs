@@ -3,11 +3,13 @@ using Memphys.Native;
 namespace Memphys;
 
 /// <summary>
-/// A failed system call on a memphys device or mapping, carrying the errno and its symbolic name.
-/// The message is one readable line, e.g.
-/// <c>/dev/memphys0: mmap 0x40000000+0x80000000 past end of 1 GiB region (EINVAL)</c>.
+/// A failed system call on a memphys device or mapping, carrying the errno and its symbolic name. The message is
+/// one readable line, e.g. <c>/dev/memphys0: ioctl SET_CACHING wc refused: the region is wb ... (EBUSY)</c>.
+/// Refusals for permission are <see cref="MemphysAccessException"/>, refused values
+/// <see cref="MemphysArgumentException"/>; all three implement <see cref="IMemphysError"/>.
 /// </summary>
-public sealed class MemphysException : IOException
+/// <remarks>Immutable and so safe to share between threads.</remarks>
+public sealed class MemphysException : IOException, IMemphysError
 {
     /// <summary>Creates an exception for <paramref name="errno"/> raised by <paramref name="operation"/>.</summary>
     /// <param name="errno">The Linux errno value.</param>
@@ -25,23 +27,37 @@ public sealed class MemphysException : IOException
         HResult = errno;
     }
 
-    /// <summary>The Linux errno value.</summary>
+    /// <inheritdoc/>
     public int Errno { get; }
 
-    /// <summary>The symbolic errno name, e.g. <c>EINVAL</c>.</summary>
+    /// <inheritdoc/>
     public string ErrnoName { get; }
 
-    /// <summary>The operation that failed.</summary>
+    /// <inheritdoc/>
     public string Operation { get; }
 
-    /// <summary>The device or file path concerned, if any.</summary>
+    /// <inheritdoc/>
     public string? DevicePath { get; }
 
-    /// <summary>A specific explanation, if one was known; otherwise the C library's message is used.</summary>
+    /// <inheritdoc/>
     public string? Detail { get; }
 
     /// <summary>True for errors that mean "no device or not allowed": ENOENT, ENODEV, ENXIO, EACCES, EPERM.</summary>
-    public bool IsAccessError => Errno is Interop.Errors.ENOENT or Interop.Errors.ENODEV or Interop.Errors.ENXIO
+    public bool IsAccessError => IsAccessErrno(Errno);
+
+    /// <summary>
+    /// The exception of the standard type for <paramref name="errno"/>: <see cref="MemphysAccessException"/> for
+    /// EACCES/EPERM, <see cref="MemphysArgumentException"/> for EINVAL/ERANGE/EOVERFLOW, otherwise this type.
+    /// </summary>
+    public static Exception FromErrno(int errno, string operation, string? path = null, string? detail = null) => errno switch
+    {
+        Interop.Errors.EACCES or Interop.Errors.EPERM => new MemphysAccessException(errno, operation, path, detail),
+        Interop.Errors.EINVAL or Interop.Errors.ERANGE or Interop.Errors.EOVERFLOW => new MemphysArgumentException(errno, operation, path, detail),
+        _ => new MemphysException(errno, operation, path, detail),
+    };
+
+    /// <summary>True for errors that mean "no device or not allowed": ENOENT, ENODEV, ENXIO, EACCES, EPERM.</summary>
+    public static bool IsAccessErrno(int errno) => errno is Interop.Errors.ENOENT or Interop.Errors.ENODEV or Interop.Errors.ENXIO
         or Interop.Errors.EACCES or Interop.Errors.EPERM;
 
     /// <summary>Formats the one-line message used by <see cref="Exception.Message"/>.</summary>

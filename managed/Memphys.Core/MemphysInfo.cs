@@ -13,6 +13,7 @@ namespace Memphys;
 /// <param name="Caching">This file's current caching mode.</param>
 /// <param name="MaxFaultSize">This file's largest fault, in bytes.</param>
 /// <param name="FaultAround">This file's fault-around: pages one 4 KiB fault maps, the faulting one included (1 = off).</param>
+/// <remarks>Immutable: safe to share between threads.</remarks>
 public sealed record MemphysInfo(
     uint Version,
     uint Index,

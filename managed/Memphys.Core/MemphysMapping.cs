@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Runtime.InteropServices;
 using Memphys.Native;
 
 namespace Memphys;
@@ -15,7 +14,15 @@ namespace Memphys;
 /// or after it is unmapped, is a fatal signal (SIGSEGV or SIGBUS) that ends the process, not an exception.
 /// <see cref="Span{T}"/> is limited to <see cref="int.MaxValue"/> bytes, so mappings over 2 GiB are accessed in
 /// windows (<see cref="GetSpan"/>) or chunks (<see cref="ForEachChunk"/>).
+/// A mapping without <see cref="MapProtection.Write"/> gives only read-only views (<see cref="GetReadOnlySpan"/>,
+/// <see cref="GetReadOnlyMemory"/>, <see cref="ForEachReadOnlyChunk"/>); its writable ones throw
+/// <see cref="InvalidOperationException"/> instead of letting a write end the process with SIGSEGV.
+/// The mapping owns its memory: no owning handle is handed out.
 /// </summary>
+/// <remarks>
+/// Thread safety: all members may be called from any thread, <see cref="Dispose"/> included (calls in flight keep
+/// the range mapped until they return). Concurrent writes to the same bytes are the caller's to order.
+/// </remarks>
 public sealed unsafe class MemphysMapping : IDisposable
 {
     /// <summary>Default chunk size of <see cref="ForEachChunk"/>: 1 GiB.</summary>
@@ -74,8 +81,11 @@ public sealed unsafe class MemphysMapping : IDisposable
     /// <summary>Number of pages of <see cref="Environment.SystemPageSize"/> bytes.</summary>
     public long PageCount => (Length + Environment.SystemPageSize - 1) / Environment.SystemPageSize;
 
-    /// <summary>The owning <see cref="SafeBuffer"/>; releasing it unmaps the range.</summary>
-    public SafeBuffer Buffer => _handle;
+    /// <summary>The owning handle; only the library may release it (through <see cref="Dispose"/>).</summary>
+    internal SafeMappingHandle Buffer => _handle;
+
+    /// <summary>True when the mapping was made with <see cref="MapProtection.Write"/>: its writable views may be used.</summary>
+    public bool IsWritable => (Protection & MapProtection.Write) != 0;
 
     /// <summary>True once disposed (the range is unmapped when the last reference is released).</summary>
     public bool IsDisposed => _disposed;
@@ -83,30 +93,50 @@ public sealed unsafe class MemphysMapping : IDisposable
     /// <summary>A span over <paramref name="length"/> bytes starting at <paramref name="offset"/>; valid while the mapping is alive.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The window is not inside the mapping.</exception>
     /// <exception cref="ObjectDisposedException">The mapping is disposed.</exception>
+    /// <exception cref="InvalidOperationException">The mapping is read-only: use <see cref="GetReadOnlySpan"/>.</exception>
     public Span<byte> GetSpan(long offset, int length)
     {
+        ThrowIfReadOnly();
         CheckWindow(offset, length);
         return new Span<byte>(Pointer + offset, length);
     }
 
+    /// <summary>A read-only span over <paramref name="length"/> bytes starting at <paramref name="offset"/>; valid while the mapping is alive.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The window is not inside the mapping.</exception>
+    /// <exception cref="ObjectDisposedException">The mapping is disposed.</exception>
+    public ReadOnlySpan<byte> GetReadOnlySpan(long offset, int length)
+    {
+        CheckWindow(offset, length);
+        return new ReadOnlySpan<byte>(Pointer + offset, length);
+    }
+
     /// <summary>The whole mapping as one span; only for mappings of at most <see cref="int.MaxValue"/> bytes.</summary>
     /// <exception cref="InvalidOperationException">The mapping is larger than a span can be.</exception>
-    public Span<byte> AsSpan()
-    {
-        if (Length > int.MaxValue)
-        {
-            throw new InvalidOperationException($"Mapping of {Length} bytes exceeds a span; use GetSpan or ForEachChunk.");
-        }
+    /// <exception cref="InvalidOperationException">The mapping is read-only: use <see cref="AsReadOnlySpan"/>.</exception>
+    public Span<byte> AsSpan() => GetSpan(0, WholeSpanLength());
 
-        return GetSpan(0, (int)Length);
-    }
+    /// <summary>The whole mapping as one read-only span; only for mappings of at most <see cref="int.MaxValue"/> bytes.</summary>
+    /// <exception cref="InvalidOperationException">The mapping is larger than a span can be.</exception>
+    public ReadOnlySpan<byte> AsReadOnlySpan() => GetReadOnlySpan(0, WholeSpanLength());
 
     /// <summary>
     /// A <see cref="Memory{T}"/> over <paramref name="length"/> bytes starting at <paramref name="offset"/>. Its
     /// <c>Pin()</c> keeps the mapping mapped until the returned <see cref="MemoryHandle"/> is disposed, and throws
     /// <see cref="ObjectDisposedException"/> once the mapping is disposed.
     /// </summary>
+    /// <exception cref="InvalidOperationException">The mapping is read-only: use <see cref="GetReadOnlyMemory"/>.</exception>
     public Memory<byte> GetMemory(long offset, int length)
+    {
+        ThrowIfReadOnly();
+        CheckWindow(offset, length);
+        return new WindowManager(this, offset, length).Memory;
+    }
+
+    /// <summary>
+    /// A <see cref="ReadOnlyMemory{T}"/> over <paramref name="length"/> bytes starting at <paramref name="offset"/>,
+    /// guarded like <see cref="GetMemory"/>: its <c>Pin()</c> keeps the mapping mapped until the handle is disposed.
+    /// </summary>
+    public ReadOnlyMemory<byte> GetReadOnlyMemory(long offset, int length)
     {
         CheckWindow(offset, length);
         return new WindowManager(this, offset, length).Memory;
@@ -129,13 +159,29 @@ public sealed unsafe class MemphysMapping : IDisposable
     /// Calls <paramref name="action"/> for consecutive spans covering the whole mapping; the mapping stays mapped
     /// until the walk ends, even if it is disposed meanwhile.
     /// </summary>
+    /// <exception cref="InvalidOperationException">The mapping is read-only: use <see cref="ForEachReadOnlyChunk"/>.</exception>
     public void ForEachChunk(SpanChunkAction action, int maxChunk = DefaultChunkSize)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        ThrowIfReadOnly();
+        using Lease lease = Acquire();
+        foreach ((long offset, int length) in Chunks(Length, maxChunk))
+        {
+            action(new Span<byte>(lease.Pointer + offset, length), offset);
+        }
+    }
+
+    /// <summary>
+    /// Calls <paramref name="action"/> for consecutive read-only spans covering the whole mapping; the mapping stays
+    /// mapped until the walk ends, even if it is disposed meanwhile.
+    /// </summary>
+    public void ForEachReadOnlyChunk(ReadOnlySpanChunkAction action, int maxChunk = DefaultChunkSize)
     {
         ArgumentNullException.ThrowIfNull(action);
         using Lease lease = Acquire();
         foreach ((long offset, int length) in Chunks(Length, maxChunk))
         {
-            action(new Span<byte>(lease.Pointer + offset, length), offset);
+            action(new ReadOnlySpan<byte>(lease.Pointer + offset, length), offset);
         }
     }
 
@@ -289,6 +335,19 @@ public sealed unsafe class MemphysMapping : IDisposable
         if (offset > Length - length)
         {
             throw new ArgumentOutOfRangeException(nameof(offset), $"Window {offset}+{length} is outside the {Length}-byte mapping.");
+        }
+    }
+
+    private int WholeSpanLength() => Length <= int.MaxValue
+        ? (int)Length
+        : throw new InvalidOperationException($"Mapping of {Length} bytes exceeds a span; use GetSpan or ForEachChunk.");
+
+    private void ThrowIfReadOnly()
+    {
+        if (!IsWritable)
+        {
+            throw new InvalidOperationException(
+                $"the mapping at 0x{BaseAddress:x} is read-only ({Protection}): use the read-only views (GetReadOnlySpan, GetReadOnlyMemory, ForEachReadOnlyChunk)");
         }
     }
 

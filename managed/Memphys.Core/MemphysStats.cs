@@ -9,6 +9,7 @@ namespace Memphys;
 /// <param name="FallbackFaults">Huge faults answered with VM_FAULT_FALLBACK.</param>
 /// <param name="Refused">mmap() and fault requests refused.</param>
 /// <param name="Prefaulted">4 KiB PFNs inserted around a fault (fault-around), not counted in <paramref name="PteFaults"/>.</param>
+/// <remarks>An immutable snapshot: safe to share between threads.</remarks>
 public readonly record struct MemphysStats(
     ulong MmapCalls,
     ulong BytesRemapped,

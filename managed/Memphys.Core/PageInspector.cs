@@ -1,10 +1,9 @@
 using Memphys.Native;
-using Microsoft.Win32.SafeHandles;
 
 namespace Memphys;
 
 /// <summary>Page-level inspection of this process's address space.</summary>
-public static unsafe class PageInspector
+internal static unsafe class PageInspector
 {
     /// <summary>Path of this process's pagemap.</summary>
     public const string SelfPagemap = "/proc/self/pagemap";

@@ -10,5 +10,6 @@ namespace Memphys;
 /// <param name="Pfn">Page frame number mapped there (0 when not present).</param>
 /// <param name="MemoryType">Memory type the entry selects (meaningful when present).</param>
 /// <param name="EntrySize">Bytes the entry maps: 4 KiB (PTE), 2 MiB (PMD) or 1 GiB (PUD); 0 when not present.</param>
+/// <remarks>An immutable value: safe to share between threads.</remarks>
 public readonly record struct PageTableEntry(bool Present, bool Writable, ulong Pfn,
     MemoryType MemoryType = MemoryType.WriteBack, ulong EntrySize = 0);

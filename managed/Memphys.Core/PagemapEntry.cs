@@ -2,6 +2,7 @@ namespace Memphys;
 
 /// <summary>One 64-bit entry of <c>/proc/PID/pagemap</c>.</summary>
 /// <param name="Raw">The raw entry.</param>
+/// <remarks>An immutable value: safe to share between threads.</remarks>
 public readonly record struct PagemapEntry(ulong Raw)
 {
     private const ulong PfnMask = (1UL << 55) - 1;

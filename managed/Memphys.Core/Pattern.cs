@@ -7,6 +7,7 @@ namespace Memphys;
 /// 8 bytes at region offset 8k are <c>SplitMix64(seed, k)</c> (<see cref="Mix"/>), so any window can be regenerated
 /// from its region offset alone. Offsets and lengths are multiples of 8.
 /// </summary>
+/// <remarks>Pure functions: thread-safe; two threads filling the same bytes race as any two writers do.</remarks>
 public static class Pattern
 {
     /// <summary>SplitMix64 of <paramref name="seed"/> and <paramref name="index"/>: the pattern word number <paramref name="index"/>.</summary>

@@ -6,7 +6,7 @@ namespace Memphys;
 /// Reads the machine's physical memory maps (<c>/proc/iomem</c>, <c>/sys/firmware/memmap</c>, the <c>memmap=</c>
 /// reservations on the kernel command line) and proposes a range of RAM the kernel could give up to memphys.
 /// </summary>
-public static class PhysicalMemoryMap
+internal static class PhysicalMemoryMap
 {
     /// <summary>Type name of usable RAM in both maps.</summary>
     public const string SystemRam = "System RAM";

@@ -3,7 +3,7 @@ namespace Memphys;
 /// <summary>A physical address range with an inclusive end, as <c>/proc/iomem</c> and <c>/sys/firmware/memmap</c> print it.</summary>
 /// <param name="Start">First byte.</param>
 /// <param name="End">Last byte (inclusive).</param>
-public readonly record struct PhysicalRange(ulong Start, ulong End)
+internal readonly record struct PhysicalRange(ulong Start, ulong End)
 {
     /// <summary>Length in bytes.</summary>
     public ulong Size => End - Start + 1;

@@ -1,7 +1,7 @@
 namespace Memphys;
 
 /// <summary>Where the toolkit can run: a 64-bit Linux process.</summary>
-public static class Platform
+internal static class Platform
 {
     /// <summary>The one-line reason a 32-bit process is refused.</summary>
     public const string ThirtyTwoBitMessage =

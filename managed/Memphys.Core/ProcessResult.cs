@@ -4,7 +4,7 @@ namespace Memphys;
 /// <param name="ExitCode">The exit status.</param>
 /// <param name="Stdout">Everything written to standard output.</param>
 /// <param name="Stderr">Everything written to standard error.</param>
-public readonly record struct ProcessResult(int ExitCode, string Stdout, string Stderr)
+internal readonly record struct ProcessResult(int ExitCode, string Stdout, string Stderr)
 {
     /// <summary>Standard output followed by standard error.</summary>
     public string Output => Stdout + Stderr;

@@ -7,7 +7,7 @@ namespace Memphys;
 /// checks of <c>verify</c>, the workers of <c>stress</c>) and the tests (native helper programs) start a process.
 /// Standard error is read concurrently with standard output, so a child that fills either pipe cannot block.
 /// </summary>
-public static class ProcessRunner
+internal static class ProcessRunner
 {
     /// <summary>Runs <paramref name="file"/> with <paramref name="args"/>, capturing both output streams.</summary>
     public static ProcessResult Run(string file, IEnumerable<string> args) => Run(StartInfo(file, args));

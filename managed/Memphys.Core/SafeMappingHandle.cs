@@ -8,7 +8,7 @@ namespace Memphys;
 /// The byte length is the mapping's length, so <see cref="SafeBuffer.ByteLength"/>,
 /// <see cref="SafeBuffer.Read{T}(ulong)"/> and friends are bounds-checked against it.
 /// </summary>
-public sealed class SafeMappingHandle : SafeBuffer
+internal sealed class SafeMappingHandle : SafeBuffer
 {
     private readonly nuint _length;
 
@@ -30,8 +30,8 @@ public sealed class SafeMappingHandle : SafeBuffer
     protected override bool ReleaseHandle() => Interop.Libc.MUnmap(handle, _length) == 0;
 
     /// <summary>Maps with mmap(2); throws <see cref="MemphysException"/> on MAP_FAILED.</summary>
-    internal static SafeMappingHandle Map(nint hint, nuint length, int protection, int flags, SafeFileDescriptor? fd, long offset,
-        Func<int, MemphysException>? onError = null)
+    internal static SafeMappingHandle Map(nint hint, nuint length, int protection, int flags, SafeFileHandle? fd, long offset,
+        Func<int, Exception>? onError = null)
     {
         nint address = fd is null
             ? Interop.Libc.MMapAnonymous(hint, length, protection, flags, -1, offset)
@@ -39,7 +39,7 @@ public sealed class SafeMappingHandle : SafeBuffer
         if (address == Interop.Libc.MAP_FAILED)
         {
             int errno = Marshal.GetLastPInvokeError();
-            throw onError?.Invoke(errno) ?? new MemphysException(errno, $"mmap 0x{offset:x}+0x{length:x}");
+            throw onError?.Invoke(errno) ?? MemphysException.FromErrno(errno, $"mmap 0x{offset:x}+0x{length:x}");
         }
 
         return new SafeMappingHandle(address, length);

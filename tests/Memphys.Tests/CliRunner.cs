@@ -5,7 +5,11 @@ namespace Memphys.Tests;
 /// <summary>Runs the CLI in-process through its real entry point and captures what it prints.</summary>
 internal static class CliRunner
 {
-    public static (int Code, string Out, string Err) Run(string[] args, bool is64BitProcess = true)
+    public static (int Code, string Out, string Err) Run(string[] args, bool is64BitProcess = true) =>
+        Run(args, CancellationToken.None, is64BitProcess);
+
+    /// <summary>Runs with <paramref name="interrupt"/> as the Ctrl-C token.</summary>
+    public static (int Code, string Out, string Err) Run(string[] args, CancellationToken interrupt, bool is64BitProcess = true)
     {
         TextWriter oldOut = Console.Out, oldErr = Console.Error;
         var stdout = new StringWriter();
@@ -14,7 +18,7 @@ internal static class CliRunner
         Console.SetError(stderr);
         try
         {
-            int code = Program.Run(args, is64BitProcess);
+            int code = Program.Run(args, is64BitProcess, interrupt);
             return (code, stdout.ToString(), stderr.ToString());
         }
         finally

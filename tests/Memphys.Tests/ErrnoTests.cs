@@ -61,7 +61,7 @@ public sealed class ErrnoTests
     public void DisposedDescriptorIsClosed()
     {
         MemphysDevice dev = MemphysDevice.Open("/dev/null");
-        SafeFileDescriptor fd = dev.Handle;
+        SafeFileHandle fd = dev.Handle;
         Assert.False(fd.IsInvalid);
         dev.Dispose();
         Assert.True(fd.IsClosed);

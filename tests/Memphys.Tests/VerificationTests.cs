@@ -52,7 +52,24 @@ public sealed unsafe class VerificationTests
         Assert.Equal(12, outer.FailureCount);
         Assert.StartsWith("inner: odd 1", outer.Failures[0]);
         Assert.Contains("FAIL (12)", outer.ToString());
-        Assert.True(new Check("s").Skip("why").Passed);
+    }
+
+    /// <summary>A skipped check used to read as passed: a caller counting passes counted skips.</summary>
+    [Fact]
+    public void ASkippedCheckIsNeitherPassedNorFailed()
+    {
+        Check skipped = new Check("s").Skip("why");
+        Assert.Equal(CheckStatus.Skipped, skipped.Status);
+        Assert.False(skipped.Passed);
+        Assert.False(skipped.Failed);
+        Assert.True(skipped.Skipped);
+        var passed = new Check("p");
+        Assert.True(passed.Passed);
+        Assert.False(passed.Skipped);
+        var report = new VerificationReport("/dev/memphys0", null!, new VerifyOptions(), [skipped, passed]);
+        Assert.True(report.Passed);
+        Assert.Equal([skipped], report.Skipped);
+        Assert.Empty(report.Failed);
     }
 
     /// <summary>

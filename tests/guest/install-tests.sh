@@ -86,6 +86,26 @@ installed_cli_verifies() {
     MEMPHYS_SRC=$PWD "$PROVISION" verify
 }
 
+# The memphys .NET tool installed as a user does (`dotnet tool install` from
+# the packages of `make pack`; that folder is the only package source: the
+# guest has no network), then `memphys verify` on the installed module and
+# `--version` against the one version of VERSION.
+dotnet_tool_verifies() {
+    local dir=/tmp/memphys-tool config=/tmp/memphys-tool.nuget.config version got
+    version=$(tr -d '[:space:]' <VERSION)
+    printf '<configuration><packageSources><clear /><add key="local" value="%s" /></packageSources></configuration>\n' \
+        "$PWD/managed/nupkg" >"$config"
+    rm -rf "$dir"
+    export DOTNET_CLI_HOME=/tmp/dotnet-home NUGET_PACKAGES=/tmp/memphys-tool-packages DOTNET_NOLOGO=1 \
+        DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_ROOT
+    DOTNET_ROOT=$(dirname -- "$(readlink -f -- "$(command -v dotnet)")")
+    dotnet tool install --tool-path "$dir" --configfile "$config" --version "$version" memphys
+    got=$("$dir/memphys" --version)
+    echo "memphys --version: $got (want $version)"
+    [[ $got == "$version"* ]]
+    "$dir/memphys" verify --length 16M
+}
+
 uninstall_removes_everything() {
     modprobe -r memphys
     make uninstall
@@ -107,6 +127,7 @@ main() {
     check group-member-opens group_member_may_open
     check non-member-refused non_member_is_refused
     check provision-verify installed_cli_verifies
+    check dotnet-tool-verifies dotnet_tool_verifies
     check make-uninstall uninstall_removes_everything
     summary
 }

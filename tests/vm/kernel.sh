@@ -389,7 +389,8 @@ arm64_cross_wrap() {
 }
 
 # make -C DIR KDIR=<KERNEL's headers> ARGS..., in KERNEL's chroot where it
-# has one (DIR is bound into it at the same path).
+# has one (DIR's parent is bound into it at the same path: the driver's Kbuild
+# reads the top-level VERSION).
 kbuild_make() {
     local kernel=$1 dir=$2; shift 2
     local -a cmd=(make -C "$dir" KDIR="$(kernel_kdir "$kernel")" "$@")
@@ -398,7 +399,7 @@ kbuild_make() {
     fi
     kernel_headers "$kernel"
     if [[ $(kernel_pin "$kernel" build) == chroot ]]; then
-        chroot_run "$(chroot_dir "$kernel")" "$dir" -- "${cmd[@]}"
+        chroot_run "$(chroot_dir "$kernel")" "$(dirname -- "$dir")" -- "${cmd[@]}"
     else
         "${cmd[@]}"
     fi

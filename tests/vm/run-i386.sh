@@ -54,7 +54,7 @@ build_module() {
     local kernel=$1 log=$2 dir=$I386_BUILD_DIR/$1
     rm -rf "$dir"
     mkdir -p "$dir"
-    cp -r "$REPO_ROOT/driver/." "$dir/"
+    cp -r "$REPO_ROOT/driver/." "$REPO_ROOT/VERSION" "$dir/"
     make -s -C "$dir" clean
     "$VM_DIR/kbuild.sh" "$kernel" "$dir" check >"$log" 2>&1 \
         || { grep -E 'warning:|error:' "$log" | head -n 20 >&2 || tail -n 20 "$log" >&2; return 1; }

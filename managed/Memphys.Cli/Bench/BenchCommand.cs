@@ -78,6 +78,14 @@ internal static class BenchCommand
 
     private static int Run(Output output, Request request)
     {
+        // Every option and file is checked before minutes of measuring: the included runs are read and the chart's
+        // file is opened for writing first.
+        var included = request.Include.Select(BenchJson.Read).ToList();
+        if (request.Chart is { } chartPath)
+        {
+            Common.CheckWritable(chartPath, "--chart");
+        }
+
         List<BenchKind> kinds = Select(request.Kinds, request.Skip);
         try
         {
@@ -99,15 +107,14 @@ internal static class BenchCommand
                 var names = kinds.Select(k => k.Name).ToList();
                 IReadOnlyList<ScalingPoint> points = output.WithProgress("bench --scaling", 1, progress => BenchScaling.Run(
                     () => Select(string.Join(',', names), null), settings, request.Scaling, request.Repetitions,
-                    (done, total) => progress((double)done / total)));
+                    (done, total) => Report(progress, done, total)));
                 BenchScalingReport.Write(output, points, request.Repetitions);
                 return ExitCodes.Ok;
             }
 
             long window = Math.Min(request.Window == 0 ? DefaultWindow : request.Window, length);
             IReadOnlyList<KindResult> measured = output.WithProgress("bench", 1, progress =>
-                BenchRunner.Run(kinds, settings, window, request.Repetitions, (done, total) => progress((double)done / total)));
-            var included = request.Include.Select(BenchJson.Read).ToList();
+                BenchRunner.Run(kinds, settings, window, request.Repetitions, (done, total) => Report(progress, done, total)));
             IReadOnlyList<KindResult> all = Merge(measured, included.SelectMany(r => r.Kinds));
             var run = new BenchRun(settings, window, request.Repetitions, KernelRelease(), SystemMemory.TransparentHugePages, all, []);
             if (kinds.Count == 0 && included.Count > 0)
@@ -136,6 +143,13 @@ internal static class BenchCommand
         {
             kinds.ForEach(k => k.Dispose());
         }
+    }
+
+    /// <summary>Reports progress; Ctrl-C stops the run here, between two measurements.</summary>
+    private static void Report(Action<double> progress, int done, int total)
+    {
+        Program.Cancellation.ThrowIfCancellationRequested();
+        progress((double)done / total);
     }
 
     private static long[] ParseSizes(System.CommandLine.Parsing.ArgumentResult r)

@@ -3,7 +3,7 @@ using Memphys.Native;
 namespace Memphys.Benchmarks;
 
 /// <summary>Private anonymous memory with THP forbidden or requested by madvise, 2 MiB-aligned.</summary>
-public sealed class AnonymousKind(string name, int advice, ulong pageSize) : BenchKind(name, "anonymous", pageSize)
+internal sealed class AnonymousKind(string name, int advice, ulong pageSize) : BenchKind(name, "anonymous", pageSize)
 {
     /// <summary>Memory left to the system while the range is populated.</summary>
     private const ulong Headroom = 256UL << 20;

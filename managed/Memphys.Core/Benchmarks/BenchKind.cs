@@ -6,7 +6,7 @@ namespace Memphys.Benchmarks;
 /// One way of mapping memory that the benchmark measures. <see cref="Prepare"/> returns why the kind cannot run
 /// here (it is then reported as unsupported, never left out); <see cref="Map"/> creates a fresh mapping of the range.
 /// </summary>
-public abstract class BenchKind(string name, string group, ulong pageSize) : IDisposable
+internal abstract class BenchKind(string name, string group, ulong pageSize) : IDisposable
 {
     /// <summary>Name in tables and JSON (e.g. <c>fault-2m</c>).</summary>
     public string Name { get; } = name;

@@ -5,7 +5,7 @@ namespace Memphys.Benchmarks;
 /// and the project's goals among them: <c>pages-4k-around / anon touch 4K</c> ≤ 0.05, <c>pages-1g / devdax-1g</c> first
 /// touch ≤ 1.0, <c>remap / devmem mmap+touch</c> ≤ 0.12. The other ratios are printed without a goal.
 /// </summary>
-public static class BenchRatios
+internal static class BenchRatios
 {
     private const string Anonymous = "anon-thp-off";
 

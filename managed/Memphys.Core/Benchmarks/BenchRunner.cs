@@ -10,7 +10,7 @@ namespace Memphys.Benchmarks;
 /// copy; libc memset, memcpy) with patterns that change every round and are verified; then a fresh mapping
 /// first-written every 2 MiB.
 /// </summary>
-public static unsafe class BenchRunner
+internal static unsafe class BenchRunner
 {
     private const long GiB = 1L << 30;
     private const long WarmUpLength = 4L << 20;

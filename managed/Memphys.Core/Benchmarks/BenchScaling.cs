@@ -4,7 +4,7 @@ namespace Memphys.Benchmarks;
 /// The scaling run: the kinds measured (mmap and first touch only, no bandwidth) at each size, in rounds
 /// interleaved across kinds, for the cost per GiB.
 /// </summary>
-public static class BenchScaling
+internal static class BenchScaling
 {
     /// <summary>The metrics of a scaling run.</summary>
     public static readonly IReadOnlyList<string> Metrics = [Metric.Mmap, Metric.Touch4K, Metric.Touch2M];

@@ -6,4 +6,4 @@ namespace Memphys.Benchmarks;
 /// <param name="Length">Bytes mapped and first-touched per repetition.</param>
 /// <param name="DevMemBase">Physical address for the /dev/mem kind; null: the memphys region's base + <paramref name="Offset"/>.</param>
 /// <param name="DaxPaths">device-dax nodes (/dev/daxX.Y) to pick the 2 MiB / 1 GiB aligned kinds from.</param>
-public sealed record BenchSettings(string DevicePath, long Offset, long Length, ulong? DevMemBase, IReadOnlyList<string> DaxPaths);
+internal sealed record BenchSettings(string DevicePath, long Offset, long Length, ulong? DevMemBase, IReadOnlyList<string> DaxPaths);

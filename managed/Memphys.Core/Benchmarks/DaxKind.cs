@@ -1,7 +1,7 @@
 namespace Memphys.Benchmarks;
 
 /// <summary>A device-dax node (/dev/daxX.Y) whose alignment is the kind's page size, from <see cref="BenchSettings.DaxPaths"/>.</summary>
-public sealed class DaxKind(string name, ulong align) : FileKind(name, "devdax", align)
+internal sealed class DaxKind(string name, ulong align) : FileKind(name, "devdax", align)
 {
     /// <inheritdoc/>
     public override string? Prepare(BenchSettings settings)

@@ -3,7 +3,7 @@ using Memphys.Native;
 namespace Memphys.Benchmarks;
 
 /// <summary>/dev/mem over the memphys range (only while no driver has claimed it).</summary>
-public sealed class DevMemKind(string name) : FileKind(name, "devmem", FaultSize.Pte)
+internal sealed class DevMemKind(string name) : FileKind(name, "devmem", FaultSize.Pte)
 {
     /// <inheritdoc/>
     public override string? Prepare(BenchSettings settings)
@@ -27,7 +27,7 @@ public sealed class DevMemKind(string name) : FileKind(name, "devmem", FaultSize
             using MemphysMapping probe = Map(Environment.SystemPageSize);
             return null;
         }
-        catch (MemphysException ex) when (ex.Errno == Interop.Errors.EPERM)
+        catch (MemphysAccessException ex) when (ex.Errno == Interop.Errors.EPERM)
         {
             return $"{ex.Message}: the range is claimed by a driver (memphys loaded?) or STRICT_DEVMEM forbids it";
         }

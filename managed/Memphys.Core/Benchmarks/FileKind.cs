@@ -3,9 +3,9 @@ using Memphys.Native;
 namespace Memphys.Benchmarks;
 
 /// <summary>A shared file mapping at a file offset: /dev/mem and device-dax.</summary>
-public abstract class FileKind(string name, string group, ulong pageSize) : BenchKind(name, group, pageSize)
+internal abstract class FileKind(string name, string group, ulong pageSize) : BenchKind(name, group, pageSize)
 {
-    private SafeFileDescriptor? _fd;
+    private SafeFileHandle? _fd;
 
     /// <summary>The node opened by <see cref="Open"/>.</summary>
     protected string? FilePath { get; private set; }
@@ -17,7 +17,7 @@ public abstract class FileKind(string name, string group, ulong pageSize) : Benc
     protected void Open(string path)
     {
         FilePath = path;
-        _fd = SafeFileDescriptor.Open(path, Interop.Libc.O_RDWR);
+        _fd = FileDescriptor.Open(path, Interop.Libc.O_RDWR);
     }
 
     /// <inheritdoc/>

@@ -3,7 +3,7 @@ using Memphys.Native;
 namespace Memphys.Benchmarks;
 
 /// <summary>hugetlbfs pages of one size through MAP_HUGETLB (needs free pages in the pool: nr_hugepages).</summary>
-public sealed class HugetlbKind(string name, ulong pageSize) : BenchKind(name, "hugetlbfs", pageSize)
+internal sealed class HugetlbKind(string name, ulong pageSize) : BenchKind(name, "hugetlbfs", pageSize)
 {
     private const int MapHugetlb = 0x40000;
     private const int MapHugeShift = 26;

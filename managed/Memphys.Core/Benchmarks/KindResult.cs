@@ -1,7 +1,7 @@
 namespace Memphys.Benchmarks;
 
 /// <summary>The samples of one kind: per metric, one value per repetition; or why the kind is unsupported.</summary>
-public sealed class KindResult(string name, string group, ulong pageSize)
+internal sealed class KindResult(string name, string group, ulong pageSize)
 {
     /// <summary>Kind name.</summary>
     public string Name { get; } = name;

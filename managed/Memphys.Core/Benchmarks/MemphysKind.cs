@@ -1,7 +1,7 @@
 namespace Memphys.Benchmarks;
 
 /// <summary>memphys with one method (and for the fault method, one largest fault size); <paramref name="configure"/> applies further per-file settings.</summary>
-public sealed class MemphysKind(string name, MappingMethod method, ulong maxFault, Action<MemphysDevice>? configure = null)
+internal sealed class MemphysKind(string name, MappingMethod method, ulong maxFault, Action<MemphysDevice>? configure = null)
     : BenchKind(name, "memphys", maxFault)
 {
     private MemphysDevice? _device;

@@ -1,7 +1,7 @@
 namespace Memphys.Benchmarks;
 
 /// <summary>The figures measured per kind and repetition (names as in the JSON output).</summary>
-public static class Metric
+internal static class Metric
 {
     /// <summary>mmap() of the whole range, seconds.</summary>
     public const string Mmap = "mmapSeconds";

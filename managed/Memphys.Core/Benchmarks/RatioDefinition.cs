@@ -7,7 +7,7 @@ namespace Memphys.Benchmarks;
 /// <param name="DenominatorMetric">Its metric.</param>
 /// <param name="Target">The goal the ratio is printed against, e.g. "≥ 0.98" (memphys as fast as anonymous memory, within
 /// 2 %); null when there is none.</param>
-public sealed record RatioDefinition(string Numerator, string NumeratorMetric, string Denominator, string DenominatorMetric, string? Target)
+internal sealed record RatioDefinition(string Numerator, string NumeratorMetric, string Denominator, string DenominatorMetric, string? Target)
 {
     /// <summary>Why the ratio means nothing in this run (an emulator's artifact, <see cref="Emulation"/>); null when it holds.</summary>
     public string? Meaningless { get; init; }

@@ -7,7 +7,7 @@ namespace Memphys.Benchmarks;
 /// <param name="Kind">Kind name.</param>
 /// <param name="Metric">A time metric.</param>
 /// <param name="MaxDeviation">max |per-GiB median / median of them - 1|.</param>
-public sealed record ScalingFlatness(string Kind, string Metric, double MaxDeviation)
+internal sealed record ScalingFlatness(string Kind, string Metric, double MaxDeviation)
 {
     /// <summary>The goal: ±10 %.</summary>
     public const double Goal = 0.10;

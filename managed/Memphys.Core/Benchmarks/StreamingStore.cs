@@ -9,7 +9,7 @@ namespace Memphys.Benchmarks;
 /// the loop moves half the memory traffic of ordinary stores. Smaller buffers, and CPUs without SSE2, use
 /// <see cref="Span{T}.Fill"/>.
 /// </summary>
-public static unsafe class StreamingStore
+internal static unsafe class StreamingStore
 {
     /// <summary>From this size on the buffer cannot stay in any cache (glibc switches near 3/4 of the shared cache).</summary>
     public const long Threshold = 8L << 20;

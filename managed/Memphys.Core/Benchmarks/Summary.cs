@@ -8,7 +8,7 @@ namespace Memphys.Benchmarks;
 /// <param name="Min">Smallest sample.</param>
 /// <param name="Max">Largest sample.</param>
 /// <param name="Count">Number of samples.</param>
-public readonly record struct Summary(double Median, double Min, double Max, int Count)
+internal readonly record struct Summary(double Median, double Min, double Max, int Count)
 {
     /// <summary>Spread above which a figure is unstable: 10 %.</summary>
     public const double UnstableSpread = 0.10;

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Memphys.Benchmarks;
 
 /// <summary>The kernel's memory figures the benchmark reads: /proc/meminfo and the THP policy.</summary>
-public static class SystemMemory
+internal static class SystemMemory
 {
     private const string Meminfo = "/proc/meminfo";
     private const string ThpEnabled = "/sys/kernel/mm/transparent_hugepage/enabled";

@@ -17,7 +17,7 @@ namespace Memphys.Dma;
 /// RAM above 256 MiB.
 /// </para>
 /// </summary>
-public sealed class EduDevice
+internal sealed class EduDevice
 {
     /// <summary>PCI vendor ID of edu (QEMU's).</summary>
     public const ushort VendorId = 0x1234;

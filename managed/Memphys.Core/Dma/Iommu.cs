@@ -5,7 +5,7 @@ namespace Memphys.Dma;
 /// without one, on x86, a device reaches RAM at its physical address; with one, at the I/O virtual address (IOVA)
 /// that the device's domain maps it at (for a program, the IOVA it maps through VFIO, VFIO_IOMMU_MAP_DMA).
 /// </summary>
-public static class Iommu
+internal static class Iommu
 {
     /// <summary>Where the kernel lists the IOMMU units its IOMMU driver runs (dmar0, dmar1... on Intel).</summary>
     public const string ClassDirectory = "/sys/class/iommu";

@@ -55,8 +55,8 @@ internal static partial class Interop
         /// The one place errno becomes an exception: reads the last P/Invoke error
         /// (all imports use <c>SetLastError = true</c>) and wraps it with the operation and path.
         /// </summary>
-        internal static MemphysException LastError(string operation, string? path = null, string? detail = null) =>
-            new(Marshal.GetLastPInvokeError(), operation, path, detail);
+        internal static Exception LastError(string operation, string? path = null, string? detail = null) =>
+            MemphysException.FromErrno(Marshal.GetLastPInvokeError(), operation, path, detail);
 
         /// <summary>Throws <see cref="LastError"/> when <paramref name="result"/> is negative; returns it otherwise.</summary>
         internal static int ThrowIfNegative(int result, string operation, string? path = null)

@@ -16,7 +16,7 @@ internal static partial class Interop
         [LibraryImport(Libraries.Libc, EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
         internal static partial int Open(string path, int flags, int mode);
 
-        /// <summary>close(2). Only called by <see cref="SafeFileDescriptor.ReleaseHandle"/>.</summary>
+        /// <summary>close(2). Only called by SafeFileHandle.ReleaseHandle (of handles this library opens).</summary>
         [LibraryImport(Libraries.Libc, EntryPoint = "close", SetLastError = true)]
         internal static partial int Close(int fd);
     }

@@ -11,6 +11,6 @@ internal static partial class Interop
         /// ABIs a single pointer passed as a fixed argument lands where the callee reads it.
         /// </summary>
         [LibraryImport(Libraries.Libc, EntryPoint = "ioctl", SetLastError = true)]
-        internal static unsafe partial int Ioctl(SafeFileDescriptor fd, nuint request, void* argument);
+        internal static unsafe partial int Ioctl(SafeFileHandle fd, nuint request, void* argument);
     }
 }

@@ -11,10 +11,10 @@ internal static partial class Interop
         /// unused (pass 0). On the Linux x86_64 and aarch64 ABIs the integer lands in the register the callee reads.
         /// </summary>
         [LibraryImport(Libraries.Libc, EntryPoint = "ioctl", SetLastError = true)]
-        internal static partial int IoctlValue(SafeFileDescriptor fd, nuint request, nint argument);
+        internal static partial int IoctlValue(SafeFileHandle fd, nuint request, nint argument);
 
         /// <summary>ioctl(2) whose argument is a NUL-terminated string (VFIO_GROUP_GET_DEVICE_FD).</summary>
         [LibraryImport(Libraries.Libc, EntryPoint = "ioctl", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-        internal static partial int IoctlString(SafeFileDescriptor fd, nuint request, string argument);
+        internal static partial int IoctlString(SafeFileHandle fd, nuint request, string argument);
     }
 }

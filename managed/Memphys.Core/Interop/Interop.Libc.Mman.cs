@@ -28,7 +28,7 @@ internal static partial class Interop
         internal static readonly nint MAP_FAILED = -1;
 
         [LibraryImport(Libraries.Libc, EntryPoint = "mmap", SetLastError = true)]
-        internal static partial nint MMap(nint address, nuint length, int protection, int flags, SafeFileDescriptor fd, long offset);
+        internal static partial nint MMap(nint address, nuint length, int protection, int flags, SafeFileHandle fd, long offset);
 
         /// <summary>mmap(2) without a file (fd = -1), for anonymous mappings.</summary>
         [LibraryImport(Libraries.Libc, EntryPoint = "mmap", SetLastError = true)]

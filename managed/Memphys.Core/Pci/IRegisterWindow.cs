@@ -6,7 +6,7 @@ namespace Memphys.Pci;
 /// Implemented by <see cref="MmioWindow"/> over any mmap-able file: a sysfs <c>resourceN</c> of a PCI function or a
 /// VFIO device region.
 /// </summary>
-public interface IRegisterWindow
+internal interface IRegisterWindow
 {
     /// <summary>Length of the window in bytes.</summary>
     long Length { get; }

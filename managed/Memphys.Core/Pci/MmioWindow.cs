@@ -8,7 +8,7 @@ namespace Memphys.Pci;
 /// Disposing unmaps it; an access racing with <see cref="Dispose"/> either completes on the mapping or throws
 /// <see cref="ObjectDisposedException"/>, never touches an unmapped address.
 /// </summary>
-public sealed unsafe class MmioWindow : IRegisterWindow, IDisposable
+internal sealed unsafe class MmioWindow : IRegisterWindow, IDisposable
 {
     private readonly SafeMappingHandle _handle;
 
@@ -29,7 +29,7 @@ public sealed unsafe class MmioWindow : IRegisterWindow, IDisposable
     /// <exception cref="MemphysException">open or mmap failed; the errno is preserved.</exception>
     public static MmioWindow Map(string path, long offset, long length)
     {
-        using SafeFileDescriptor fd = SafeFileDescriptor.Open(path, Interop.Libc.O_RDWR);
+        using SafeFileHandle fd = FileDescriptor.Open(path, Interop.Libc.O_RDWR);
         return Map(fd, offset, length, path);
     }
 
@@ -38,7 +38,7 @@ public sealed unsafe class MmioWindow : IRegisterWindow, IDisposable
     /// (e.g. a VFIO device at a region's offset); the mapping outlives the descriptor.
     /// </summary>
     /// <exception cref="MemphysException">mmap failed; the errno is preserved.</exception>
-    public static MmioWindow Map(SafeFileDescriptor fd, long offset, long length, string description)
+    public static MmioWindow Map(SafeFileHandle fd, long offset, long length, string description)
     {
         ArgumentNullException.ThrowIfNull(fd);
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
@@ -46,7 +46,7 @@ public sealed unsafe class MmioWindow : IRegisterWindow, IDisposable
         Platform.ThrowIfUnsupported();
         SafeMappingHandle handle = SafeMappingHandle.Map(0, (nuint)length, Interop.Libc.PROT_READ | Interop.Libc.PROT_WRITE,
             Interop.Libc.MAP_SHARED, fd, offset,
-            errno => new MemphysException(errno, $"mmap 0x{offset:x}+0x{length:x}", description));
+            errno => MemphysException.FromErrno(errno, $"mmap 0x{offset:x}+0x{length:x}", description));
         return new MmioWindow(handle, description);
     }
 

@@ -9,7 +9,7 @@ namespace Memphys.Pci;
 /// <c>enable</c> file), letting it master the bus (the command register of the <c>config</c> file) and mapping a
 /// memory BAR (the <c>resourceN</c> files). All of these need root.
 /// </summary>
-public sealed class PciFunction
+internal sealed class PciFunction
 {
     /// <summary>Where the kernel lists every PCI function.</summary>
     public const string DevicesDirectory = "/sys/bus/pci/devices";
@@ -102,7 +102,7 @@ public sealed class PciFunction
     /// <exception cref="MemphysException">The config file could not be read.</exception>
     public ushort ReadCommand()
     {
-        using SafeFileDescriptor fd = SafeFileDescriptor.Open(ConfigPath, Interop.Libc.O_RDONLY);
+        using SafeFileHandle fd = FileDescriptor.Open(ConfigPath, Interop.Libc.O_RDONLY);
         return ReadCommand(fd);
     }
 
@@ -113,7 +113,7 @@ public sealed class PciFunction
     /// <exception cref="MemphysException">The config file could not be read or written.</exception>
     public ushort EnableBusMaster()
     {
-        using SafeFileDescriptor fd = SafeFileDescriptor.Open(ConfigPath, Interop.Libc.O_RDWR);
+        using SafeFileHandle fd = FileDescriptor.Open(ConfigPath, Interop.Libc.O_RDWR);
         ushort command = ReadCommand(fd);
         ushort wanted = (ushort)(command | CommandBusMaster | CommandMemorySpace);
         if (wanted != command)
@@ -155,7 +155,7 @@ public sealed class PciFunction
 
     private string ConfigPath => Path.Combine(SysfsPath, "config");
 
-    private unsafe ushort ReadCommand(SafeFileDescriptor fd)
+    private unsafe ushort ReadCommand(SafeFileHandle fd)
     {
         ushort value;
         long n = Interop.Errors.ThrowIfNegative(Interop.Libc.PRead(fd, (byte*)&value, sizeof(ushort), CommandRegister),
@@ -168,7 +168,7 @@ public sealed class PciFunction
         return value;
     }
 
-    private unsafe void WriteCommand(SafeFileDescriptor fd, ushort value)
+    private unsafe void WriteCommand(SafeFileHandle fd, ushort value)
     {
         long n = Interop.Errors.ThrowIfNegative(Interop.Libc.PWrite(fd, (byte*)&value, sizeof(ushort), CommandRegister),
             "pwrite command register", ConfigPath);

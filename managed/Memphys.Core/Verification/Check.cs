@@ -5,6 +5,7 @@ namespace Memphys.Verification;
 /// <see cref="MaxRecordedFailures"/> failures (one line each) out of <see cref="FailureCount"/>.
 /// The CLI prints checks; the device tests assert them.
 /// </summary>
+/// <remarks>Not thread-safe: one thread records a check; read it once it is complete.</remarks>
 public sealed class Check(string name)
 {
     /// <summary>How many failure lines are kept; the rest are only counted.</summary>
@@ -19,8 +20,14 @@ public sealed class Check(string name)
     /// <summary>Passed, failed or skipped.</summary>
     public CheckStatus Status => _skipped ? CheckStatus.Skipped : FailureCount == 0 ? CheckStatus.Passed : CheckStatus.Failed;
 
-    /// <summary>True unless the check failed (a skipped check did not fail).</summary>
-    public bool Passed => Status != CheckStatus.Failed;
+    /// <summary>True when the check ran and every expectation held; false when it failed <em>or was skipped</em>.</summary>
+    public bool Passed => Status == CheckStatus.Passed;
+
+    /// <summary>True when the check ran and at least one expectation failed.</summary>
+    public bool Failed => Status == CheckStatus.Failed;
+
+    /// <summary>True when the check did not run here (the reason is in <see cref="Detail"/>).</summary>
+    public bool Skipped => Status == CheckStatus.Skipped;
 
     /// <summary>A one-line summary of what was found (or why the check was skipped).</summary>
     public string Detail { get; private set; } = "";

@@ -5,7 +5,7 @@ namespace Memphys.Verification;
 /// after the other: a touch of an absent page is one fault that maps that page and the absent pages of the aligned
 /// window of <c>fault-around</c> pages holding its virtual address, clipped to the mapping (which lies inside the region).
 /// </summary>
-public sealed class FaultAroundModel
+internal sealed class FaultAroundModel
 {
     private readonly bool[] _present;
     private readonly ulong _baseAddress;

@@ -9,6 +9,7 @@ namespace Memphys.Verification;
 /// <param name="PteFaults">4 KiB faults.</param>
 /// <param name="PmdFaults">2 MiB faults.</param>
 /// <param name="PudFaults">1 GiB faults.</param>
+/// <remarks>An immutable value: safe to share between threads.</remarks>
 public readonly record struct HugeFaultPlan(ulong PteFaults, ulong PmdFaults, ulong PudFaults)
 {
     /// <summary>The plan for a mapping at <paramref name="address"/> of <paramref name="length"/> bytes.</summary>

@@ -6,6 +6,7 @@ namespace Memphys.Verification;
 /// conditions. New conditions (the memory type of each entry, the size of huge entries) are added as further
 /// init properties, so code written against this type keeps compiling.
 /// </summary>
+/// <remarks>Immutable (init-only): safe to share between threads.</remarks>
 public sealed record PageExpectation
 {
     /// <summary>Every page present.</summary>

@@ -4,6 +4,7 @@ namespace Memphys.Verification;
 /// The walk over a device mapping's page table entries, read back with the driver's
 /// <c>MEMPHYS_IOC_QUERY_PAGE</c> (<see cref="MemphysDevice.QueryPages"/>), against a <see cref="PageExpectation"/>.
 /// </summary>
+/// <remarks>Stateless: may be called from any thread; a check it records into belongs to the calling thread.</remarks>
 public static class PageTableVerifier
 {
     /// <summary>Checks every page of <paramref name="map"/> against <paramref name="expected"/>.</summary>

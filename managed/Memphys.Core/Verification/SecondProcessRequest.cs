@@ -6,4 +6,5 @@ namespace Memphys.Verification;
 /// <param name="Offset">Region offset of the range.</param>
 /// <param name="Length">Length of the range.</param>
 /// <param name="Seed">Pattern seed the range holds.</param>
+/// <remarks>Immutable: safe to share between threads.</remarks>
 public sealed record SecondProcessRequest(string DevicePath, MappingMethod Method, long Offset, long Length, ulong Seed);

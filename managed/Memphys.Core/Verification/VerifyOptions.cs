@@ -1,6 +1,7 @@
 namespace Memphys.Verification;
 
-/// <summary>Options of <see cref="RegionVerifier.Run"/>.</summary>
+/// <summary>Options of <see cref="RegionVerifier.Run(string, VerifyOptions)"/>.</summary>
+/// <remarks>Immutable (init-only); safe to share between threads.</remarks>
 public sealed record VerifyOptions
 {
     /// <summary>Region offset of the range to check (page-aligned).</summary>
@@ -21,6 +22,9 @@ public sealed record VerifyOptions
     /// </summary>
     public Action<SecondProcessRequest, Check>? SecondProcess { get; init; }
 
-    /// <summary>Called with the current phase and the fraction of it done.</summary>
+    /// <summary>
+    /// Called with the current phase and the fraction of it done (or pass an <see cref="IProgress{T}"/> to
+    /// <see cref="RegionVerifier.Run(string, VerifyOptions, IProgress{VerifyProgress}?, CancellationToken)"/>).
+    /// </summary>
     public Action<string, double>? Progress { get; init; }
 }

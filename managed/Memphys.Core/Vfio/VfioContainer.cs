@@ -8,14 +8,14 @@ namespace Memphys.Vfio;
 /// memory is given IOVAs (<see cref="MapDma(MemphysMapping, ulong, VfioDmaAccess)"/>) that the attached devices may
 /// reach. The container stays open until it is disposed and every <see cref="VfioDmaMapping"/> made in it is.
 /// </summary>
-public sealed unsafe class VfioContainer : IDisposable
+internal sealed unsafe class VfioContainer : IDisposable
 {
     /// <summary>The container node.</summary>
     public const string DefaultPath = "/dev/vfio/vfio";
 
-    private readonly SafeFileDescriptor _fd;
+    private readonly SafeFileHandle _fd;
 
-    private VfioContainer(string path, SafeFileDescriptor fd)
+    private VfioContainer(string path, SafeFileHandle fd)
     {
         Path = path;
         _fd = fd;
@@ -32,7 +32,7 @@ public sealed unsafe class VfioContainer : IDisposable
     public static VfioContainer Open(string path = DefaultPath)
     {
         Platform.ThrowIfUnsupported();
-        var container = new VfioContainer(path, SafeFileDescriptor.Open(path, Interop.Libc.O_RDWR));
+        var container = new VfioContainer(path, FileDescriptor.Open(path, Interop.Libc.O_RDWR));
         try
         {
             int version = container.IoctlValue(VfioUapi.GetApiVersion, 0, "ioctl VFIO_GET_API_VERSION");
@@ -137,7 +137,7 @@ public sealed unsafe class VfioContainer : IDisposable
     }
 
     /// <summary>The descriptor, for <see cref="VfioGroup.SetContainer"/>.</summary>
-    internal SafeFileDescriptor Handle => _fd;
+    internal SafeFileHandle Handle => _fd;
 
     /// <summary>Closes the container once every DMA mapping made in it is disposed too.</summary>
     public void Dispose() => _fd.Dispose();

@@ -8,11 +8,11 @@ namespace Memphys.Vfio;
 /// A device opened through its <see cref="VfioGroup"/>: its regions (BARs, configuration space) are read, written
 /// and mapped through this descriptor at the offsets <see cref="GetRegionInfo"/> reports.
 /// </summary>
-public sealed unsafe class VfioDevice : IDisposable
+internal sealed unsafe class VfioDevice : IDisposable
 {
-    private readonly SafeFileDescriptor _fd;
+    private readonly SafeFileHandle _fd;
 
-    internal VfioDevice(string name, SafeFileDescriptor fd)
+    internal VfioDevice(string name, SafeFileHandle fd)
     {
         Name = name;
         _fd = fd;

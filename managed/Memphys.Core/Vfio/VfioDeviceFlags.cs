@@ -2,7 +2,7 @@ namespace Memphys.Vfio;
 
 /// <summary>The flags of <c>VFIO_DEVICE_GET_INFO</c> that this layer reads.</summary>
 [Flags]
-public enum VfioDeviceFlags : uint
+internal enum VfioDeviceFlags : uint
 {
     /// <summary>No flag.</summary>
     None = 0,

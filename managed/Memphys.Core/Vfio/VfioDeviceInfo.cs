@@ -4,4 +4,4 @@ namespace Memphys.Vfio;
 /// <param name="Flags">Kind of device and whether it can be reset.</param>
 /// <param name="RegionCount">Number of region indexes (for vfio-pci: 6 BARs, ROM, config space, VGA, ...).</param>
 /// <param name="IrqCount">Number of interrupt indexes.</param>
-public readonly record struct VfioDeviceInfo(VfioDeviceFlags Flags, uint RegionCount, uint IrqCount);
+internal readonly record struct VfioDeviceInfo(VfioDeviceFlags Flags, uint RegionCount, uint IrqCount);

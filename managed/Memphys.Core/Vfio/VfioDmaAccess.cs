@@ -2,7 +2,7 @@ namespace Memphys.Vfio;
 
 /// <summary>What a device may do at an IOVA (<c>VFIO_DMA_MAP_FLAG_READ</c> / <c>_WRITE</c>).</summary>
 [Flags]
-public enum VfioDmaAccess : uint
+internal enum VfioDmaAccess : uint
 {
     /// <summary>The device may read the memory (memory to device).</summary>
     DeviceReads = 1u << 0,

@@ -7,14 +7,14 @@ namespace Memphys.Vfio;
 /// unmaps the IOVA range (<c>VFIO_IOMMU_UNMAP_DMA</c>): from then on a device access there is blocked by the IOMMU,
 /// and pages VFIO pinned for it are released.
 /// </summary>
-public sealed class VfioDmaMapping : IDisposable
+internal sealed class VfioDmaMapping : IDisposable
 {
     private readonly VfioContainer _container;
-    private readonly SafeFileDescriptor _containerFd;
+    private readonly SafeFileHandle _containerFd;
     private readonly SafeBuffer? _keepMapped;
     private int _unmapped;
 
-    internal VfioDmaMapping(VfioContainer container, SafeFileDescriptor containerFd, nint address, ulong length, ulong iova,
+    internal VfioDmaMapping(VfioContainer container, SafeFileHandle containerFd, nint address, ulong length, ulong iova,
         VfioDmaAccess access, SafeBuffer? keepMapped)
     {
         _container = container;

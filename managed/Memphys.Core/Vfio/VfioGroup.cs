@@ -7,11 +7,11 @@ namespace Memphys.Vfio;
 /// A VFIO group (<c>/dev/vfio/N</c>): the devices an IOMMU cannot tell apart, which are given to user space together.
 /// It is attached to a <see cref="VfioContainer"/> before its devices can be opened.
 /// </summary>
-public sealed unsafe class VfioGroup : IDisposable
+internal sealed unsafe class VfioGroup : IDisposable
 {
-    private readonly SafeFileDescriptor _fd;
+    private readonly SafeFileHandle _fd;
 
-    private VfioGroup(int number, string path, SafeFileDescriptor fd)
+    private VfioGroup(int number, string path, SafeFileHandle fd)
     {
         Number = number;
         Path = path;
@@ -34,7 +34,7 @@ public sealed unsafe class VfioGroup : IDisposable
         Platform.ThrowIfUnsupported();
         ArgumentOutOfRangeException.ThrowIfNegative(number);
         string path = PathFor(number);
-        return new VfioGroup(number, path, SafeFileDescriptor.Open(path, Interop.Libc.O_RDWR));
+        return new VfioGroup(number, path, FileDescriptor.Open(path, Interop.Libc.O_RDWR));
     }
 
     /// <summary>The group's status (<c>VFIO_GROUP_GET_STATUS</c>).</summary>
@@ -79,7 +79,7 @@ public sealed unsafe class VfioGroup : IDisposable
             throw Interop.Errors.LastError($"ioctl VFIO_GROUP_GET_DEVICE_FD {name}", Path);
         }
 
-        return new VfioDevice(name, new SafeFileDescriptor(fd, ownsHandle: true));
+        return new VfioDevice(name, new SafeFileHandle(fd, ownsHandle: true));
     }
 
     /// <summary>Closes the group; it leaves its container once its devices are closed too.</summary>

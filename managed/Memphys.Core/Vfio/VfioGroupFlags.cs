@@ -2,7 +2,7 @@ namespace Memphys.Vfio;
 
 /// <summary>The flags of <c>VFIO_GROUP_GET_STATUS</c>.</summary>
 [Flags]
-public enum VfioGroupFlags : uint
+internal enum VfioGroupFlags : uint
 {
     /// <summary>No flag.</summary>
     None = 0,

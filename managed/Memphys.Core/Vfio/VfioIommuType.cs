@@ -1,7 +1,7 @@
 namespace Memphys.Vfio;
 
 /// <summary>The IOMMU models of a VFIO container (<c>VFIO_SET_IOMMU</c>) this layer drives.</summary>
-public enum VfioIommuType : uint
+internal enum VfioIommuType : uint
 {
     /// <summary><c>VFIO_TYPE1_IOMMU</c>: map/unmap of process memory at chosen IOVAs.</summary>
     Type1 = 1,

@@ -10,7 +10,7 @@ namespace Memphys.Vfio;
 /// open container, open group, check it is viable, attach it, set the IOMMU model (type1v2, else type1), open the
 /// device. Disposing closes the device, the group and the container, which drops every IOVA mapping of the container.
 /// </summary>
-public sealed partial class VfioPciDevice : IDisposable
+internal sealed partial class VfioPciDevice : IDisposable
 {
     /// <summary>The driver a device must be bound to.</summary>
     public const string VfioPciDriver = "vfio-pci";

@@ -2,7 +2,7 @@ namespace Memphys.Vfio;
 
 /// <summary>The flags of <c>VFIO_DEVICE_GET_REGION_INFO</c> that this layer reads.</summary>
 [Flags]
-public enum VfioRegionFlags : uint
+internal enum VfioRegionFlags : uint
 {
     /// <summary>No flag: the region is absent (an unimplemented BAR).</summary>
     None = 0,

@@ -5,4 +5,4 @@ namespace Memphys.Vfio;
 /// <param name="Flags">How the region can be reached; <see cref="VfioRegionFlags.None"/> when it is absent.</param>
 /// <param name="Size">Size of the region in bytes.</param>
 /// <param name="Offset">Where the region starts in the device descriptor's file offsets (for pread/pwrite/mmap).</param>
-public readonly record struct VfioRegionInfo(uint Index, VfioRegionFlags Flags, ulong Size, ulong Offset);
+internal readonly record struct VfioRegionInfo(uint Index, VfioRegionFlags Flags, ulong Size, ulong Offset);

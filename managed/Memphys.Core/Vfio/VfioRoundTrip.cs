@@ -8,7 +8,7 @@ namespace Memphys.Vfio;
 /// of the mapping (across a page boundary) and at its end; then every byte of the mapping is checked, so a byte the
 /// device wrote anywhere else, or failed to write, shows.
 /// </summary>
-public static class VfioRoundTrip
+internal static class VfioRoundTrip
 {
     /// <summary>The smallest mapping the round trip's three ranges fit in apart: four pages.</summary>
     public const long MinimumLength = 4 * 4096;

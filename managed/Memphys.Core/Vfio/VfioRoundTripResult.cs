@@ -7,7 +7,7 @@ namespace Memphys.Vfio;
 /// <param name="BytesChecked">Bytes of the mapping compared with what they must hold afterwards (all of it).</param>
 /// <param name="Mismatches">Bytes that differ.</param>
 /// <param name="FirstMismatch">Offset in the mapping of the first differing byte, or -1.</param>
-public readonly record struct VfioRoundTripResult(ulong Iova, long Transfers, long BytesMoved, long BytesChecked, long Mismatches, long FirstMismatch)
+internal readonly record struct VfioRoundTripResult(ulong Iova, long Transfers, long BytesMoved, long BytesChecked, long Mismatches, long FirstMismatch)
 {
     /// <summary>True when every byte holds what it must.</summary>
     public bool Passed => Mismatches == 0;

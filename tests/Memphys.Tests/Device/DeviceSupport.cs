@@ -54,9 +54,9 @@ internal static unsafe partial class DeviceSupport
             action();
             return 0;
         }
-        catch (MemphysException e)
+        catch (Exception e) when (e is IMemphysError error)
         {
-            return e.Errno;
+            return error.Errno;
         }
     }
 
@@ -68,7 +68,7 @@ internal static unsafe partial class DeviceSupport
         AssertPassed(PageTableVerifier.Verify(dev, map, expected, what));
 
     /// <summary>Asserts that <paramref name="check"/> did not fail, with its failures as the message.</summary>
-    public static void AssertPassed(Check check) => Assert.True(check.Passed, check.ToString());
+    public static void AssertPassed(Check check) => Assert.False(check.Failed, check.ToString());
 
     public static ulong* PageWord(MemphysMapping map, long page) => (ulong*)(map.Pointer + page * Page);
 

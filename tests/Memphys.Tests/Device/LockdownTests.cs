@@ -31,7 +31,7 @@ public sealed class LockdownTests
         File.WriteAllText(LockdownFile, "integrity");
         Assert.Contains("[integrity]", File.ReadAllText(LockdownFile), StringComparison.Ordinal);
 
-        MemphysException e = Assert.Throws<MemphysException>(() => MemphysDevice.Open(DeviceEnvironment.DevicePath));
+        MemphysAccessException e = Assert.Throws<MemphysAccessException>(() => MemphysDevice.Open(DeviceEnvironment.DevicePath));
         Assert.Equal("EPERM", e.ErrnoName);
         // Like /dev/mem, lockdown is checked at open: a file opened before keeps working.
         Assert.Equal(DeviceEnvironment.DevicePath, before.Path);

@@ -326,7 +326,7 @@ public sealed unsafe class ModuleLifecycleTests
 
         // CONFIG_IO_STRICT_DEVMEM: /dev/mem refuses ranges a driver claimed (opening it works; reading the range does
         // not). arm64 refuses earlier, with EFAULT, every range outside the kernel's linear map (valid_phys_addr_range).
-        using SafeFileDescriptor devMem = SafeFileDescriptor.Open("/dev/mem", Interop.Libc.O_RDONLY);
+        using SafeFileHandle devMem = FileDescriptor.Open("/dev/mem", Interop.Libc.O_RDONLY);
         byte* buffer = stackalloc byte[8];
         Assert.Equal(-1, (long)Interop.Libc.PRead(devMem, buffer, 8, (long)info.PhysicalBase));
         Assert.Equal(GuestPlatform.IsArm64 ? Interop.Errors.EFAULT : Interop.Errors.EPERM,

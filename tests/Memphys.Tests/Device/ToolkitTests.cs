@@ -145,7 +145,7 @@ public sealed unsafe class ToolkitTests
     {
         using MemphysDevice dev = DeviceEnvironment.Open();
         MemphysInfo info = dev.GetInfo();
-        var ex = Assert.Throws<MemphysException>(() => dev.Map((long)info.RegionSize - Page, 2 * Page));
+        var ex = Assert.Throws<MemphysArgumentException>(() => dev.Map((long)info.RegionSize - Page, 2 * Page));
         Assert.Equal("EINVAL", ex.ErrnoName);
         Assert.Equal($"{DeviceEnvironment.DevicePath}: mmap 0x{info.RegionSize - (ulong)Page:x}+0x2000 past end of " +
             $"{MemphysDevice.FormatSize(info.RegionSize)} region (EINVAL)", ex.Message);
@@ -164,4 +164,73 @@ public sealed unsafe class ToolkitTests
         dev.ResetStats();
         Assert.Equal(default, dev.GetStats());
     }
+
+    /// <summary>The handle is a SafeFileHandle: RandomAccess (pread/pwrite) reads and writes the bytes the mapping holds.</summary>
+    [DeviceFact]
+    public void RandomAccessReadsAndWritesWhatTheMappingHolds()
+    {
+        using MemphysDevice dev = OpenWith(MappingMethod.Remap);
+        long offset = 32 * Page;
+        using MemphysMapping map = dev.Map(offset, 256 * Page);
+        PatternVerifier.Fill(map, seed: 91);
+        byte[] read = new byte[map.Length];
+        int done = 0;
+        while (done < read.Length)
+        {
+            int n = RandomAccess.Read(dev.Handle, read.AsSpan(done), offset + done);
+            Assert.True(n > 0, $"RandomAccess.Read returned {n} at {done}");
+            done += n;
+        }
+
+        Assert.True(map.AsReadOnlySpan().SequenceEqual(read), "RandomAccess.Read differs from the mapping");
+        byte[] word = [0xA5, 0x5A, 0xC3, 0x3C, 1, 2, 3, 4];
+        RandomAccess.Write(dev.Handle, word, offset + (7 * Page));
+        Assert.True(map.GetReadOnlySpan(7 * Page, word.Length).SequenceEqual(word), "RandomAccess.Write is not seen through the mapping");
+    }
+
+    /// <summary>Ctrl-C during <c>memphys verify</c>: exit 130, one line, and every mapping of the device released.</summary>
+    [DeviceFact]
+    public void CtrlCStopsVerifyAndReleasesItsMappings()
+    {
+        using (DeviceEnvironment.Open())
+        {
+        }
+
+        int before = DeviceMappings();
+        using var interrupt = new CancellationTokenSource();
+        // "Ctrl-C" as soon as verify has mapped the region: the run is then well inside its first pattern phase.
+        var watcher = Task.Run(() =>
+        {
+            while (!interrupt.IsCancellationRequested && DeviceMappings() == before)
+            {
+                Thread.Sleep(5);
+            }
+
+            interrupt.Cancel();
+        }, TestContext.Current.CancellationToken);
+        (int code, string stdout, string stderr) = CliRunner.Run(
+            ["verify", "--device", DeviceEnvironment.DevicePath, "--length", "64M", "--no-child", "--json"], interrupt.Token);
+        interrupt.Cancel();
+        watcher.Wait(TestContext.Current.CancellationToken);
+        Assert.Equal(ExitCodes.Interrupted, code);
+        Assert.Equal(130, System.Text.Json.Nodes.JsonNode.Parse(stdout)!["exitCode"]!.GetValue<int>());
+        CliRunner.AssertOneLineError(stderr);
+        Assert.Equal(before, DeviceMappings());
+    }
+
+    /// <summary>The module's MODULE_VERSION and the library's version are the one version of VERSION.</summary>
+    [DeviceFact]
+    public void TheModuleAndTheLibraryHaveOneVersion()
+    {
+        using (DeviceEnvironment.Open())
+        {
+        }
+
+        string module = File.ReadAllText("/sys/module/memphys/version").Trim();
+        Assert.Equal(typeof(MemphysDevice).Assembly.GetName().Version!.ToString(3), module);
+    }
+
+    /// <summary>Lines of /proc/self/maps that map the device under test.</summary>
+    private static int DeviceMappings() =>
+        File.ReadLines("/proc/self/maps").Count(l => l.EndsWith(" " + DeviceEnvironment.DevicePath, StringComparison.Ordinal));
 }

@@ -83,7 +83,7 @@ public sealed class VfioDmaTests
             Assert.Equal(VfioRegionFlags.Read | VfioRegionFlags.Write | VfioRegionFlags.Mmap, bar0.Flags & (VfioRegionFlags.Read | VfioRegionFlags.Write | VfioRegionFlags.Mmap));
             Assert.Equal(VfioRegionFlags.None, vfio.Device.GetRegionInfo(1).Flags);
             Assert.Equal(EduDevice.Identification, bar.Read32(0));
-            MemphysException e = Assert.Throws<MemphysException>(() => vfio.Device.GetRegionInfo(info.RegionCount));
+            MemphysArgumentException e = Assert.Throws<MemphysArgumentException>(() => vfio.Device.GetRegionInfo(info.RegionCount));
             Assert.Equal(Native.Interop.Errors.EINVAL, e.Errno);
             int reset = ErrnoOf(vfio.Device.Reset);
             VfioSupport.Record($"device {vfio.Address} group {vfio.Group.Number} flags {info.Flags} regions {info.RegionCount} irqs {info.IrqCount}; reset {(reset == 0 ? "OK" : Native.Interop.Errors.Name(reset))}");
