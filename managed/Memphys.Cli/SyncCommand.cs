@@ -48,14 +48,14 @@ internal static class SyncCommand
     {
         // Read-only is enough: maintenance never changes what a coherent reader sees.
         using MemphysDevice dev = MemphysDevice.Open(path, readOnly: true);
-        ulong bytes = (ulong)length;
+        long bytes = length;
         if (bytes == 0)
         {
-            ulong size = dev.GetInfo().RegionSize;
-            bytes = (ulong)offset < size ? size - (ulong)offset : 1; // past the end: the driver's ERANGE says so
+            long size = (long)dev.GetInfo().RegionSize;
+            bytes = offset < size ? size - offset : 1; // past the end: the driver's ERANGE says so
         }
 
-        SyncResult result = dev.Sync((ulong)offset, bytes, direction);
+        SyncResult result = dev.Sync(offset, bytes, direction);
         if (output.Json)
         {
             output.WriteJson(new JsonObject
@@ -68,7 +68,7 @@ internal static class SyncCommand
 
         output.KeyValues(path,
         [
-            ("range", $"{Output.Hex((ulong)offset)}+{Output.Hex(bytes)} ({Output.Size(bytes)})"),
+            ("range", $"{Output.Hex((ulong)offset)}+{Output.Hex((ulong)bytes)} ({Output.Size((ulong)bytes)})"),
             ("direction", direction.ParameterName()),
             ("result", result.Describe()),
         ]);

@@ -12,6 +12,7 @@ namespace Memphys;
 /// <param name="Count">References to the dma-buf's file (<c>count:</c>).</param>
 /// <param name="Flags">The descriptor's open flags (<c>flags:</c>, octal in the file).</param>
 /// <param name="Name">The name user space gave it with DMA_BUF_SET_NAME (<c>name:</c>), or empty.</param>
+/// <remarks>Immutable: safe to share between threads.</remarks>
 public sealed record DmaBufInfo(long Size, ulong Inode, string ExporterName, long Count, int Flags, string Name)
 {
     /// <summary>Parses <c>/proc/self/fdinfo/<paramref name="fd"/></c>.</summary>

@@ -11,14 +11,17 @@ public sealed unsafe partial class MemphysDevice
     /// <c>dma-coherent</c>) needs it; elsewhere the driver checks the range and says why nothing was needed.
     /// </summary>
     /// <returns>Whether the lines were maintained, or why that was not needed.</returns>
-    /// <exception cref="MemphysException">
-    /// EINVAL for a zero length or an unknown direction, ERANGE for a range not wholly inside the region, EINTR when
-    /// a fatal signal ended a long sync.
+    /// <exception cref="ArgumentOutOfRangeException">A negative offset or length.</exception>
+    /// <exception cref="MemphysArgumentException">
+    /// EINVAL for a zero length or an unknown direction, ERANGE for a range not wholly inside the region.
     /// </exception>
-    public SyncResult Sync(ulong offset, ulong length, SyncDirection direction)
+    /// <exception cref="MemphysException">EINTR when a fatal signal ended a long sync.</exception>
+    public SyncResult Sync(long offset, long length, SyncDirection direction)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
         string operation = $"ioctl SYNC 0x{offset:x}+0x{length:x} {direction.ParameterName()}";
-        return SyncRaw(offset, length, (uint)direction, 0, operation);
+        return SyncRaw((ulong)offset, (ulong)length, (uint)direction, 0, operation);
     }
 
     /// <summary>
@@ -30,14 +33,15 @@ public sealed unsafe partial class MemphysDevice
         MemphysSyncNative sync = new() { Offset = offset, Length = length, Direction = direction, Flags = flags };
         if (Interop.Libc.Ioctl(_fd, Uapi.IocSync, &sync) < 0)
         {
-            MemphysException error = Interop.Errors.LastError(operation, Path);
-            string? detail = error.Errno switch
+            Exception error = Interop.Errors.LastError(operation, Path);
+            int errno = ((IMemphysError)error).Errno;
+            string? detail = errno switch
             {
                 Interop.Errors.ERANGE => "refused: the range is not wholly inside the region",
                 Interop.Errors.EINVAL => "refused: the length is 0, or the direction or flags unknown",
                 _ => null,
             };
-            throw detail is null ? error : new MemphysException(error.Errno, operation, Path, detail);
+            throw detail is null ? error : MemphysException.FromErrno(errno, operation, Path, detail);
         }
 
         return (SyncResult)sync.Result;

@@ -8,6 +8,10 @@ namespace Memphys;
 /// release. The dma-buf itself lives while any holder has it (this descriptor, a copy passed to another process,
 /// an importing driver such as a V4L2 queue): until the last lets go, memphys cannot be unloaded.
 /// </summary>
+/// <remarks>
+/// Thread-safe as every <see cref="SafeHandle"/>: one thread may dispose it while others use <see cref="Fd"/>; the
+/// descriptor stays open until the last of them is done.
+/// </remarks>
 public sealed class SafeDmaBufHandle : SafeHandle
 {
     internal SafeDmaBufHandle(int fd, long offset, long length, bool writable)

@@ -1,7 +1,7 @@
 namespace Memphys;
 
 /// <summary>Text for <see cref="SyncResult"/> and <see cref="SyncDirection"/>, as the CLI prints and parses them.</summary>
-public static class SyncResultNames
+internal static class SyncResultNames
 {
     /// <summary>One line saying what a sync did or why nothing was needed.</summary>
     public static string Describe(this SyncResult result) => result switch

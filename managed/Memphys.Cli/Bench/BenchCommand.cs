@@ -223,7 +223,7 @@ internal static class BenchCommand
             using MemphysDevice dev = MemphysDevice.Open(device);
             return dev.GetInfo().Caching;
         }
-        catch (MemphysException)
+        catch (Exception e) when (e is IMemphysError)
         {
             return CachingMode.WriteBack;
         }

@@ -6,7 +6,7 @@ namespace Memphys.Benchmarks;
 /// chosen or on the memory type show the emulator's costs instead.
 /// </summary>
 /// <param name="Name">The emulator, e.g. "TCG".</param>
-public sealed record Emulation(string Name)
+internal sealed record Emulation(string Name)
 {
     /// <summary>Environment variable that overrides the detection: an emulator's name, or "none".</summary>
     public const string Variable = "MEMPHYS_BENCH_EMULATOR";

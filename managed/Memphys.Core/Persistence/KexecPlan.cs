@@ -15,7 +15,7 @@ namespace Memphys.Persistence;
 /// <param name="Kept">Every range the new kernel must leave alone (memmap= reservations and memphys regions).</param>
 /// <param name="Added">The <c>memmap=</c> words added for regions the running command line does not reserve.</param>
 /// <param name="Warnings">What the user must know (each one sentence).</param>
-public sealed record KexecPlan(string Kernel, string? Initrd, string Append, IReadOnlyList<PhysicalRange> Kept,
+internal sealed record KexecPlan(string Kernel, string? Initrd, string Append, IReadOnlyList<PhysicalRange> Kept,
     IReadOnlyList<string> Added, IReadOnlyList<string> Warnings)
 {
     /// <summary>

@@ -17,6 +17,8 @@ namespace Memphys.Persistence;
 /// back with another length is not taken for a record. Stores are fenced between the steps (header, payload,
 /// commit): on write-combining mappings stores may otherwise reach memory out of order. Nothing here flushes CPU
 /// caches: kexec and a warm reset keep them coherent with RAM; no RAM keeps data across a power cut.
+/// Thread safety: the methods keep no state, but two threads writing one area race as any two writers do;
+/// serialize the writers of an area.
 /// </remarks>
 public static class PersistentRecord
 {

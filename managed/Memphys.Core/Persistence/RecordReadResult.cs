@@ -4,6 +4,7 @@ namespace Memphys.Persistence;
 /// <param name="Payload">A copy of the newest valid payload; null when no slot is valid.</param>
 /// <param name="Generation">Its generation (0 when there is none).</param>
 /// <param name="Slots">Both slots, index 0 first.</param>
+/// <remarks>Immutable once read (the payload array is a copy): safe to share between threads.</remarks>
 public sealed record RecordReadResult(byte[]? Payload, ulong Generation, IReadOnlyList<RecordSlot> Slots)
 {
     /// <summary>True when a committed, intact record was found.</summary>

@@ -5,4 +5,5 @@ namespace Memphys.Persistence;
 /// <param name="State">What the slot holds.</param>
 /// <param name="Generation">The generation its header names (0 when <see cref="State"/> is Empty or Invalid).</param>
 /// <param name="Length">The payload length its header names (0 when Empty or Invalid).</param>
+/// <remarks>Immutable: safe to share between threads.</remarks>
 public readonly record struct RecordSlot(int Index, RecordSlotState State, ulong Generation, int Length);
