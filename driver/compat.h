@@ -164,15 +164,38 @@ memphys_mm_get_unmapped_area(struct file *file, unsigned long addr,
 #endif
 
 /*
+ * The struct page of @pfn with a reference, when @pfn lies outside the
+ * @count frames from @first and has one: in a memphys area that is the
+ * anonymous copy a write to a MAP_PRIVATE remap area made.  Called under
+ * the page table lock, which keeps the mapped page alive until the get.
+ */
+static inline struct page *memphys_get_copy(unsigned long pfn,
+					    unsigned long first,
+					    unsigned long count)
+{
+	struct page *page;
+
+	if (pfn - first < count || !pfn_valid(pfn))
+		return NULL;
+	page = pfn_to_page(pfn);
+	get_page(page);
+	return page;
+}
+
+/*
  * Read the page table entry that maps @address in @vma: its PFN, its
  * protection bits (in the format of its level) and whether it is writable.
- * Returns -ENOENT when nothing maps it.
+ * With @copy, also the referenced page of a frame outside [@first, +@count)
+ * (memphys_get_copy()), or NULL.  Returns -ENOENT when nothing maps it.
  * follow_pte() took an mm before 6.10 and gave way to follow_pfnmap_start()
  * in 6.12.
  */
-static inline int memphys_follow_pfn(struct vm_area_struct *vma,
-				     unsigned long address, unsigned long *pfn,
-				     pgprot_t *prot, bool *writable)
+static inline int memphys_follow_pfn_copy(struct vm_area_struct *vma,
+					  unsigned long address,
+					  unsigned long *pfn, pgprot_t *prot,
+					  bool *writable, struct page **copy,
+					  unsigned long first,
+					  unsigned long count)
 {
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
 	struct follow_pfnmap_args args = { .vma = vma, .address = address };
@@ -182,6 +205,8 @@ static inline int memphys_follow_pfn(struct vm_area_struct *vma,
 	*pfn = args.pfn;
 	*prot = args.pgprot;
 	*writable = args.writable;
+	if (copy)
+		*copy = memphys_get_copy(args.pfn, first, count);
 	follow_pfnmap_end(&args);
 	return 0;
 #else
@@ -200,9 +225,19 @@ static inline int memphys_follow_pfn(struct vm_area_struct *vma,
 	*pfn = pte_pfn(pte);
 	*prot = pte_pgprot(pte);
 	*writable = pte_write(pte);
+	if (copy)
+		*copy = memphys_get_copy(*pfn, first, count);
 	pte_unmap_unlock(ptep, ptl);
 	return 0;
 #endif
+}
+
+static inline int memphys_follow_pfn(struct vm_area_struct *vma,
+				     unsigned long address, unsigned long *pfn,
+				     pgprot_t *prot, bool *writable)
+{
+	return memphys_follow_pfn_copy(vma, address, pfn, prot, writable,
+				       NULL, 0, 0);
 }
 
 /*

@@ -9,6 +9,7 @@
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/pgtable.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
 #include <uapi/linux/memphys.h>
 
@@ -56,12 +57,22 @@ struct memphys_region_desc {
 	struct device *dev;	/* platform device of a device-tree region */
 };
 
-/* Per open file: how later mmap() calls on it are served. */
+/* How later mmap() calls on a file are served: one generation of them. */
+struct memphys_settings {
+	u32 method;		/* MEMPHYS_METHOD_* */
+	u32 fault_around;	/* pages per 4 KiB fault, a power of two */
+	u64 max_fault_size;	/* MEMPHYS_SIZE_* */
+};
+
+/*
+ * Per open file.  The SET_* ioctls change @set under @lock, and mmap()
+ * (and get_unmapped_area(), GET_INFO) copy it whole under @lock: a mapping
+ * never combines a setting from before an ioctl with one from after it.
+ */
 struct memphys_file {
 	struct memphys_region *region;
-	u32 method;		/* MEMPHYS_METHOD_* */
-	u64 max_fault_size;	/* MEMPHYS_SIZE_* */
-	u32 fault_around;	/* pages per 4 KiB fault, a power of two */
+	spinlock_t lock;
+	struct memphys_settings set;
 };
 
 extern const struct file_operations memphys_fops;
@@ -196,6 +207,18 @@ static inline bool memphys_of_memory_covers(u64 base, u64 size)
 
 /* memphys_ioctl.c */
 long memphys_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+
+/* A consistent copy of @mf's settings (see struct memphys_file). */
+static inline struct memphys_settings
+memphys_file_settings(struct memphys_file *mf)
+{
+	struct memphys_settings set;
+
+	spin_lock(&mf->lock);
+	set = mf->set;
+	spin_unlock(&mf->lock);
+	return set;
+}
 
 static inline struct memphys_region *memphys_file_region(struct file *file)
 {

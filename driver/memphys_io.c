@@ -7,6 +7,7 @@
  * type, or a bounded window per chunk for a wc region.
  */
 #include <linux/fs.h>
+#include <linux/highmem.h>
 #include <linux/io.h>
 #include <linux/minmax.h>
 #include <linux/uaccess.h>
@@ -103,17 +104,43 @@ loff_t memphys_llseek(struct file *file, loff_t offset, int whence)
 }
 
 /*
- * .access of the remap and fault mappings on arm64: ptrace(), gdb and
- * /proc/PID/mem copy through the region's own kernel mapping, found from
- * the entry that maps @addr.  The kernel's generic_access_phys() maps the
- * frame with the user entry's protection, which arm64's ioremap_prot()
- * before its fix (Debian's 6.1) keeps user-accessible: the kernel's read of
- * it then faults under PAN (an Oops).  One page at most, as the caller asks.
+ * Debugger access to a copied page of a MAP_PRIVATE remap area: an
+ * ordinary anonymous page, read and written through its kernel mapping as
+ * access_remote_vm() does for pages it can pin.
+ */
+static int memphys_access_copy(struct page *page, unsigned long addr,
+			       void *buf, int len, int write)
+{
+	void *kaddr = kmap_local_page(page);
+
+	if (write) {
+		memcpy(kaddr + offset_in_page(addr), buf, len);
+		set_page_dirty_lock(page);
+	} else {
+		memcpy(buf, kaddr + offset_in_page(addr), len);
+	}
+	kunmap_local(kaddr);
+	return len;
+}
+
+/*
+ * .access of the remap and fault mappings: ptrace(), gdb and /proc/PID/mem
+ * (get_user_pages() refuses VM_PFNMAP areas, so they come here).  Region
+ * frames are copied through the region's own kernel mapping or window of
+ * its type (memphys_io_map()), found from the entry that maps @addr; the
+ * copy a write made in a MAP_PRIVATE area is RAM with a struct page.
+ *
+ * The kernel's generic_access_phys() would ioremap() whatever frame the
+ * entry holds: for a copied page that is System RAM, which x86 refuses
+ * with a WARNING ("ioremap on RAM"), and arm64's ioremap_prot() before its
+ * fix (Debian's 6.1) keeps the user entry's protection, whose kernel read
+ * then faults under PAN (an Oops).  One page at most, as the caller asks.
  */
 int memphys_vma_access(struct vm_area_struct *vma, unsigned long addr,
 		       void *buf, int len, int write)
 {
 	struct memphys_region *r = memphys_file_region(vma->vm_file);
+	struct page *copy;
 	unsigned long pfn;
 	pgprot_t prot;
 	bool writable;
@@ -121,8 +148,17 @@ int memphys_vma_access(struct vm_area_struct *vma, unsigned long addr,
 	u64 pos;
 
 	len = min_t(int, len, PAGE_SIZE - offset_in_page(addr));
-	if (memphys_follow_pfn(vma, addr, &pfn, &prot, &writable) ||
-	    (write && !writable) || PFN_PHYS(pfn) < r->base)
+	if (memphys_follow_pfn_copy(vma, addr, &pfn, &prot, &writable, &copy,
+				    PHYS_PFN(r->base), r->size >> PAGE_SHIFT))
+		return -EINVAL;
+	if (copy) {
+		int ret = write && !writable ? -EINVAL :
+			  memphys_access_copy(copy, addr, buf, len, write);
+
+		put_page(copy);
+		return ret;
+	}
+	if ((write && !writable) || PFN_PHYS(pfn) < r->base)
 		return -EINVAL;
 	pos = PFN_PHYS(pfn) - r->base + offset_in_page(addr);
 	if (pos + len > r->size)

@@ -354,9 +354,10 @@ static int memphys_open(struct inode *inode, struct file *file)
 	if (!mf)
 		return -ENOMEM;
 	mf->region = container_of(misc, struct memphys_region, misc);
-	mf->method = memphys_default_method;
-	mf->max_fault_size = memphys_largest_fault_size();
-	mf->fault_around = memphys_default_fault_around;
+	spin_lock_init(&mf->lock);
+	mf->set.method = memphys_default_method;
+	mf->set.max_fault_size = memphys_largest_fault_size();
+	mf->set.fault_around = memphys_default_fault_around;
 	file->private_data = mf;
 	memphys_pages_open(mf->region);
 	return 0;

@@ -122,6 +122,44 @@ public sealed unsafe class RegionPolicyTests
         Assert.Equal(0xfeedfacecafebeefUL, BitConverter.ToUInt64(viaRead));
     }
 
+    public static TheoryData<CachingMode> Types => new(CachingMode.WriteBack, CachingMode.WriteCombining, CachingMode.Uncached);
+
+    /// <summary>
+    /// gdb on a MAP_PRIVATE remap mapping: a write copies the page into anonymous RAM, which the kernel's
+    /// generic_access_phys() tried to ioremap ("ioremap on RAM" WARNING, the read failed). memphys's .access reads
+    /// and writes the copy as a page and an untouched page through the region's mapping of its type; writing the
+    /// copy through /proc/self/mem leaves the region alone. The harness fails the stage on any kernel WARNING.
+    /// </summary>
+    [DeviceTheory]
+    [MemberData(nameof(Types))]
+    public void ProcSelfMemReadsCopiedAndUntouchedPagesOfAPrivateRemapMapping(CachingMode mode) =>
+        ModuleReload.WithRegionsOfType(mode.ParameterName(), () =>
+        {
+            const long offset = 7 * Page;
+            using MemphysDevice dev = OpenWith(MappingMethod.Remap);
+            ulong basePfn = BasePfn(dev.GetInfo());
+            dev.Write(offset, BitConverter.GetBytes(0x1111111111111111UL));
+            dev.Write(offset + Page, BitConverter.GetBytes(0x2222222222222222UL));
+            using MemphysMapping map = dev.Map(offset, 2 * Page, isPrivate: true);
+            ulong* copied = PageWord(map, 0);
+            ulong* untouched = PageWord(map, 1);
+            *copied = 0x0123456789abcdefUL;
+            Assert.NotEqual(basePfn + 7, dev.QueryPage((nint)copied).Pfn);
+            Assert.Equal(basePfn + 8, dev.QueryPage((nint)untouched).Pfn);
+
+            using var mem = new FileStream("/proc/self/mem", FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, 1);
+            var buffer = new byte[8];
+            Assert.Equal(8, RandomAccess.Read(mem.SafeFileHandle, buffer, (long)(nint)copied));
+            Assert.Equal(0x0123456789abcdefUL, BitConverter.ToUInt64(buffer));
+            Assert.Equal(8, RandomAccess.Read(mem.SafeFileHandle, buffer, (long)(nint)untouched));
+            Assert.Equal(0x2222222222222222UL, BitConverter.ToUInt64(buffer));
+
+            RandomAccess.Write(mem.SafeFileHandle, BitConverter.GetBytes(0xfeedfacecafebeefUL), (long)(nint)copied);
+            Assert.Equal(0xfeedfacecafebeefUL, *copied);
+            dev.Read(offset, buffer);
+            Assert.Equal(0x1111111111111111UL, BitConverter.ToUInt64(buffer));
+        });
+
     [DeviceFact]
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public void PhysBaseIsForRootOnlyAndCachingShowsTheRegionsType()

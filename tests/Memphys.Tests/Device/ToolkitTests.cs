@@ -164,4 +164,20 @@ public sealed unsafe class ToolkitTests
         dev.ResetStats();
         Assert.Equal(default, dev.GetStats());
     }
+
+    [DeviceFact]
+    public void ResetStatsNeedsADescriptorOpenForWriting()
+    {
+        using MemphysDevice dev = DeviceEnvironment.Open();
+        dev.SetMethod(MappingMethod.Remap);
+        using (dev.Map(0, Page))
+        {
+        }
+
+        MemphysStats before = dev.GetStats();
+        Assert.NotEqual(0UL, before.MmapCalls);
+        using MemphysDevice readOnly = MemphysDevice.Open(DeviceEnvironment.DevicePath, readOnly: true);
+        Assert.Equal(Memphys.Native.Interop.Errors.EBADF, ErrnoOf(readOnly.ResetStats));
+        Assert.Equal(before, dev.GetStats());
+    }
 }
