@@ -30,6 +30,7 @@
 #include <linux/highmem.h>
 #include <linux/io.h>
 #include <linux/mm.h>
+#include <linux/sizes.h>
 #include <linux/string.h>
 
 #include "compat.h"
@@ -77,7 +78,119 @@ static int memphys_hold_by_mapping(struct memphys_region *r)
 	return -ENOMEM;
 }
 
-int memphys_memtype_hold(struct memphys_region *r)
+#ifdef CONFIG_X86_PAT
+static const char * const memphys_memtype_names[] = {
+	[MEMPHYS_MEMTYPE_WB] = "wb",
+	[MEMPHYS_MEMTYPE_WC] = "wc",
+	[MEMPHYS_MEMTYPE_UC] = "uc",
+	[MEMPHYS_MEMTYPE_UC_MINUS] = "uc-",
+	[MEMPHYS_MEMTYPE_WT] = "wt",
+	[MEMPHYS_MEMTYPE_WP] = "wp",
+	[MEMPHYS_MEMTYPE_UNKNOWN] = "unknown",
+};
+
+/* The PAT cache mode each MEMPHYS_CACHE_* stands for (uc: what ioremap gives). */
+static enum page_cache_mode memphys_cache_mode(u32 caching)
+{
+	switch (caching) {
+	case MEMPHYS_CACHE_WC:
+		return _PAGE_CACHE_MODE_WC;
+	case MEMPHYS_CACHE_UC:
+		return _PAGE_CACHE_MODE_UC_MINUS;
+	default:
+		return _PAGE_CACHE_MODE_WB;
+	}
+}
+
+/*
+ * Whether the kernel's own entries mapping [kaddr, kaddr + size) all have
+ * the type of @r; otherwise log the type found and return false.  Read
+ * with lookup_address(), one leaf entry (4 KiB to 1 GiB) at a time.
+ */
+static bool memphys_kernel_entries_match(struct memphys_region *r,
+					 void *kaddr, u64 size)
+{
+	unsigned long want = cachemode2protval(memphys_cache_mode(r->caching));
+	unsigned long addr = (unsigned long)kaddr;
+	unsigned long end = addr + size;
+
+	while (addr < end) {
+		unsigned int level;
+		pte_t *pte = lookup_address(addr, &level);
+		unsigned long entry_size = page_level_size(level);
+		pgprot_t prot;
+
+		if (!pte || !pte_present(*pte)) {
+			pr_err("%s: cannot read back the memory type of the kernel mapping holding it\n",
+			       r->name);
+			return false;
+		}
+		prot = pte_pgprot(*pte);
+		if (entry_size > PAGE_SIZE)
+			prot = pgprot_large_2_4k(prot);
+		if ((pgprot_val(prot) & _PAGE_CACHE_MASK) != want) {
+			u64 at = r->base + (addr - (unsigned long)kaddr);
+
+			pr_err("%s: asked for the %s memory type, but the kernel gave [mem %#llx-%#llx] the %s type: another mapping of part of the range holds it (x86 PAT keeps one type per range); unmap that first\n",
+			       r->name, memphys_caching_name(r->caching),
+			       (unsigned long long)at,
+			       (unsigned long long)(r->base + r->size - 1),
+			       memphys_memtype_names[memphys_entry_memtype(prot, PAGE_SIZE)]);
+			return false;
+		}
+		addr = ALIGN_DOWN(addr, entry_size) + entry_size;
+		cond_resched();
+	}
+	return true;
+}
+
+/*
+ * Whether the type held is the one asked for.  ioremap(), memremap() and
+ * arch_io_reserve_memtype_wc() accept the type of an existing PAT record
+ * of part of the range (is_new_memtype_allowed(): WB may become UC- or
+ * WC, UC- may become WC or UC, WC may become UC-) without failing, and the
+ * region's user mappings would then silently get that type too.  Read back
+ * the kernel's entries of the holding mapping (wb, uc), or of a transient
+ * write-combining one (wc, which holds no mapping: ioremap_wc() gets the
+ * type of the record just made).  Without PAT the entries show what the
+ * CPU does (wc as uc-), which is what was asked.
+ */
+static bool memphys_memtype_granted(struct memphys_region *r)
+{
+	/* 32-bit: no room to map a large region at once; 16 MiB windows. */
+	u64 window = IS_ENABLED(CONFIG_64BIT) ? r->size : SZ_16M;
+	u64 pos;
+
+	if (!pat_enabled())
+		return true;
+	if (r->kaddr)
+		return memphys_kernel_entries_match(r, r->kaddr, r->size);
+	for (pos = 0; pos < r->size; pos += window) {
+		u64 len = min(window, r->size - pos);
+		void __iomem *probe = ioremap_wc(r->base + pos, len);
+		bool ok;
+
+		if (!probe) {
+			pr_err("%s: cannot map it to read back its wc memory type\n",
+			       r->name);
+			return false;
+		}
+		ok = memphys_kernel_entries_match(r, (void __force *)probe, len);
+		iounmap(probe);
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+#else
+/* Without x86 PAT (arm64) a mapping's type is what its entries ask for. */
+static bool memphys_memtype_granted(struct memphys_region *r)
+{
+	return true;
+}
+#endif
+
+static int memphys_memtype_take(struct memphys_region *r)
 {
 	int ret;
 
@@ -88,6 +201,19 @@ int memphys_memtype_hold(struct memphys_region *r)
 		pr_err("%s: cannot reserve the wc memory type (%d): part of the range already has another type\n",
 		       r->name, ret);
 	return ret;
+}
+
+/* Hold the region's type, and refuse the load when another was granted. */
+int memphys_memtype_hold(struct memphys_region *r)
+{
+	int ret = memphys_memtype_take(r);
+
+	if (ret)
+		return ret;
+	if (memphys_memtype_granted(r))
+		return 0;
+	memphys_memtype_release(r);
+	return -EBUSY;
 }
 
 void memphys_memtype_release(struct memphys_region *r)

@@ -75,11 +75,16 @@ stress_seconds_of() { if debug_kernel "$1"; then echo "${SMP_STRESS_SECONDS:-60}
 # The module built for each kernel, kept apart so that every guest stage
 # loads the one that matches it.
 module_of() { echo "$RESULTS/$1/memphys.ko"; }
+# The test module that holds a page with another memory type (x86 only:
+# MemoryTypeTests, through MEMPHYS_HOLDER_KO).
+holder_of() { echo "$RESULTS/$1/memphys_memtype_holder.ko"; }
 
-# The driver's W=1 + sparse check, then the module the guests load.
+# The driver's W=1 + sparse check, then the modules the guests load.
 driver_build() {
     tests/vm/deps.sh "$1" && tests/vm/kbuild.sh "$1" driver -s check && tests/vm/kbuild.sh "$1" driver -s modules \
-        && cp driver/memphys.ko "$(module_of "$1")"
+        && cp driver/memphys.ko "$(module_of "$1")" || return 1
+    [[ $(kernel_arch "$1") != amd64 ]] || { tests/vm/kbuild.sh "$1" tests/vm/memtype-holder -s modules \
+        && cp tests/vm/memtype-holder/memphys_memtype_holder.ko "$(holder_of "$1")"; }
 }
 
 stage_driver_check() {
@@ -164,7 +169,7 @@ run_guest_suite() {
     shift 3
     require_module "$kernel" || return 1
     tests/vm/run-in-vm.sh --kernel "$kernel" --module "$(module_of "$kernel")" --out "$out" \
-        --timeout "$(vm_timeout_of "$kernel")" "$@" 2>&1 | tee "$out.log" || status=${PIPESTATUS[0]}
+        --timeout "$(vm_timeout_of "$kernel")" --env "MEMPHYS_HOLDER_KO=$(holder_of "$kernel")" "$@" 2>&1 | tee "$out.log" || status=${PIPESTATUS[0]}
     report_retries "$out.log"
     tally_guest_report "$out/device-tests.xml" "$filter" "$status"
 }

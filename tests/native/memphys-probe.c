@@ -340,6 +340,7 @@ static const struct {
 	{ "fill-file", 3, cmd_fill_file, "PATH BYTES SEED" },
 	{ "odirect", 5, cmd_odirect, "DEV remap|fault|pages FILE BYTES SEED" },
 	{ "pin-unload", 3, cmd_pin_unload, "DEV MODULE PAGES" },
+	{ "fuzz", 4, cmd_fuzz, "DEV[,DEV...] SECONDS SEED THREADS" },
 };
 
 int main(int argc, char **argv)

@@ -26,5 +26,6 @@ int cmd_gup(char **argv);
 int cmd_fill_file(char **argv);
 int cmd_odirect(char **argv);
 int cmd_pin_unload(char **argv);
+int cmd_fuzz(char **argv);
 
 #endif /* MEMPHYS_PROBE_H */
