@@ -8,6 +8,7 @@
 
 #include <linux/highmem.h>	/* pte_unmap() under CONFIG_HIGHPTE */
 #include <linux/mm.h>
+#include <linux/uaccess.h>
 #include <linux/version.h>
 #ifdef CONFIG_X86_PAT
 #include <asm/memtype.h>
@@ -161,6 +162,21 @@ memphys_mm_get_unmapped_area(struct file *file, unsigned long addr,
 #endif
 #else
 #define MEMPHYS_HAVE_FIRMWARE_MAP	0
+#endif
+
+/*
+ * read() copies out of the region with the machine-check-safe copy where
+ * the architecture has one (x86-64: CONFIG_ARCH_HAS_COPY_MC, on every
+ * kernel here): a poisoned source ends the copy short instead of raising a
+ * machine check in kernel mode (a panic).  Only copy_mc_to_kernel() is
+ * exported to modules (copy_mc_to_user() is not, 6.1 to 7.2), so the copy
+ * goes through a bounce buffer.  Elsewhere (arm64, 32-bit) the plain copy,
+ * and poison is fatal as for any kernel read.
+ */
+#ifdef CONFIG_ARCH_HAS_COPY_MC
+#define MEMPHYS_HAVE_COPY_MC	1
+#else
+#define MEMPHYS_HAVE_COPY_MC	0
 #endif
 
 /*

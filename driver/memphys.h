@@ -108,6 +108,8 @@ const char *memphys_caching_name(u32 caching);
 int memphys_memtype_hold(struct memphys_region *r);
 void memphys_memtype_release(struct memphys_region *r);
 pgprot_t memphys_region_pgprot(const struct memphys_region *r, pgprot_t prot);
+int memphys_crypt_check(struct memphys_region *r);
+bool memphys_crypt_refuses_pages(const struct memphys_region *r);
 u32 memphys_entry_memtype(pgprot_t prot, u64 entry_size);
 void *memphys_io_map(struct memphys_region *r, u64 pos, size_t len);
 void memphys_io_unmap(struct memphys_region *r, void *kaddr);

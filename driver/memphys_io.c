@@ -10,6 +10,7 @@
 #include <linux/highmem.h>
 #include <linux/io.h>
 #include <linux/minmax.h>
+#include <linux/slab.h>
 #include <linux/uaccess.h>
 
 #include "memphys.h"
@@ -39,15 +40,53 @@ static ssize_t memphys_io_span(struct memphys_region *r, loff_t pos,
 	return min_t(u64, count, r->size - pos);
 }
 
+/*
+ * Copy @len bytes of the region at @from to user space without consuming
+ * poison (see compat.h), through @bounce (PAGE_SIZE bytes, or NULL for the
+ * plain copy): returns the bytes not copied, and sets @poisoned when the
+ * copy stopped at poisoned memory rather than at the user buffer.
+ * write() has no such copy: a store does not consume poison the way a
+ * load does, and the kernel offers no machine-check-safe copy from user
+ * space (pmem's write path uses the plain one too).
+ */
+static unsigned long memphys_copy_out(char __user *to, const void *from,
+				      size_t len, char *bounce,
+				      bool *poisoned)
+{
+	size_t off = 0;
+
+	if (!bounce)
+		return copy_to_user(to, from, len);
+	while (off < len) {
+		size_t n = min_t(size_t, len - off, PAGE_SIZE);
+		unsigned long bad = copy_mc_to_kernel(bounce, from + off, n);
+		unsigned long left = copy_to_user(to + off, bounce, n - bad);
+
+		off += n - bad - left;
+		if (left || bad) {
+			*poisoned = !left;
+			break;
+		}
+	}
+	return len - off;
+}
+
 static ssize_t memphys_rw(struct file *file, char __user *ubuf, size_t count,
 			  loff_t *ppos, bool write)
 {
 	struct memphys_region *r = memphys_file_region(file);
 	ssize_t span = memphys_io_span(r, *ppos, count);
+	bool poisoned = false;
+	char *bounce = NULL;
 	ssize_t done = 0;
 
 	if (span <= 0)
 		return span;
+	if (MEMPHYS_HAVE_COPY_MC && !write) {
+		bounce = kmalloc(PAGE_SIZE, GFP_KERNEL);
+		if (!bounce)
+			return -ENOMEM;
+	}
 
 	while (done < span) {
 		u64 pos = *ppos + done;
@@ -67,18 +106,20 @@ static ssize_t memphys_rw(struct file *file, char __user *ubuf, size_t count,
 		if (write)
 			left = copy_from_user(kaddr, ubuf + done, chunk);
 		else
-			left = copy_to_user(ubuf + done, kaddr, chunk);
+			left = memphys_copy_out(ubuf + done, kaddr, chunk,
+						bounce, &poisoned);
 		memphys_io_unmap(r, kaddr);
 		done += chunk - left;
 		if (left) {
 			if (!done)
-				done = -EFAULT;
+				done = poisoned ? -EIO : -EFAULT;
 			break;
 		}
 		if (fatal_signal_pending(current))
 			break;
 		cond_resched();
 	}
+	kfree(bounce);
 	if (done > 0)
 		*ppos += done;
 	return done;

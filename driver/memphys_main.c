@@ -296,14 +296,16 @@ static int memphys_region_create_locked(const struct memphys_region_desc *d)
 		kfree(r);
 		return -EBUSY;
 	}
-	ret = memphys_memtype_hold(r);
+	ret = memphys_crypt_check(r);
+	if (!ret)
+		ret = memphys_memtype_hold(r);
 	if (ret) {
 		release_mem_region(r->base, r->size);
 		kfree(r->source);
 		kfree(r);
 		return ret;
 	}
-	memphys_pages_setup(r, d->pages);
+	memphys_pages_setup(r, d->pages && !memphys_crypt_refuses_pages(r));
 	ret = memphys_region_register(r);
 	if (ret) {
 		memphys_region_free(r);

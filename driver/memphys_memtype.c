@@ -27,6 +27,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/cc_platform.h>
 #include <linux/highmem.h>
 #include <linux/io.h>
 #include <linux/mm.h>
@@ -80,13 +81,13 @@ static int memphys_hold_by_mapping(struct memphys_region *r)
 
 #ifdef CONFIG_X86_PAT
 static const char * const memphys_memtype_names[] = {
-	[MEMPHYS_MEMTYPE_WB] = "wb",
-	[MEMPHYS_MEMTYPE_WC] = "wc",
-	[MEMPHYS_MEMTYPE_UC] = "uc",
-	[MEMPHYS_MEMTYPE_UC_MINUS] = "uc-",
-	[MEMPHYS_MEMTYPE_WT] = "wt",
-	[MEMPHYS_MEMTYPE_WP] = "wp",
-	[MEMPHYS_MEMTYPE_UNKNOWN] = "unknown",
+	[MEMPHYS_MEMTYPE_WB] = "WB",
+	[MEMPHYS_MEMTYPE_WC] = "WC",
+	[MEMPHYS_MEMTYPE_UC] = "UC",
+	[MEMPHYS_MEMTYPE_UC_MINUS] = "UC-",
+	[MEMPHYS_MEMTYPE_WT] = "WT",
+	[MEMPHYS_MEMTYPE_WP] = "WP",
+	[MEMPHYS_MEMTYPE_UNKNOWN] = "an unknown type",
 };
 
 /* The PAT cache mode each MEMPHYS_CACHE_* stands for (uc: what ioremap gives). */
@@ -130,12 +131,16 @@ static bool memphys_kernel_entries_match(struct memphys_region *r,
 			prot = pgprot_large_2_4k(prot);
 		if ((pgprot_val(prot) & _PAGE_CACHE_MASK) != want) {
 			u64 at = r->base + (addr - (unsigned long)kaddr);
+			u32 asked = memphys_entry_memtype(__pgprot(want),
+							  PAGE_SIZE);
+			u32 found = memphys_entry_memtype(prot, PAGE_SIZE);
 
-			pr_err("%s: asked for the %s memory type, but the kernel gave [mem %#llx-%#llx] the %s type: another mapping of part of the range holds it (x86 PAT keeps one type per range); unmap that first\n",
+			pr_err("%s: asked for the %s memory type (%s), but the kernel gave [mem %#llx-%#llx] %s: another mapping of part of the range holds it (x86 PAT keeps one type per range); unmap that first\n",
 			       r->name, memphys_caching_name(r->caching),
+			       memphys_memtype_names[asked],
 			       (unsigned long long)at,
 			       (unsigned long long)(r->base + r->size - 1),
-			       memphys_memtype_names[memphys_entry_memtype(prot, PAGE_SIZE)]);
+			       memphys_memtype_names[found]);
 			return false;
 		}
 		addr = ALIGN_DOWN(addr, entry_size) + entry_size;
@@ -232,7 +237,64 @@ void memphys_memtype_release(struct memphys_region *r)
 	r->kaddr = NULL;
 }
 
-/* Page protection of a user mapping: the region's type, never encrypted. */
+/*
+ * Memory encryption, decided here for every path (docs/design.md).  The
+ * region is RAM that no kernel mapping covers (memmap= keeps it out of the
+ * direct map), so the mappings memphys makes are its only views, and they
+ * must all agree:
+ *
+ *  - the kernel's: ioremap()/memremap() of a range that is not System RAM
+ *    map it decrypted (__ioremap_caller(): only IORES_MAP_ENCRYPTED ranges,
+ *    which a reserved or memphys resource is not, or ioremap_encrypted(),
+ *    get pgprot_encrypted()), and so does kmap_local with our protection;
+ *  - the users': memphys_crypt_pgprot(), decrypted too, as /dev/mem's are
+ *    (drivers/char/mem.c: phys_mem_access_prot() with pgprot_decrypted()
+ *    on x86 for non-RAM), which is also what a device that DMAs to the
+ *    physical address sees on an SME host without an IOMMU.
+ *
+ * What cannot be made consistent is refused (memphys_crypt_check()):
+ *
+ *  - a confidential guest (SEV, SEV-SNP, TDX: CC_ATTR_GUEST_MEM_ENCRYPT):
+ *    its RAM is private; a decrypted view of a private page reads
+ *    ciphertext (SEV) or faults (TDX, a #VE on shared access to a private
+ *    GPA) unless the page is converted to shared (set_memory_decrypted(),
+ *    which needs a kernel mapping and changes what the host may read).
+ *    memphys does not convert: it refuses to load;
+ *  - the pages method on an SME host (CC_ATTR_HOST_MEM_ENCRYPT):
+ *    memremap_pages() maps the pages into the direct map with PAGE_KERNEL,
+ *    encrypted, and GUP users (O_DIRECT, RDMA, vmsplice) copy through that
+ *    mapping, while the user mapping is decrypted: the two would see
+ *    different bytes.  The region loads without pages there.
+ *
+ * None of it can be shown under TCG, which has no memory encryption.
+ */
+int memphys_crypt_check(struct memphys_region *r)
+{
+	if (cc_platform_has(CC_ATTR_GUEST_MEM_ENCRYPT)) {
+		pr_err("%s: this is a memory-encrypted guest (SEV/TDX): its RAM is private, and memphys maps the region decrypted (shared) like /dev/mem, which private memory cannot be without a conversion memphys does not make\n",
+		       r->name);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+/* Whether the pages method's encrypted direct map would disagree. */
+bool memphys_crypt_refuses_pages(const struct memphys_region *r)
+{
+	if (!cc_platform_has(CC_ATTR_HOST_MEM_ENCRYPT))
+		return false;
+	pr_warn("%s: no pages: memory encryption (SME) is active, and the pages' direct map (encrypted) would disagree with the region's decrypted user mappings\n",
+		r->name);
+	return true;
+}
+
+/* The encryption bits of every user and kernel mapping memphys makes. */
+static pgprot_t memphys_crypt_pgprot(pgprot_t prot)
+{
+	return pgprot_decrypted(prot);
+}
+
+/* Page protection of a user mapping: the region's type, decrypted. */
 pgprot_t memphys_region_pgprot(const struct memphys_region *r, pgprot_t prot)
 {
 	switch (r->caching) {
@@ -249,8 +311,7 @@ pgprot_t memphys_region_pgprot(const struct memphys_region *r, pgprot_t prot)
 	default:
 		break;
 	}
-	/* Like /dev/mem: the region is not memory encrypted for us (SME/SEV). */
-	return pgprot_decrypted(prot);
+	return memphys_crypt_pgprot(prot);
 }
 
 /*

@@ -142,6 +142,7 @@ public sealed unsafe class MemoryTypeTests
         Assert.SkipWhen(GuestPlatform.IsArm64, "x86 PAT grants other types than asked for; arm64's mappings get the type they ask for");
         string holder = Environment.GetEnvironmentVariable("MEMPHYS_HOLDER_KO") ?? "";
         Assert.SkipWhen(holder.Length == 0, "needs MEMPHYS_HOLDER_KO, the memtype-holder test module (tests/run-tests.sh builds it)");
+        var pat = new Dictionary<string, string> { ["wb"] = "WB", ["wc"] = "WC", ["uc"] = "UC-" };
         string first = ModuleReload.Regions.Split(',')[0];
         ulong page = Convert.ToUInt64(first[(first.IndexOf('@', StringComparison.Ordinal) + 1)..], 16) + 5 * (ulong)Page;
         try
@@ -154,8 +155,8 @@ public sealed unsafe class MemoryTypeTests
                 Assert.Equal("EBUSY", ModuleReload.Load($"regions={ModuleReload.RegionsOfType(type)}"));
                 Assert.False(ModuleReload.Loaded, $"memphys loaded as {type} with a page held uncached");
                 Assert.Contains(ModuleReload.KernelLogSince(logLines), l =>
-                    l.Contains($"asked for the {type} memory type, but the kernel gave", StringComparison.Ordinal) &&
-                    l.Contains("the uc type: another mapping of part of the range holds it", StringComparison.Ordinal));
+                    l.Contains($"asked for the {type} memory type ({pat[type]}), but the kernel gave [mem", StringComparison.Ordinal) &&
+                    l.Contains("] UC: another mapping of part of the range holds it", StringComparison.Ordinal));
             }
 
             Assert.Equal("OK", Probe("delete-module", "memphys_memtype_holder"));
