@@ -8,6 +8,7 @@
 
 #include <linux/highmem.h>	/* pte_unmap() under CONFIG_HIGHPTE */
 #include <linux/mm.h>
+#include <linux/uaccess.h>
 #include <linux/version.h>
 #ifdef CONFIG_X86_PAT
 #include <asm/memtype.h>
@@ -149,15 +150,53 @@ static inline vm_fault_t memphys_insert_pud(struct vm_fault *vmf,
 #endif
 
 /*
+ * read() copies out of the region with the machine-check-safe copy where
+ * the architecture has one (x86-64: CONFIG_ARCH_HAS_COPY_MC, on every
+ * kernel here): a poisoned source ends the copy short instead of raising a
+ * machine check in kernel mode (a panic).  Only copy_mc_to_kernel() is
+ * exported to modules (copy_mc_to_user() is not, 6.1 to 7.2), so the copy
+ * goes through a bounce buffer.  Elsewhere (arm64, 32-bit) the plain copy,
+ * and poison is fatal as for any kernel read.
+ */
+#ifdef CONFIG_ARCH_HAS_COPY_MC
+#define MEMPHYS_HAVE_COPY_MC	1
+#else
+#define MEMPHYS_HAVE_COPY_MC	0
+#endif
+
+/*
+ * The struct page of @pfn with a reference, when @pfn lies outside the
+ * @count frames from @first and has one: in a memphys area that is the
+ * anonymous copy a write to a MAP_PRIVATE remap area made.  Called under
+ * the page table lock, which keeps the mapped page alive until the get.
+ */
+static inline struct page *memphys_get_copy(unsigned long pfn,
+					    unsigned long first,
+					    unsigned long count)
+{
+	struct page *page;
+
+	if (pfn - first < count || !pfn_valid(pfn))
+		return NULL;
+	page = pfn_to_page(pfn);
+	get_page(page);
+	return page;
+}
+
+/*
  * Read the page table entry that maps @address in @vma: its PFN, its
  * protection bits (in the format of its level) and whether it is writable.
- * Returns -ENOENT when nothing maps it.
+ * With @copy, also the referenced page of a frame outside [@first, +@count)
+ * (memphys_get_copy()), or NULL.  Returns -ENOENT when nothing maps it.
  * follow_pte() took an mm before 6.10 and gave way to follow_pfnmap_start()
  * in 6.12.
  */
-static inline int memphys_follow_pfn(struct vm_area_struct *vma,
-				     unsigned long address, unsigned long *pfn,
-				     pgprot_t *prot, bool *writable)
+static inline int memphys_follow_pfn_copy(struct vm_area_struct *vma,
+					  unsigned long address,
+					  unsigned long *pfn, pgprot_t *prot,
+					  bool *writable, struct page **copy,
+					  unsigned long first,
+					  unsigned long count)
 {
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
 	struct follow_pfnmap_args args = { .vma = vma, .address = address };
@@ -167,6 +206,8 @@ static inline int memphys_follow_pfn(struct vm_area_struct *vma,
 	*pfn = args.pfn;
 	*prot = args.pgprot;
 	*writable = args.writable;
+	if (copy)
+		*copy = memphys_get_copy(args.pfn, first, count);
 	follow_pfnmap_end(&args);
 	return 0;
 #else
@@ -185,9 +226,19 @@ static inline int memphys_follow_pfn(struct vm_area_struct *vma,
 	*pfn = pte_pfn(pte);
 	*prot = pte_pgprot(pte);
 	*writable = pte_write(pte);
+	if (copy)
+		*copy = memphys_get_copy(*pfn, first, count);
 	pte_unmap_unlock(ptep, ptl);
 	return 0;
 #endif
+}
+
+static inline int memphys_follow_pfn(struct vm_area_struct *vma,
+				     unsigned long address, unsigned long *pfn,
+				     pgprot_t *prot, bool *writable)
+{
+	return memphys_follow_pfn_copy(vma, address, pfn, prot, writable,
+				       NULL, 0, 0);
 }
 
 /*

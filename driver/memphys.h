@@ -9,6 +9,7 @@
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/pgtable.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
 #include <uapi/linux/memphys.h>
 
@@ -58,12 +59,22 @@ struct memphys_region_desc {
 	bool coherent;		/* the node is dma-coherent (false for regions=) */
 };
 
-/* Per open file: how later mmap() calls on it are served. */
+/* How later mmap() calls on a file are served: one generation of them. */
+struct memphys_settings {
+	u32 method;		/* MEMPHYS_METHOD_* */
+	u32 fault_around;	/* pages per 4 KiB fault, a power of two */
+	u64 max_fault_size;	/* MEMPHYS_SIZE_* */
+};
+
+/*
+ * Per open file.  The SET_* ioctls change @set under @lock, and mmap()
+ * (and get_unmapped_area(), GET_INFO) copy it whole under @lock: a mapping
+ * never combines a setting from before an ioctl with one from after it.
+ */
 struct memphys_file {
 	struct memphys_region *region;
-	u32 method;		/* MEMPHYS_METHOD_* */
-	u64 max_fault_size;	/* MEMPHYS_SIZE_* */
-	u32 fault_around;	/* pages per 4 KiB fault, a power of two */
+	spinlock_t lock;
+	struct memphys_settings set;
 };
 
 extern const struct file_operations memphys_fops;
@@ -101,6 +112,8 @@ const char *memphys_caching_name(u32 caching);
 int memphys_memtype_hold(struct memphys_region *r);
 void memphys_memtype_release(struct memphys_region *r);
 pgprot_t memphys_region_pgprot(const struct memphys_region *r, pgprot_t prot);
+int memphys_crypt_check(struct memphys_region *r);
+bool memphys_crypt_refuses_pages(const struct memphys_region *r);
 u32 memphys_entry_memtype(pgprot_t prot, u64 entry_size);
 void *memphys_io_map(struct memphys_region *r, u64 pos, size_t len);
 void memphys_io_unmap(struct memphys_region *r, void *kaddr);
@@ -238,6 +251,18 @@ static inline unsigned long
 memphys_vma_fault_around(const struct vm_area_struct *vma)
 {
 	return (unsigned long)vma->vm_private_data & ~PAGE_MASK;
+}
+
+/* A consistent copy of @mf's settings (see struct memphys_file). */
+static inline struct memphys_settings
+memphys_file_settings(struct memphys_file *mf)
+{
+	struct memphys_settings set;
+
+	spin_lock(&mf->lock);
+	set = mf->set;
+	spin_unlock(&mf->lock);
+	return set;
 }
 
 static inline struct memphys_region *memphys_file_region(struct file *file)

@@ -11,6 +11,7 @@
 
 static long memphys_get_info(struct memphys_file *mf, void __user *arg)
 {
+	struct memphys_settings set = memphys_file_settings(mf);
 	struct memphys_region *r = mf->region;
 	struct memphys_info info;
 
@@ -27,10 +28,10 @@ static long memphys_get_info(struct memphys_file *mf, void __user *arg)
 	/* The region's type is the only one its mappings can have. */
 	info.caching_modes = BIT(r->caching);
 	info.fault_sizes = memphys_fault_sizes();
-	info.method = READ_ONCE(mf->method);
+	info.method = set.method;
 	info.caching = r->caching;
-	info.max_fault_size = READ_ONCE(mf->max_fault_size);
-	info.fault_around = READ_ONCE(mf->fault_around);
+	info.max_fault_size = set.max_fault_size;
+	info.fault_around = set.fault_around;
 	info.pages_errno = r->pages_errno;
 	return copy_to_user(arg, &info, sizeof(info)) ? -EFAULT : 0;
 }
@@ -82,38 +83,33 @@ static int memphys_fault_size_bit(u64 size)
 	}
 }
 
-static long memphys_set(struct memphys_file *mf, unsigned int cmd,
-			void __user *arg)
+/* Check a SET_* ioctl's value; store it in @next (a copy of the settings). */
+static long memphys_check_setting(struct memphys_file *mf, unsigned int cmd,
+				  u64 value, struct memphys_settings *next)
 {
-	struct memphys_setting set;
 	int bit;
-
-	if (copy_from_user(&set, arg, sizeof(set)))
-		return -EFAULT;
-	if (set.reserved)
-		return -EINVAL;
 
 	switch (cmd) {
 	case MEMPHYS_IOC_SET_METHOD:
-		if (set.value >= MEMPHYS_METHOD_COUNT)
+		if (value >= MEMPHYS_METHOD_COUNT)
 			return -EINVAL;
 		/* A region without struct pages (pages_errno says why). */
-		if (set.value == MEMPHYS_METHOD_PAGES && !mf->region->pages)
+		if (value == MEMPHYS_METHOD_PAGES && !mf->region->pages)
 			return -EOPNOTSUPP;
-		WRITE_ONCE(mf->method, set.value);
+		next->method = value;
 		return 0;
 	case MEMPHYS_IOC_SET_CACHING:
-		if (set.value >= MEMPHYS_CACHE_COUNT)
+		if (value >= MEMPHYS_CACHE_COUNT)
 			return -EINVAL;
 		/* Another type would conflict with the one the region holds. */
-		return set.value == mf->region->caching ? 0 : -EBUSY;
+		return value == mf->region->caching ? 0 : -EBUSY;
 	case MEMPHYS_IOC_SET_FAULT_AROUND:
-		if (!memphys_fault_around_valid(set.value))
+		if (!memphys_fault_around_valid(value))
 			return -EINVAL;
-		WRITE_ONCE(mf->fault_around, set.value);
+		next->fault_around = value;
 		return 0;
 	default: /* MEMPHYS_IOC_SET_MAX_FAULT */
-		bit = memphys_fault_size_bit(set.value);
+		bit = memphys_fault_size_bit(value);
 		if (!bit)
 			return -EINVAL;
 		/* Sizes the fault method or this region's pages can take. */
@@ -121,9 +117,34 @@ static long memphys_set(struct memphys_file *mf, unsigned int cmd,
 		       (mf->region->pages ?
 			memphys_pages_fault_sizes(mf->region) : 0)) & bit))
 			return -EOPNOTSUPP;
-		WRITE_ONCE(mf->max_fault_size, set.value);
+		next->max_fault_size = value;
 		return 0;
 	}
+}
+
+/*
+ * One SET_* ioctl: the check and the change happen under the file's lock,
+ * so concurrent ones and mmap() each see whole generations of settings.
+ */
+static long memphys_set(struct memphys_file *mf, unsigned int cmd,
+			void __user *arg)
+{
+	struct memphys_setting set;
+	struct memphys_settings next;
+	long ret;
+
+	if (copy_from_user(&set, arg, sizeof(set)))
+		return -EFAULT;
+	if (set.reserved)
+		return -EINVAL;
+
+	spin_lock(&mf->lock);
+	next = mf->set;
+	ret = memphys_check_setting(mf, cmd, set.value, &next);
+	if (!ret)
+		mf->set = next;
+	spin_unlock(&mf->lock);
+	return ret;
 }
 
 static long memphys_ioc_query_page(struct memphys_file *mf, void __user *arg)
@@ -157,6 +178,13 @@ long memphys_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case MEMPHYS_IOC_GET_STATS:
 		return memphys_get_stats(mf->region, uarg);
 	case MEMPHYS_IOC_RESET_STATS:
+		/*
+		 * The counters are the region's, shared by every opener:
+		 * zeroing them is a write, refused (EBADF, as write() would
+		 * be) on a descriptor opened read-only.
+		 */
+		if (!(file->f_mode & FMODE_WRITE))
+			return -EBADF;
 		memphys_reset_stats(mf->region);
 		return 0;
 	case MEMPHYS_IOC_QUERY_PAGE:

@@ -325,14 +325,16 @@ static int memphys_region_create_locked(const struct memphys_region_desc *d)
 		kfree(r);
 		return -EBUSY;
 	}
-	ret = memphys_memtype_hold(r);
+	ret = memphys_crypt_check(r);
+	if (!ret)
+		ret = memphys_memtype_hold(r);
 	if (ret) {
 		release_mem_region(r->base, r->size);
 		kfree(r->source);
 		kfree(r);
 		return ret;
 	}
-	memphys_pages_setup(r, d->pages);
+	memphys_pages_setup(r, d->pages && !memphys_crypt_refuses_pages(r));
 	ret = memphys_region_register(r);
 	if (ret) {
 		memphys_region_free(r);
@@ -383,9 +385,10 @@ static int memphys_open(struct inode *inode, struct file *file)
 	if (!mf)
 		return -ENOMEM;
 	mf->region = container_of(misc, struct memphys_region, misc);
-	mf->method = memphys_default_method;
-	mf->max_fault_size = memphys_largest_fault_size();
-	mf->fault_around = memphys_default_fault_around;
+	spin_lock_init(&mf->lock);
+	mf->set.method = memphys_default_method;
+	mf->set.max_fault_size = memphys_largest_fault_size();
+	mf->set.fault_around = memphys_default_fault_around;
 	file->private_data = mf;
 	memphys_pages_open(mf->region);
 	return 0;

@@ -27,9 +27,11 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/cc_platform.h>
 #include <linux/highmem.h>
 #include <linux/io.h>
 #include <linux/mm.h>
+#include <linux/sizes.h>
 #include <linux/string.h>
 
 #include "compat.h"
@@ -77,7 +79,123 @@ static int memphys_hold_by_mapping(struct memphys_region *r)
 	return -ENOMEM;
 }
 
-int memphys_memtype_hold(struct memphys_region *r)
+#ifdef CONFIG_X86_PAT
+static const char * const memphys_memtype_names[] = {
+	[MEMPHYS_MEMTYPE_WB] = "WB",
+	[MEMPHYS_MEMTYPE_WC] = "WC",
+	[MEMPHYS_MEMTYPE_UC] = "UC",
+	[MEMPHYS_MEMTYPE_UC_MINUS] = "UC-",
+	[MEMPHYS_MEMTYPE_WT] = "WT",
+	[MEMPHYS_MEMTYPE_WP] = "WP",
+	[MEMPHYS_MEMTYPE_UNKNOWN] = "an unknown type",
+};
+
+/* The PAT cache mode each MEMPHYS_CACHE_* stands for (uc: what ioremap gives). */
+static enum page_cache_mode memphys_cache_mode(u32 caching)
+{
+	switch (caching) {
+	case MEMPHYS_CACHE_WC:
+		return _PAGE_CACHE_MODE_WC;
+	case MEMPHYS_CACHE_UC:
+		return _PAGE_CACHE_MODE_UC_MINUS;
+	default:
+		return _PAGE_CACHE_MODE_WB;
+	}
+}
+
+/*
+ * Whether the kernel's own entries mapping [kaddr, kaddr + size) all have
+ * the type of @r; otherwise log the type found and return false.  Read
+ * with lookup_address(), one leaf entry (4 KiB to 1 GiB) at a time.
+ */
+static bool memphys_kernel_entries_match(struct memphys_region *r,
+					 void *kaddr, u64 size)
+{
+	unsigned long want = cachemode2protval(memphys_cache_mode(r->caching));
+	unsigned long addr = (unsigned long)kaddr;
+	unsigned long end = addr + size;
+
+	while (addr < end) {
+		unsigned int level;
+		pte_t *pte = lookup_address(addr, &level);
+		unsigned long entry_size = page_level_size(level);
+		pgprot_t prot;
+
+		if (!pte || !pte_present(*pte)) {
+			pr_err("%s: cannot read back the memory type of the kernel mapping holding it\n",
+			       r->name);
+			return false;
+		}
+		prot = pte_pgprot(*pte);
+		if (entry_size > PAGE_SIZE)
+			prot = pgprot_large_2_4k(prot);
+		if ((pgprot_val(prot) & _PAGE_CACHE_MASK) != want) {
+			u64 at = r->base + (addr - (unsigned long)kaddr);
+			u32 asked = memphys_entry_memtype(__pgprot(want),
+							  PAGE_SIZE);
+			u32 found = memphys_entry_memtype(prot, PAGE_SIZE);
+
+			pr_err("%s: asked for the %s memory type (%s), but the kernel gave [mem %#llx-%#llx] %s: another mapping of part of the range holds it (x86 PAT keeps one type per range); unmap that first\n",
+			       r->name, memphys_caching_name(r->caching),
+			       memphys_memtype_names[asked],
+			       (unsigned long long)at,
+			       (unsigned long long)(r->base + r->size - 1),
+			       memphys_memtype_names[found]);
+			return false;
+		}
+		addr = ALIGN_DOWN(addr, entry_size) + entry_size;
+		cond_resched();
+	}
+	return true;
+}
+
+/*
+ * Whether the type held is the one asked for.  ioremap(), memremap() and
+ * arch_io_reserve_memtype_wc() accept the type of an existing PAT record
+ * of part of the range (is_new_memtype_allowed(): WB may become UC- or
+ * WC, UC- may become WC or UC, WC may become UC-) without failing, and the
+ * region's user mappings would then silently get that type too.  Read back
+ * the kernel's entries of the holding mapping (wb, uc), or of a transient
+ * write-combining one (wc, which holds no mapping: ioremap_wc() gets the
+ * type of the record just made).  Without PAT the entries show what the
+ * CPU does (wc as uc-), which is what was asked.
+ */
+static bool memphys_memtype_granted(struct memphys_region *r)
+{
+	/* 32-bit: no room to map a large region at once; 16 MiB windows. */
+	u64 window = IS_ENABLED(CONFIG_64BIT) ? r->size : SZ_16M;
+	u64 pos;
+
+	if (!pat_enabled())
+		return true;
+	if (r->kaddr)
+		return memphys_kernel_entries_match(r, r->kaddr, r->size);
+	for (pos = 0; pos < r->size; pos += window) {
+		u64 len = min(window, r->size - pos);
+		void __iomem *probe = ioremap_wc(r->base + pos, len);
+		bool ok;
+
+		if (!probe) {
+			pr_err("%s: cannot map it to read back its wc memory type\n",
+			       r->name);
+			return false;
+		}
+		ok = memphys_kernel_entries_match(r, (void __force *)probe, len);
+		iounmap(probe);
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+#else
+/* Without x86 PAT (arm64) a mapping's type is what its entries ask for. */
+static bool memphys_memtype_granted(struct memphys_region *r)
+{
+	return true;
+}
+#endif
+
+static int memphys_memtype_take(struct memphys_region *r)
 {
 	int ret;
 
@@ -88,6 +206,19 @@ int memphys_memtype_hold(struct memphys_region *r)
 		pr_err("%s: cannot reserve the wc memory type (%d): part of the range already has another type\n",
 		       r->name, ret);
 	return ret;
+}
+
+/* Hold the region's type, and refuse the load when another was granted. */
+int memphys_memtype_hold(struct memphys_region *r)
+{
+	int ret = memphys_memtype_take(r);
+
+	if (ret)
+		return ret;
+	if (memphys_memtype_granted(r))
+		return 0;
+	memphys_memtype_release(r);
+	return -EBUSY;
 }
 
 void memphys_memtype_release(struct memphys_region *r)
@@ -106,7 +237,64 @@ void memphys_memtype_release(struct memphys_region *r)
 	r->kaddr = NULL;
 }
 
-/* Page protection of a user mapping: the region's type, never encrypted. */
+/*
+ * Memory encryption, decided here for every path (docs/design.md).  The
+ * region is RAM that no kernel mapping covers (memmap= keeps it out of the
+ * direct map), so the mappings memphys makes are its only views, and they
+ * must all agree:
+ *
+ *  - the kernel's: ioremap()/memremap() of a range that is not System RAM
+ *    map it decrypted (__ioremap_caller(): only IORES_MAP_ENCRYPTED ranges,
+ *    which a reserved or memphys resource is not, or ioremap_encrypted(),
+ *    get pgprot_encrypted()), and so does kmap_local with our protection;
+ *  - the users': memphys_crypt_pgprot(), decrypted too, as /dev/mem's are
+ *    (drivers/char/mem.c: phys_mem_access_prot() with pgprot_decrypted()
+ *    on x86 for non-RAM), which is also what a device that DMAs to the
+ *    physical address sees on an SME host without an IOMMU.
+ *
+ * What cannot be made consistent is refused (memphys_crypt_check()):
+ *
+ *  - a confidential guest (SEV, SEV-SNP, TDX: CC_ATTR_GUEST_MEM_ENCRYPT):
+ *    its RAM is private; a decrypted view of a private page reads
+ *    ciphertext (SEV) or faults (TDX, a #VE on shared access to a private
+ *    GPA) unless the page is converted to shared (set_memory_decrypted(),
+ *    which needs a kernel mapping and changes what the host may read).
+ *    memphys does not convert: it refuses to load;
+ *  - the pages method on an SME host (CC_ATTR_HOST_MEM_ENCRYPT):
+ *    memremap_pages() maps the pages into the direct map with PAGE_KERNEL,
+ *    encrypted, and GUP users (O_DIRECT, RDMA, vmsplice) copy through that
+ *    mapping, while the user mapping is decrypted: the two would see
+ *    different bytes.  The region loads without pages there.
+ *
+ * None of it can be shown under TCG, which has no memory encryption.
+ */
+int memphys_crypt_check(struct memphys_region *r)
+{
+	if (cc_platform_has(CC_ATTR_GUEST_MEM_ENCRYPT)) {
+		pr_err("%s: this is a memory-encrypted guest (SEV/TDX): its RAM is private, and memphys maps the region decrypted (shared) like /dev/mem, which private memory cannot be without a conversion memphys does not make\n",
+		       r->name);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+/* Whether the pages method's encrypted direct map would disagree. */
+bool memphys_crypt_refuses_pages(const struct memphys_region *r)
+{
+	if (!cc_platform_has(CC_ATTR_HOST_MEM_ENCRYPT))
+		return false;
+	pr_warn("%s: no pages: memory encryption (SME) is active, and the pages' direct map (encrypted) would disagree with the region's decrypted user mappings\n",
+		r->name);
+	return true;
+}
+
+/* The encryption bits of every user and kernel mapping memphys makes. */
+static pgprot_t memphys_crypt_pgprot(pgprot_t prot)
+{
+	return pgprot_decrypted(prot);
+}
+
+/* Page protection of a user mapping: the region's type, decrypted. */
 pgprot_t memphys_region_pgprot(const struct memphys_region *r, pgprot_t prot)
 {
 	switch (r->caching) {
@@ -123,8 +311,7 @@ pgprot_t memphys_region_pgprot(const struct memphys_region *r, pgprot_t prot)
 	default:
 		break;
 	}
-	/* Like /dev/mem: the region is not memory encrypted for us (SME/SEV). */
-	return pgprot_decrypted(prot);
+	return memphys_crypt_pgprot(prot);
 }
 
 /*

@@ -15,7 +15,8 @@
  * Neither needs a kernel virtual mapping of the region.  Both map with the
  * region's memory type, which memphys_memtype.c holds for the module's life,
  * and both serve ptrace(), /proc/PID/mem and gdb through
- * generic_access_phys().
+ * memphys_vma_access() (memphys_io.c), copied pages of a private remap
+ * area included.
  */
 #include <linux/mm.h>
 #include <linux/huge_mm.h>
@@ -221,32 +222,54 @@ static int memphys_remap_may_split(struct vm_area_struct *vma,
 	return memphys_remap_split_leaks() ? -EINVAL : 0;
 }
 
+#if MEMPHYS_HAVE_MMAP_PREPARE
 /*
- * .access: ptrace(), /proc/PID/mem and gdb reach the mapping as /dev/mem's;
- * arm64 through the region's kernel mapping (see memphys_vma_access()).
+ * .mmap_prepare runs before the area exists and the core may still fail
+ * after it (the remap action, the area's allocation): count a remap or
+ * fault mapping once it is in place.  Such an area (VM_PFNMAP) is never
+ * merged into a neighbour, so .mapped is called for every one.
  */
-#ifdef CONFIG_ARM64
-#define memphys_access	memphys_vma_access
-#else
-#define memphys_access	generic_access_phys
+static int memphys_remap_mapped(unsigned long start, unsigned long end,
+				pgoff_t pgoff, const struct file *file,
+				void **vm_private_data)
+{
+	struct memphys_region *r = memphys_file_region((struct file *)file);
+
+	atomic64_inc(&r->stats.mmap_calls);
+	atomic64_add(end - start, &r->stats.bytes_remapped);
+	return 0;
+}
+
+static int memphys_fault_mapped(unsigned long start, unsigned long end,
+				pgoff_t pgoff, const struct file *file,
+				void **vm_private_data)
+{
+	struct memphys_region *r = memphys_file_region((struct file *)file);
+
+	atomic64_inc(&r->stats.mmap_calls);
+	return 0;
+}
 #endif
+
 static const struct vm_operations_struct memphys_remap_vm_ops = {
+#if MEMPHYS_HAVE_MMAP_PREPARE
+	.mapped = memphys_remap_mapped,
+#endif
 	.may_split = memphys_remap_may_split,
 	.mremap = memphys_vm_mremap,
-#ifdef CONFIG_HAVE_IOREMAP_PROT
-	.access = memphys_access,
-#endif
+	.access = memphys_vma_access,
 };
 
 static const struct vm_operations_struct memphys_fault_vm_ops = {
+#if MEMPHYS_HAVE_MMAP_PREPARE
+	.mapped = memphys_fault_mapped,
+#endif
 	.fault = memphys_fault,
 #if MEMPHYS_HAVE_HUGE_FAULT
 	.huge_fault = memphys_huge_fault,
 #endif
 	.mremap = memphys_vm_mremap,
-#ifdef CONFIG_HAVE_IOREMAP_PROT
-	.access = memphys_access,
-#endif
+	.access = memphys_vma_access,
 };
 
 static int memphys_refuse(struct memphys_region *r, int err)
@@ -291,10 +314,11 @@ static bool memphys_wants_huge(u64 max_fault, bool cow)
 int memphys_mmap_prepare(struct vm_area_desc *desc)
 {
 	struct memphys_file *mf = desc->file->private_data;
+	struct memphys_settings set = memphys_file_settings(mf);
 	struct memphys_region *r = mf->region;
-	u32 method = READ_ONCE(mf->method);
-	u64 max_fault = READ_ONCE(mf->max_fault_size);
-	u32 fault_around = READ_ONCE(mf->fault_around);
+	u32 method = set.method;
+	u64 max_fault = set.max_fault_size;
+	u32 fault_around = set.fault_around;
 	bool cow = vma_desc_is_cow_mapping(desc);
 	u64 offset;
 	int ret;
@@ -310,9 +334,10 @@ int memphys_mmap_prepare(struct vm_area_desc *desc)
 	if (method == MEMPHYS_METHOD_REMAP) {
 		desc->vm_ops = &memphys_remap_vm_ops;
 		mmap_action_remap_full(desc, PHYS_PFN(r->base + offset));
-		atomic64_add(vma_desc_size(desc), &r->stats.bytes_remapped);
 	} else if (method == MEMPHYS_METHOD_PAGES) {
 		memphys_pages_mmap_prepare(desc, max_fault, fault_around);
+		/* May merge with a neighbour (no .mapped then): count here. */
+		atomic64_inc(&r->stats.mmap_calls);
 	} else {
 		desc->vm_ops = &memphys_fault_vm_ops;
 		desc->private_data = memphys_vma_data(max_fault, fault_around);
@@ -321,17 +346,17 @@ int memphys_mmap_prepare(struct vm_area_desc *desc)
 		if (memphys_wants_huge(max_fault, cow))
 			vma_desc_set_flags(desc, VMA_HUGEPAGE_BIT);
 	}
-	atomic64_inc(&r->stats.mmap_calls);
 	return 0;
 }
 #else
 int memphys_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct memphys_file *mf = file->private_data;
+	struct memphys_settings set = memphys_file_settings(mf);
 	struct memphys_region *r = mf->region;
-	u32 method = READ_ONCE(mf->method);
-	u64 max_fault = READ_ONCE(mf->max_fault_size);
-	u32 fault_around = READ_ONCE(mf->fault_around);
+	u32 method = set.method;
+	u64 max_fault = set.max_fault_size;
+	u32 fault_around = set.fault_around;
 	u64 len = vma->vm_end - vma->vm_start;
 	bool cow = is_cow_mapping(vma->vm_flags);
 	u64 offset;
@@ -380,11 +405,12 @@ unsigned long memphys_get_unmapped_area(struct file *file, unsigned long addr,
 					unsigned long flags)
 {
 	struct memphys_file *mf = file->private_data;
-	unsigned long align = READ_ONCE(mf->max_fault_size);
+	struct memphys_settings set = memphys_file_settings(mf);
+	unsigned long align = set.max_fault_size;
 	phys_addr_t phys = mf->region->base + ((phys_addr_t)pgoff << PAGE_SHIFT);
 	unsigned long off, padded, area;
 
-	if (align <= PAGE_SIZE || READ_ONCE(mf->method) == MEMPHYS_METHOD_REMAP ||
+	if (align <= PAGE_SIZE || set.method == MEMPHYS_METHOD_REMAP ||
 	    (flags & MAP_FIXED) || len < MEMPHYS_SIZE_2M)
 		return memphys_mm_get_unmapped_area(file, addr, len, pgoff,
 						    flags);

@@ -550,7 +550,8 @@ static int memphys_pages_inode(struct memphys_pages *p)
 		goto unmount;
 	}
 	p->mf.region = p->region;
-	p->mf.method = MEMPHYS_METHOD_PAGES;
+	spin_lock_init(&p->mf.lock);
+	p->mf.set.method = MEMPHYS_METHOD_PAGES;
 	file->private_data = &p->mf;
 	p->file = file;
 	return 0;

@@ -6,8 +6,9 @@
  * (or memmap=SIZE!BASE): never System RAM, never a range the firmware keeps
  * for itself (ACPI tables, EFI or BIOS data, MMIO holes), which also shows
  * as "Reserved" in /proc/iomem.  On x86 the firmware's own memory map, from
- * before memmap= edited it, tells them apart where the kernel still exports
- * it (compat.h); elsewhere /proc/iomem's view must do.
+ * before memmap= edited it, tells them apart: the kernel's table where it
+ * still exports it (compat.h), else its copy in /sys/firmware/memmap;
+ * elsewhere /proc/iomem's view must do.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -74,6 +75,107 @@ static u64 memphys_firmware_not_ram(u64 base, u64 size)
 #endif
 	return U64_MAX;
 }
+
+#if defined(CONFIG_X86) && !MEMPHYS_HAVE_FIRMWARE_MAP
+#include <linux/file.h>
+#include <linux/fs.h>
+
+/* Entries of /sys/firmware/memmap read at most: e820 tables are short. */
+#define MEMPHYS_FIRMWARE_MAP_MAX	1024
+
+/* Read the sysfs file /sys/firmware/memmap/@entry/@name into @buf. */
+static int memphys_firmware_map_read(unsigned int entry, const char *name,
+				     char *buf, size_t len)
+{
+	char path[48];
+	struct file *f;
+	loff_t pos = 0;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/firmware/memmap/%u/%s", entry, name);
+	f = filp_open(path, O_RDONLY, 0);
+	if (IS_ERR(f))
+		return PTR_ERR(f);
+	n = kernel_read(f, buf, len - 1, &pos);
+	fput(f);
+	if (n < 0)
+		return n;
+	buf[n] = '\0';
+	strim(buf);
+	return 0;
+}
+
+/* One entry of the firmware map: -ENOENT past the last one. */
+static int memphys_firmware_map_entry(unsigned int entry, u64 *start,
+				      u64 *end, char *type, size_t len)
+{
+	char num[32];
+	int ret;
+
+	ret = memphys_firmware_map_read(entry, "start", num, sizeof(num));
+	if (ret)
+		return ret;
+	ret = kstrtoull(num, 0, start);
+	if (ret)
+		return ret;
+	ret = memphys_firmware_map_read(entry, "end", num, sizeof(num));
+	if (ret)
+		return ret;
+	ret = kstrtoull(num, 0, end);
+	if (ret)
+		return ret;
+	return memphys_firmware_map_read(entry, "type", type, len);
+}
+
+/*
+ * From 6.19 the firmware's own e820 table is KVM's (compat.h), but
+ * drivers/firmware/memmap.c still shows every process that table, as it
+ * was before memmap= edited it, in /sys/firmware/memmap (one directory
+ * per entry: start, end, type).  Read it there: [base, base + size) must
+ * lie wholly in "System RAM" entries, as e820__mapped_raw_any() checks on
+ * older kernels.  Without that directory (sysfs not mounted in the loading
+ * process's namespace) the range is taken with a warning.
+ */
+static int memphys_firmware_map_check(const char *spec, u64 base, u64 size)
+{
+	u64 last = base + size - 1, ram = 0, start, end;
+	unsigned int i;
+	char type[40];
+	int ret = 0;
+
+	for (i = 0; i < MEMPHYS_FIRMWARE_MAP_MAX; i++) {
+		ret = memphys_firmware_map_entry(i, &start, &end, type,
+						 sizeof(type));
+		if (ret)
+			break;
+		if (end < base || start > last)
+			continue;
+		if (strcmp(type, "System RAM")) {
+			pr_err("region %s: the firmware keeps part of it for itself (\"%s\" in /sys/firmware/memmap: ACPI, EFI or BIOS data); memphys only takes RAM that the administrator reserved with memmap=SIZE$BASE\n",
+			       spec, type);
+			return -EPERM;
+		}
+		ram += min(end, last) - max(start, base) + 1;
+	}
+	if (!i) {
+		pr_warn("region %s: cannot read /sys/firmware/memmap (%d): this kernel cannot tell a range the firmware reserved from one memmap= reserved; check it with 'memphys memmap'\n",
+			spec, ret);
+		return 0;
+	}
+	if (ram < size) {
+		pr_err("region %s: the firmware map (/sys/firmware/memmap) has no RAM under part of it; memphys only takes RAM that the administrator reserved with memmap=SIZE$BASE\n",
+		       spec);
+		return -EPERM;
+	}
+	return 0;
+}
+#else
+/* The firmware's e820 table (or no e820 at all) decided it above. */
+static int memphys_firmware_map_check(const char *spec, u64 base, u64 size)
+{
+	return 0;
+}
+#endif
 
 /*
  * The memmap= option that reserves [base, base + size), for messages; an
@@ -210,5 +312,5 @@ int memphys_region_check(const char *spec, u64 size, u64 base,
 		       spec, not_ram);
 		return -EPERM;
 	}
-	return 0;
+	return memphys_firmware_map_check(spec, base, size);
 }

@@ -76,15 +76,22 @@ tally_log() {
 debug_kernel() { [[ $(kernel_pin "$1" build) == source ]]; }
 vm_timeout_of() { if debug_kernel "$1"; then echo "${VM_TIMEOUT:-3600}"; else echo "${VM_TIMEOUT:-900}"; fi; }
 stress_seconds_of() { if debug_kernel "$1"; then echo "${SMP_STRESS_SECONDS:-60}"; else echo "${SMP_STRESS_SECONDS:-30}"; fi; }
+# The fuzzer's run: ten minutes on a debug kernel (KASAN, lockdep), one elsewhere.
+fuzz_seconds_of() { if debug_kernel "$1"; then echo "${FUZZ_SECONDS:-600}"; else echo "${FUZZ_SECONDS:-60}"; fi; }
 
 # The module built for each kernel, kept apart so that every guest stage
 # loads the one that matches it.
 module_of() { echo "$RESULTS/$1/memphys.ko"; }
+# The test module that holds a page with another memory type (x86 only:
+# MemoryTypeTests, through MEMPHYS_HOLDER_KO).
+holder_of() { echo "$RESULTS/$1/memphys_memtype_holder.ko"; }
 
-# The driver's W=1 + sparse check, then the module the guests load.
+# The driver's W=1 + sparse check, then the modules the guests load.
 driver_build() {
     tests/vm/deps.sh "$1" && tests/vm/kbuild.sh "$1" driver -s check && tests/vm/kbuild.sh "$1" driver -s modules \
-        && cp driver/memphys.ko "$(module_of "$1")"
+        && cp driver/memphys.ko "$(module_of "$1")" || return 1
+    [[ $(kernel_arch "$1") != amd64 ]] || { tests/vm/kbuild.sh "$1" tests/vm/memtype-holder -s modules \
+        && cp tests/vm/memtype-holder/memphys_memtype_holder.ko "$(holder_of "$1")"; }
 }
 
 stage_driver_check() {
@@ -188,7 +195,7 @@ run_guest_suite() {
     shift 3
     require_module "$kernel" || return 1
     tests/vm/run-in-vm.sh --kernel "$kernel" --module "$(module_of "$kernel")" --out "$out" \
-        --timeout "$(vm_timeout_of "$kernel")" "$@" 2>&1 | tee "$out.log" || status=${PIPESTATUS[0]}
+        --timeout "$(vm_timeout_of "$kernel")" --env "MEMPHYS_HOLDER_KO=$(holder_of "$kernel")" "$@" 2>&1 | tee "$out.log" || status=${PIPESTATUS[0]}
     report_retries "$out.log"
     tally_guest_report "$out/device-tests.xml" "$filter" "$status"
 }
@@ -212,10 +219,24 @@ stage_guest_tests() {
 # under -smp 1 threads and processes never really run at the same time.
 stage_guest_smp() {
     local kernel=$1
-    say "concurrency cases and memphys stress in a two-vCPU $kernel guest"
+    say "concurrency cases, memphys stress and the driver fuzzer in a two-vCPU $kernel guest"
     run_guest_suite "$kernel" "$RESULTS/$kernel/guest-smp2" Stage=Concurrency --smp 2 \
-        --env "SMP_STRESS_SECONDS=$(stress_seconds_of "$kernel")" -- \
+        --env "SMP_STRESS_SECONDS=$(stress_seconds_of "$kernel")" --env "FUZZ_SECONDS=$(fuzz_seconds_of "$kernel")" \
+        ${FUZZ_SEED:+--env "FUZZ_SEED=$FUZZ_SEED"} -- \
         tests/guest/smp-tests.sh "$TEST_DLL" "$CLI_DLL" || true
+}
+
+# The outcome of the driver fuzzer of stage_guest_smp (tests/native/fuzz.c):
+# its result line, with the seed that reproduces a failure.
+stage_smp_fuzz() {
+    local out=$RESULTS/$1/guest-smp2 fuzz
+    if fuzz=$(grep -E '^fuzz: exit ' "$out/fuzz.txt" 2>/dev/null) && [[ $fuzz == 'fuzz: exit 0' ]]; then
+        echo "guest: $(grep -E '^result: ' "$out/fuzz.txt" | tail -n 1)"
+        tally 1 0
+    else
+        echo "guest: the fuzzer failed (${fuzz:-no result}): $(grep -E '^result: ' "$out/fuzz.txt" 2>/dev/null | tail -n 1); see $out/fuzz.txt"
+        tally 0 1
+    fi
 }
 
 # The outcome of the `memphys stress` run of stage_guest_smp.
@@ -354,6 +375,7 @@ main() {
             --memmap "$DEVICE_MEMMAP"
         run_stage "guest-smp2 $kernel" stage_guest_smp "$kernel"
         run_stage "memphys-stress-smp2 $kernel" stage_smp_stress "$kernel"
+        run_stage "memphys-fuzz-smp2 $kernel" stage_smp_fuzz "$kernel"
         run_stage "guest-lockdown $kernel" stage_guest_tests "$kernel" guest-lockdown Category=DeviceLockdown
         run_stage "guest-vfio $kernel" stage_guest_vfio "$kernel"
         [[ $kernel != "$(large_kernel)" ]] || run_stage "guest-large $kernel" stage_guest_large "$kernel"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs inside a two-vCPU guest: the concurrency and fault-race device cases
 # (trait Stage=Concurrency), then `memphys stress` over the whole region with
-# threads and processes on both vCPUs.  The stress outcome goes to
-# $MEMPHYS_OUT/stress.txt ("stress: exit N" first).
+# threads and processes on both vCPUs, then the driver fuzzer (memphys-probe
+# fuzz: FUZZ_SECONDS, default 60, four threads, seed FUZZ_SEED or a new one).
+# The outcomes go to $MEMPHYS_OUT/stress.txt and fuzz.txt ("...: exit N"
+# first).
 #   tests/guest/smp-tests.sh TEST_DLL CLI_DLL
 set -euo pipefail
 dll=$1 cli=$2
@@ -16,4 +18,11 @@ dotnet "$cli" stress --seconds "${SMP_STRESS_SECONDS:-30}" --threads 2 --process
     >"$MEMPHYS_OUT/stress.out" 2>&1 || stress_status=$?
 { echo "stress: exit $stress_status"; cat "$MEMPHYS_OUT/stress.out"; } >"$MEMPHYS_OUT/stress.txt"
 cat "$MEMPHYS_OUT/stress.txt"
+fuzz_status=0
+seed=${FUZZ_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
+devices=$(printf '%s\n' /dev/memphys[0-9]* | paste -sd,)
+tests/native/bin/memphys-probe fuzz "$devices" "${FUZZ_SECONDS:-60}" "$seed" 4 \
+    >"$MEMPHYS_OUT/fuzz.out" 2>&1 || fuzz_status=$?
+{ echo "fuzz: exit $fuzz_status"; cat "$MEMPHYS_OUT/fuzz.out"; } >"$MEMPHYS_OUT/fuzz.txt"
+cat "$MEMPHYS_OUT/fuzz.txt"
 exit "$status"

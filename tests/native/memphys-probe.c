@@ -344,6 +344,7 @@ static const struct {
 	{ "pin-unload", 3, cmd_pin_unload, "DEV MODULE PAGES" },
 	{ "vivid-dmabuf", 4, cmd_vivid_dmabuf, "DEV VIDEO OFFSET FRAMES" },
 	{ "dmabuf-mmap", 3, cmd_dmabuf_mmap, "DEV OFFSET LENGTH" },
+	{ "fuzz", 4, cmd_fuzz, "DEV[,DEV...] SECONDS SEED THREADS" },
 };
 
 int main(int argc, char **argv)

@@ -28,5 +28,6 @@ int cmd_odirect(char **argv);
 int cmd_pin_unload(char **argv);
 int cmd_vivid_dmabuf(char **argv);
 int cmd_dmabuf_mmap(char **argv);
+int cmd_fuzz(char **argv);
 
 #endif /* MEMPHYS_PROBE_H */

@@ -22,12 +22,12 @@ FRAGMENT=$VM_DIR/debug-kernel.config
 base_kernel() { echo "${1%-debug}"; }
 
 # `lsmod` lines of the modules (with their dependencies) that the guest's
-# initramfs loads, resolved in the base kernel's image: localmodconfig keeps
-# these and drops every other module.
+# initramfs and the suites load (kernel.sh SUITE_MODULES), resolved in the
+# base kernel's image: localmodconfig keeps these and drops every other one.
 guest_lsmod() {
     local kver=$1 root=$2 mod
     echo "Module Size Used by"
-    for mod in "${INITRAMFS_MODULES[@]}"; do
+    for mod in "${INITRAMFS_MODULES[@]}" "${SUITE_MODULES[@]}"; do
         modprobe -d "$root" -S "$kver" --show-depends "$mod"
     done | awk '$1 == "insmod" { n = $2; sub(/.*\//, "", n); sub(/\.ko.*/, "", n); print n " 0 0" }' | sort -u
 }

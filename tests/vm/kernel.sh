@@ -144,6 +144,21 @@ apt_meta_kver() {
     return 1
 }
 
+# Modules that the guest suites load from the guest kernel's own tree (with
+# their dependencies): loop (the pages method's O_DIRECT case), vfio-pci and
+# vfio_iommu_type1 (the VFIO stage), vivid (videobuf2: the dma-buf cases).
+# The debug kernel keeps them through localmodconfig (debug-kernel.sh) and
+# run-in-vm.sh names any that KERNEL lacks before the guest boots.
+SUITE_MODULES=(loop vfio-pci vfio_iommu_type1 vivid)
+
+# The SUITE_MODULES that the unpacked kernel KVER in ROOT cannot load.
+kernel_missing_modules() {
+    local kver=$1 root=$2 mod
+    for mod in "${SUITE_MODULES[@]}"; do
+        modprobe -d "$root" -S "$kver" --show-depends "$mod" >/dev/null 2>&1 || echo "$mod"
+    done
+}
+
 # Print the pinned Debian kernel release (e.g. 6.1.0-56-amd64) of KERNEL.
 kernel_resolve() {
     kernel_pin "${1:-$(kernel_default)}" kver

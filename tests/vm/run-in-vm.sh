@@ -276,6 +276,14 @@ scan_kernel_log() {
     klog_scan "$f" "$VM_OUT/dmar-expected.txt"
 }
 
+# Name the modules of the suites (kernel.sh SUITE_MODULES) that the guest
+# kernel lacks, before it boots: the cases that load them will fail.
+warn_missing_modules() {
+    local missing
+    missing=$(kernel_missing_modules "$1" "$2" | paste -sd' ')
+    [[ -z $missing ]] || log "kernel $1 has no module $missing in $2/lib/modules: the tests that load it will fail (a debug kernel: tests/vm/debug-kernel.config, kernel.sh SUITE_MODULES)"
+}
+
 main() {
     parse_args "$@"
     need_cmd "$QEMU_BIN" timeout modinfo modprobe depmod
@@ -283,6 +291,7 @@ main() {
     kver=$(kernel_resolve "$KERNEL")
     root=$(kernel_fetch "$kver" "$KERNEL")
     initrd=$(initramfs_build "$kver" "$root")
+    warn_missing_modules "$kver" "$root"
     regions=$(memmap_to_regions "$VM_MEMMAP")
     MEMPHYS_MODULE=$(realpath -m "$MEMPHYS_MODULE")
     choose_accel

@@ -128,4 +128,44 @@ public sealed unsafe class MemoryTypeTests
         Assert.Contains($"SET_CACHING {other.ParameterName()} refused: the region is {held.ParameterName()}", message, StringComparison.Ordinal);
         Assert.Contains("(EBUSY)", message, StringComparison.Ordinal);
     }
+
+    /// <summary>
+    /// x86 PAT grants a new mapping the type of an existing record of part of its range (WB may become UC-, WC or UC;
+    /// UC- may become WC or UC) instead of failing. With one page of the region held uncached by the test module
+    /// tests/vm/memtype-holder (ioremap_uc), every load must be refused, naming the type the kernel gave, rather than
+    /// mapping the region with a type nobody asked for; the harness's log scan sees no PAT warning.
+    /// </summary>
+    [DeviceFact]
+    public void ALoadIsRefusedNamingTheTypeGrantedWhenAnotherMappingHoldsAPageWithAnother()
+    {
+        ModuleReload.Require();
+        Assert.SkipWhen(GuestPlatform.IsArm64, "x86 PAT grants other types than asked for; arm64's mappings get the type they ask for");
+        string holder = Environment.GetEnvironmentVariable("MEMPHYS_HOLDER_KO") ?? "";
+        Assert.SkipWhen(holder.Length == 0, "needs MEMPHYS_HOLDER_KO, the memtype-holder test module (tests/run-tests.sh builds it)");
+        var pat = new Dictionary<string, string> { ["wb"] = "WB", ["wc"] = "WC", ["uc"] = "UC-" };
+        string first = ModuleReload.Regions.Split(',')[0];
+        ulong page = Convert.ToUInt64(first[(first.IndexOf('@', StringComparison.Ordinal) + 1)..], 16) + 5 * (ulong)Page;
+        try
+        {
+            Assert.Equal("OK", ModuleReload.Unload());
+            Assert.Equal("OK", Probe("finit-module", holder, $"phys=0x{page:x} type=uc"));
+            foreach (string type in new[] { "wb", "wc", "uc" })
+            {
+                int logLines = ModuleReload.KernelLogLines();
+                Assert.Equal("EBUSY", ModuleReload.Load($"regions={ModuleReload.RegionsOfType(type)}"));
+                Assert.False(ModuleReload.Loaded, $"memphys loaded as {type} with a page held uncached");
+                Assert.Contains(ModuleReload.KernelLogSince(logLines), l =>
+                    l.Contains($"asked for the {type} memory type ({pat[type]}), but the kernel gave [mem", StringComparison.Ordinal) &&
+                    l.Contains("] UC: another mapping of part of the range holds it", StringComparison.Ordinal));
+            }
+
+            Assert.Equal("OK", Probe("delete-module", "memphys_memtype_holder"));
+            Assert.Equal("OK", ModuleReload.Load($"regions={ModuleReload.RegionsOfType("wc")}"));
+        }
+        finally
+        {
+            Probe("delete-module", "memphys_memtype_holder");
+            ModuleReload.Restore();
+        }
+    }
 }

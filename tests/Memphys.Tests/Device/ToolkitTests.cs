@@ -233,4 +233,19 @@ public sealed unsafe class ToolkitTests
     /// <summary>Lines of /proc/self/maps that map the device under test.</summary>
     private static int DeviceMappings() =>
         File.ReadLines("/proc/self/maps").Count(l => l.EndsWith(" " + DeviceEnvironment.DevicePath, StringComparison.Ordinal));
+    [DeviceFact]
+    public void ResetStatsNeedsADescriptorOpenForWriting()
+    {
+        using MemphysDevice dev = DeviceEnvironment.Open();
+        dev.SetMethod(MappingMethod.Remap);
+        using (dev.Map(0, Page))
+        {
+        }
+
+        MemphysStats before = dev.GetStats();
+        Assert.NotEqual(0UL, before.MmapCalls);
+        using MemphysDevice readOnly = MemphysDevice.Open(DeviceEnvironment.DevicePath, readOnly: true);
+        Assert.Equal(Memphys.Native.Interop.Errors.EBADF, ErrnoOf(readOnly.ResetStats));
+        Assert.Equal(before, dev.GetStats());
+    }
 }

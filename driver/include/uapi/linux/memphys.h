@@ -205,6 +205,7 @@ struct memphys_dmabuf_export {
 #define MEMPHYS_IOC_SET_CACHING		_IOW(MEMPHYS_IOC_MAGIC, 0x02, struct memphys_setting)
 #define MEMPHYS_IOC_SET_MAX_FAULT	_IOW(MEMPHYS_IOC_MAGIC, 0x03, struct memphys_setting)
 #define MEMPHYS_IOC_GET_STATS		_IOR(MEMPHYS_IOC_MAGIC, 0x04, struct memphys_stats)
+/* Zeroes the region's counters; EBADF unless the file is open for writing. */
 #define MEMPHYS_IOC_RESET_STATS		_IO(MEMPHYS_IOC_MAGIC, 0x05)
 #define MEMPHYS_IOC_QUERY_PAGE		_IOWR(MEMPHYS_IOC_MAGIC, 0x06, struct memphys_page_query)
 #define MEMPHYS_IOC_SET_FAULT_AROUND	_IOW(MEMPHYS_IOC_MAGIC, 0x07, struct memphys_setting)
