@@ -71,7 +71,7 @@ main() {
     log "guest: --mem $MEM --memmap '$MEMMAP'"
     "$VM_DIR/run-in-vm.sh" --kernel "$kernel" --mem "$MEM" --memmap "$MEMMAP" \
         --timeout 3600 --out "$out" \
-        --env "BENCH_SCALING=${BENCH_SCALING:-}" --env "BENCH_LENGTH=$BENCH_LENGTH" --env "BENCH_WINDOW=$BENCH_WINDOW" --env "BENCH_ROUNDS=$BENCH_ROUNDS" \
+        --env "BENCH_SCALING=${BENCH_SCALING:-}" --env "BENCH_SCALING_KINDS=${BENCH_SCALING_KINDS:-}" --env "BENCH_LENGTH=$BENCH_LENGTH" --env "BENCH_WINDOW=$BENCH_WINDOW" --env "BENCH_ROUNDS=$BENCH_ROUNDS" \
         --env "BENCH_CLOCK=${VM_ICOUNT:+TCG -icount $VM_ICOUNT (guest time = executed instructions)}" \
         -- "$REPO_ROOT/tests/guest/bench.sh"
     if [[ -n ${BENCH_SCALING:-} ]]; then log "table: $out/scaling.txt"
