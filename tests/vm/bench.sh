@@ -12,7 +12,7 @@
 # each, so the load of a shared host does not show in the figures; set it
 # empty for wall-clock time), BENCH_SCALING (e.g. 1G,2G,4G,8G,12G: the
 # scaling run instead, to results/bench/<kernel>-scaling/; BENCH_ANON_MAX_GIB
-# caps its anonymous-memory room).
+# caps its anonymous-memory room, BENCH_SCALING_KINDS its kinds).
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
