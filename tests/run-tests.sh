@@ -4,7 +4,8 @@
 # KERNELs given as arguments): the driver W=1/sparse check, the device tests
 # (with the edu DMA cases) in a one-vCPU guest, the concurrency cases plus
 # `memphys stress` in a two-vCPU guest, lockdown and VFIO in guests of their
-# own; then the install and 32-bit stages (with 6.1) and the arm64 stages
+# own, the whole-region cases over 8 GiB (one kernel), data across kexec and a
+# warm reset; then the install and 32-bit stages (with 6.1) and the arm64 stages
 # (tests/arm64/stages.sh).  docs/testing.md describes every stage.
 #   tests/run-tests.sh [KERNEL...]
 # Ends with one "N passed, N failed" line; exits non-zero on any failure.

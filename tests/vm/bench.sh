@@ -12,7 +12,7 @@
 # each, so the load of a shared host does not show in the figures; set it
 # empty for wall-clock time), BENCH_SCALING (e.g. 1G,2G,4G,8G,12G: the
 # scaling run instead, to results/bench/<kernel>-scaling/; BENCH_ANON_MAX_GIB
-# caps its anonymous-memory room).
+# caps its anonymous-memory room, BENCH_SCALING_KINDS its kinds).
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
@@ -71,7 +71,7 @@ main() {
     log "guest: --mem $MEM --memmap '$MEMMAP'"
     "$VM_DIR/run-in-vm.sh" --kernel "$kernel" --mem "$MEM" --memmap "$MEMMAP" \
         --timeout 3600 --out "$out" \
-        --env "BENCH_SCALING=${BENCH_SCALING:-}" --env "BENCH_LENGTH=$BENCH_LENGTH" --env "BENCH_WINDOW=$BENCH_WINDOW" --env "BENCH_ROUNDS=$BENCH_ROUNDS" \
+        --env "BENCH_SCALING=${BENCH_SCALING:-}" --env "BENCH_SCALING_KINDS=${BENCH_SCALING_KINDS:-}" --env "BENCH_LENGTH=$BENCH_LENGTH" --env "BENCH_WINDOW=$BENCH_WINDOW" --env "BENCH_ROUNDS=$BENCH_ROUNDS" \
         --env "BENCH_CLOCK=${VM_ICOUNT:+TCG -icount $VM_ICOUNT (guest time = executed instructions)}" \
         -- "$REPO_ROOT/tests/guest/bench.sh"
     if [[ -n ${BENCH_SCALING:-} ]]; then log "table: $out/scaling.txt"
