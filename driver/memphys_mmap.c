@@ -94,7 +94,13 @@ static int memphys_prefault_pte(pte_t *pte, unsigned long addr, void *data)
 	}
 	if (!pte_none(ptep_get(pte)))
 		return 0;
-	set_pte_at(vma->vm_mm, addr, pte, pfn_pte(pfn, p->prot));
+	/*
+	 * The faulting entry is special already (a PFN entry, or a devmap one,
+	 * which is special on x86 and arm64).  Saying so lets arm64's
+	 * set_pte_at() drop its MTE tag sync of struct pages, a call to
+	 * mte_sync_tags() that modules cannot link.
+	 */
+	set_pte_at(vma->vm_mm, addr, pte, pte_mkspecial(pfn_pte(pfn, p->prot)));
 	update_mmu_cache(vma, addr, pte);
 	p->count++;
 	return 0;
