@@ -162,30 +162,30 @@ static bool memphys_kernel_entries_match(struct memphys_region *r,
  */
 static bool memphys_memtype_granted(struct memphys_region *r)
 {
-	/* 32-bit: no room to map a large region at once; 16 MiB windows. */
-	u64 window = IS_ENABLED(CONFIG_64BIT) ? r->size : SZ_16M;
-	u64 pos;
+	void __iomem *probe;
+	bool ok;
 
 	if (!pat_enabled())
 		return true;
 	if (r->kaddr)
 		return memphys_kernel_entries_match(r, r->kaddr, r->size);
-	for (pos = 0; pos < r->size; pos += window) {
-		u64 len = min(window, r->size - pos);
-		void __iomem *probe = ioremap_wc(r->base + pos, len);
-		bool ok;
-
-		if (!probe) {
-			pr_err("%s: cannot map it to read back its wc memory type\n",
-			       r->name);
-			return false;
-		}
-		ok = memphys_kernel_entries_match(r, (void __force *)probe, len);
-		iounmap(probe);
-		if (!ok)
-			return false;
+	/*
+	 * 32-bit wc: not checked.  There is no room to map a large region at
+	 * once, and a transient ioremap_wc() of part of a region above 4 GiB
+	 * fails in memtype_reserve() (-EINVAL, seen on 6.1 686-pae), which
+	 * would refuse every such load.
+	 */
+	if (!IS_ENABLED(CONFIG_64BIT))
+		return true;
+	probe = ioremap_wc(r->base, r->size);
+	if (!probe) {
+		pr_err("%s: cannot map it to read back its wc memory type\n",
+		       r->name);
+		return false;
 	}
-	return true;
+	ok = memphys_kernel_entries_match(r, (void __force *)probe, r->size);
+	iounmap(probe);
+	return ok;
 }
 #else
 /* Without x86 PAT (arm64) a mapping's type is what its entries ask for. */
