@@ -38,6 +38,12 @@ public sealed class CliErrorTests
     [InlineData("dma-check --vfio 0000:00:04.0:1")]
     [InlineData("dma-check --vfio 0000:00:04.0 --iova 0x1001")]
     [InlineData("dma-check --vfio 0000:00:04.0 --length 4097")]
+    [InlineData("sync --length 0")]
+    [InlineData("sync --length -1")]
+    [InlineData("sync --offset x")]
+    [InlineData("sync --offset 0x7fffffffffffffff")]
+    [InlineData("sync --direction sideways")]
+    [InlineData("sync --direction ToDevice")]
     public void IsAUsageErrorOnOneLine(string commandLine)
     {
         (int code, string stdout, string stderr) = CliRunner.Run([.. commandLine.Split(' '), "--device", "/nonexistent/memphys0"]);

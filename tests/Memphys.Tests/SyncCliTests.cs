@@ -3,27 +3,12 @@ using Memphys.Cli;
 namespace Memphys.Tests;
 
 /// <summary>
-/// <c>memphys sync</c> on the host: bad values are usage errors before any device is opened, a missing device is one
-/// line with its exit code. What the driver answers is checked in the guest (<c>Device/SyncTests.cs</c>).
+/// <c>memphys sync</c> on the host: a missing device is one line with its exit code (its usage errors are cases of
+/// <see cref="CliErrorTests"/>). What the driver answers is checked in the guest (<c>Device/SyncTests.cs</c>).
 /// </summary>
 [Collection("Console")]
 public sealed class SyncCliTests
 {
-    [Theory]
-    [InlineData("sync --length 0")]
-    [InlineData("sync --length -1")]
-    [InlineData("sync --offset x")]
-    [InlineData("sync --offset 0x7fffffffffffffff")]
-    [InlineData("sync --direction sideways")]
-    [InlineData("sync --direction ToDevice")]
-    public void IsAUsageErrorOnOneLine(string commandLine)
-    {
-        (int code, string stdout, string stderr) = CliRunner.Run([.. commandLine.Split(' '), "--device", "/nonexistent/memphys0"]);
-        CliRunner.AssertOneLineError(stderr);
-        Assert.Equal(ExitCodes.Usage, code);
-        Assert.Equal("", stdout);
-    }
-
     [Fact]
     public void AMissingDeviceIsOneLine()
     {

@@ -153,6 +153,15 @@ public sealed unsafe class FaultAroundTests
     {
         // 20 pages starting 3 pages into a 16-page window: windows [-3, 13) and [13, 29) of the mapping's pages.
         using MemphysDevice dev = OpenFault4K(16);
+        AssertWindowsClippedToTheMapping(dev);
+    }
+
+    /// <summary>
+    /// 20 pages starting 3 pages into a 16-page window, on a device set to a 16-page fault-around: touching the
+    /// first and the last page fills windows [-3, 13) and [13, 29) of the mapping's pages, each clipped to it.
+    /// </summary>
+    private static void AssertWindowsClippedToTheMapping(MemphysDevice dev)
+    {
         using var map = new Placed(dev, regionPage: 0, pages: 20, shift: 3);
         map.Write(0);
         AssertCounts(dev, 1, 12, "after touching the first page");
@@ -293,15 +302,7 @@ public sealed unsafe class FaultAroundTests
         Assert.SkipUnless(PagesFaultAround(),
             $"kernel {KernelVersion()}: a pages mapping's 4 KiB entries are referenced, rmapped pages from 6.15; no fault-around");
         using MemphysDevice dev = Open4K(MappingMethod.Pages, 16);
-        using (var map = new Placed(dev, regionPage: 0, pages: 20, shift: 3))
-        {
-            map.Write(0);
-            AssertCounts(dev, 1, 12, "after touching the first page");
-            AssertMapped(dev, map, p => p < 13, Entry(dev, map, 0), "first window clipped at the mapping's start");
-            map.Write(19);
-            AssertCounts(dev, 2, 12 + 6, "after touching the last page");
-            AssertMapped(dev, map, _ => true, Entry(dev, map, 19), "second window clipped at the mapping's end");
-        }
+        AssertWindowsClippedToTheMapping(dev);
 
         dev.ResetStats();
         long regionPages = RegionPages(dev.GetInfo());
