@@ -12,19 +12,19 @@ internal static class Common
     /// </summary>
     public static (long Offset, long Length) Range(MemphysInfo info, long offset, long length, long defaultLength)
     {
-        ulong region = info.RegionSize;
-        if ((ulong)offset >= region)
+        long region = info.RegionSize;
+        if (offset >= region)
         {
             throw new UsageException($"--offset 0x{offset:x} is past the end of the {Output.Size(region)} region");
         }
 
-        ulong room = region - (ulong)offset;
+        long room = region - offset;
         if (length == 0)
         {
-            length = (long)Math.Min((ulong)defaultLength, room);
+            length = Math.Min(defaultLength, room);
         }
 
-        if ((ulong)length > room)
+        if (length > room)
         {
             throw new UsageException($"--offset 0x{offset:x} + --length 0x{length:x} runs past the end of the {Output.Size(region)} region " +
                 $"(at most 0x{room:x} bytes from there)");

@@ -38,7 +38,7 @@ internal static class MapCommand
         return command;
     }
 
-    private static int Run(Output output, string path, MappingMethod method, long offset, long length, bool isPrivate, bool touch, bool write, ulong maxFault,
+    private static int Run(Output output, string path, MappingMethod method, long offset, long length, bool isPrivate, bool touch, bool write, long maxFault,
         uint faultAround, string? caching)
     {
         using MemphysDevice dev = MemphysDevice.Open(path);
@@ -57,14 +57,14 @@ internal static class MapCommand
 
         Common.SetFaultAround(dev, faultAround);
 
-        ulong alignment = method == MappingMethod.Fault ? Math.Max(dev.GetInfo().MaxFaultSize, info.PageSize) : 0;
+        long alignment = method == MappingMethod.Fault ? Math.Max(dev.GetInfo().MaxFaultSize, info.PageSize) : 0;
         MemphysStats before = dev.GetStats();
         var clock = Stopwatch.StartNew();
         using MemphysMapping map = dev.Map(offset, length, MapProtection.ReadWrite, isPrivate, alignment);
         TimeSpan mmapTime = clock.Elapsed;
         MemphysStats afterMap = dev.GetStats();
         bool pfnMap = map.IsPfnMap; // mincore and pagemap cannot see VM_PFNMAP pages: ask the driver instead
-        ulong basePfn = info.BasePfn + ((ulong)offset / info.PageSize);
+        ulong basePfn = info.BasePfn + (ulong)(offset / info.PageSize);
         PageTableSummary afterMmap = PageTableVerifier.Summarize(dev, map);
 
         TimeSpan touchTime = TimeSpan.Zero;

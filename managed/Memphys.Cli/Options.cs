@@ -116,7 +116,7 @@ internal static class Options
         DefaultValueFactory = _ => 64 << 10,
     };
 
-    public static Option<ulong> MaxFault() => new("--max-fault")
+    public static Option<long> MaxFault() => new("--max-fault")
     {
         Description = "Largest fault size for the fault method: 4K, 2M or 1G; default: the driver's.",
         CustomParser = ParseFaultSize,
@@ -241,19 +241,19 @@ internal static class Options
         return value;
     }
 
-    private static ulong ParseFaultSize(ArgumentResult r)
+    private static long ParseFaultSize(ArgumentResult r)
     {
         if (Size(r, "--max-fault") is not { } value)
         {
             return 0;
         }
 
-        if ((ulong)value is not (FaultSize.Pte or FaultSize.Pmd or FaultSize.Pud))
+        if (value is not (FaultSize.Pte or FaultSize.Pmd or FaultSize.Pud))
         {
             r.AddError($"--max-fault {Token(r)} is not a fault size: use 4K, 2M or 1G.");
             return 0;
         }
 
-        return (ulong)value;
+        return value;
     }
 }

@@ -8,7 +8,7 @@ namespace Memphys.Cli;
 
 /// <summary>
 /// Console output: Spectre tables on a terminal, plain text when redirected, JSON with --json.
-/// Text: sizes for people (<see cref="Size"/>), counts with thousands separators (<see cref="Count(long)"/>),
+/// Text: sizes for people (<see cref="Size(long)"/>), counts with thousands separators (<see cref="Count(long)"/>),
 /// addresses and PFNs in hex with <c>0x</c> (<see cref="Hex"/>), booleans as yes/no.
 /// JSON: camelCase names, plain numbers (bytes, counts, addresses, PFNs), lower-case enum values.
 /// </summary>
@@ -141,6 +141,8 @@ internal sealed class Output(bool json)
     /// </summary>
     public T WithPhases<T>(string title, Func<Action<string, double>, T> body) =>
         WithProgress(title, 1, set => body((phase, fraction) => set(fraction)));
+
+    public static string Size(long bytes) => MemphysDevice.FormatSize(bytes);
 
     public static string Size(ulong bytes) => MemphysDevice.FormatSize(bytes);
 }

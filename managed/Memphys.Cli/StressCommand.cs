@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Memphys.Verification;
 
 namespace Memphys.Cli;
 
@@ -43,9 +44,17 @@ internal static class StressCommand
                 r.AddError($"--threads x --processes is {workers} workers; at most {Options.MaxWorkers}.");
             }
         });
-        command.SetAction(r => Program.Guard(r.GetValue(json), o => Run(o, new StressSettings(r.GetValue(device)!, r.GetValue(offset),
-            r.GetValue(length), r.GetValue(seconds), r.GetValue(threads), r.GetValue(processes), 0, Options.ResolveSeed(r.GetValue(seed)),
-            r.GetValue(maxOp), r.GetValue(faultAround)))));
+        command.SetAction(r => Program.Guard(r.GetValue(json), o => Run(o, r.GetValue(device)!, new StressOptions
+        {
+            Offset = r.GetValue(offset),
+            Length = r.GetValue(length),
+            Duration = TimeSpan.FromSeconds(r.GetValue(seconds)),
+            Threads = r.GetValue(threads),
+            Processes = r.GetValue(processes),
+            Seed = Options.ResolveSeed(r.GetValue(seed)),
+            MaxOperationSize = r.GetValue(maxOp),
+            FaultAround = r.GetValue(faultAround),
+        })));
         return command;
     }
 
@@ -68,64 +77,69 @@ internal static class StressCommand
         };
         stress.SetAction(r => Program.Guard(false, o =>
         {
-            StressTotals totals = RunWorkers(new StressSettings(r.GetValue(device)!, r.GetValue(offset), r.GetValue(length),
-                r.GetValue(seconds), r.GetValue(threads), r.GetValue(processes), r.GetValue(index), r.GetValue(seed), r.GetValue(maxOp),
-                r.GetValue(faultAround)));
-            Console.Out.WriteLine(totals.ToJson().ToJsonString());
-            return totals.CorruptBytes == 0 ? ExitCodes.Ok : ExitCodes.CheckFailed;
+            StressResult result = StressRunner.Run(r.GetValue(device)!, new StressOptions
+            {
+                Offset = r.GetValue(offset),
+                Length = r.GetValue(length),
+                Duration = TimeSpan.FromSeconds(r.GetValue(seconds)),
+                Threads = r.GetValue(threads),
+                Processes = r.GetValue(processes),
+                ProcessIndex = r.GetValue(index),
+                Seed = r.GetValue(seed),
+                MaxOperationSize = r.GetValue(maxOp),
+                FaultAround = r.GetValue(faultAround),
+            }, null, Program.Cancellation);
+            Console.Out.WriteLine(ToJson(result).ToJsonString());
+            return result.Passed ? ExitCodes.Ok : ExitCodes.CheckFailed;
         }));
         return stress;
     }
 
-    private static int Run(Output output, StressSettings settings)
+    private static int Run(Output output, string path, StressOptions options)
     {
         MemphysInfo info;
-        using (MemphysDevice dev = MemphysDevice.Open(settings.Path, readOnly: true))
+        using (MemphysDevice dev = MemphysDevice.Open(path, readOnly: true))
         {
             info = dev.GetInfo();
         }
 
-        (long offset, long length) = Common.Range(info, settings.Offset, settings.Length, DefaultLength);
-        settings = settings with { Offset = offset, Length = length };
-        int workers = checked(settings.Threads * settings.Processes);
+        (long offset, long length) = Common.Range(info, options.Offset, options.Length, DefaultLength);
+        options = options with { Offset = offset, Length = length };
+        int workers = checked(options.Threads * options.Processes);
         if (length / workers < 8)
         {
             throw new UsageException($"--length 0x{length:x} is too small for {workers} workers");
         }
 
-        output.Line($"stress {settings.Path}: 0x{offset:x}+0x{length:x} ({Output.Size((ulong)length)}), {settings.Seconds} s, " +
-            $"{settings.Threads} thread(s) x {settings.Processes} process(es), seed {settings.Seed}");
+        double seconds = options.Duration.TotalSeconds;
+        output.Line($"stress {path}: 0x{offset:x}+0x{length:x} ({Output.Size(length)}), {seconds} s, " +
+            $"{options.Threads} thread(s) x {options.Processes} process(es), seed {options.Seed}");
         var clock = Stopwatch.StartNew();
-        StressTotals totals;
+        StressResult result;
         int childFailures;
         using (var children = new ChildProcessGroup())
         {
-            // Started before the local workers and killed by Dispose if anything below throws.
-            for (int p = 1; p < settings.Processes; p++)
+            // Started before the local workers and killed by Dispose if anything below throws (Ctrl-C included).
+            for (int p = 1; p < options.Processes; p++)
             {
-                children.Start(Common.ChildStartInfo(["stress", .. settings.ChildArguments(p)]));
+                children.Start(Common.ChildStartInfo(["stress", .. ChildArguments(path, options, p)]));
             }
 
-            totals = output.WithProgress($"stress ({settings.Seconds} s)", settings.Seconds, progress =>
-            {
-                using var timer = new Timer(_ => progress(clock.Elapsed.TotalSeconds), null, 250, 250);
-                return RunWorkers(settings);
-            });
-            // Ctrl-C: the workers stopped at their next operation; the children are killed by Dispose.
-            Program.Cancellation.ThrowIfCancellationRequested();
-            childFailures = CollectChildren(children, totals);
+            result = output.WithProgress($"stress ({seconds} s)", 1, fraction =>
+                StressRunner.Run(path, options, new SynchronousProgress<StressProgress>(p => fraction(p.Fraction)), Program.Cancellation));
+            (result, childFailures) = CollectChildren(children, result);
         }
 
         double elapsed = clock.Elapsed.TotalSeconds;
-        bool ok = totals.CorruptBytes == 0 && childFailures == 0;
+        bool ok = result.Passed && childFailures == 0;
         if (output.Json)
         {
-            JsonObject o = totals.ToJson();
-            o["device"] = settings.Path;
-            o["seed"] = settings.Seed;
+            JsonObject o = ToJson(result);
+            o["device"] = path;
+            o["seed"] = options.Seed;
             o["seconds"] = elapsed;
-            o["threads"] = settings.Threads;
-            o["processes"] = settings.Processes;
+            o["threads"] = options.Threads;
+            o["processes"] = options.Processes;
             o["childFailures"] = childFailures;
             o["passed"] = ok;
             output.WriteJson(o);
@@ -134,13 +148,13 @@ internal static class StressCommand
         {
             output.KeyValues("stress",
             [
-                ("operations", Output.Count(totals.Operations)),
-                ("bytes", $"{Output.Size((ulong)totals.Bytes)} ({Output.Size((ulong)(totals.Bytes / elapsed))}/s)"),
-                ("corrupt bytes", Output.Count(totals.CorruptBytes)),
+                ("operations", Output.Count(result.Operations)),
+                ("bytes", $"{Output.Size(result.Bytes)} ({Output.Size((long)(result.Bytes / elapsed))}/s)"),
+                ("corrupt bytes", Output.Count(result.CorruptBytes)),
                 ("child failures", Output.Count(childFailures)),
-                ("seed", Common.Inv(settings.Seed)),
+                ("seed", Common.Inv(options.Seed)),
             ]);
-            foreach (string c in totals.Corruptions)
+            foreach (string c in result.Corruptions)
             {
                 Console.Out.WriteLine($"CORRUPT {c}");
             }
@@ -149,142 +163,46 @@ internal static class StressCommand
         return ok ? ExitCodes.Ok : ExitCodes.CheckFailed;
     }
 
-    /// <summary>Waits for every child, adds its totals; returns how many ended without a result.</summary>
-    private static int CollectChildren(ChildProcessGroup children, StressTotals totals)
+    /// <summary>The arguments of <c>_child stress</c> for process <paramref name="index"/>.</summary>
+    private static string[] ChildArguments(string path, StressOptions options, int index) =>
+    [
+        "--device", path, "--offset", Common.Inv(options.Offset), "--length", Common.Inv(options.Length),
+        "--seconds", options.Duration.TotalSeconds.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+        "--threads", Common.Inv(options.Threads), "--processes", Common.Inv(options.Processes), "--process-index", Common.Inv(index),
+        "--seed", Common.Inv(options.Seed), "--max-op", Common.Inv(options.MaxOperationSize),
+        .. options.FaultAround != 0 ? new[] { "--fault-around", Common.Inv(options.FaultAround) } : [],
+    ];
+
+    /// <summary>Waits for every child and adds its totals; also returns how many ended without a result.</summary>
+    private static (StressResult Result, int Failures) CollectChildren(ChildProcessGroup children, StressResult result)
     {
         int failures = 0;
-        foreach ((int index, ProcessResult result) in children.WaitAll().Select((r, i) => (i + 1, r)))
+        foreach ((int index, ProcessResult child) in children.WaitAll().Select((r, i) => (i + 1, r)))
         {
-            string text = result.Stdout.Trim();
+            string text = child.Stdout.Trim();
             try
             {
-                totals.Add(StressTotals.FromJson(JsonNode.Parse(text)!));
+                result = result.Plus(FromJson(JsonNode.Parse(text)!));
             }
             catch (Exception ex) when (ex is JsonException or NullReferenceException or InvalidOperationException)
             {
                 failures++;
-                totals.Corruptions.Add($"child {index} exited {result.ExitCode} without a result: {(text + " " + result.Stderr.Trim()).Trim()}");
+                result = result.Plus(new StressResult(0, 0, 0,
+                    [$"child {index} exited {child.ExitCode} without a result: {(text + " " + child.Stderr.Trim()).Trim()}"]));
             }
         }
 
-        return failures;
+        return (result, failures);
     }
 
-    /// <summary>
-    /// Runs this process's workers. Worker w (global index processIndex*threads + t) owns an 8-byte-aligned
-    /// slice of the range, so workers never race on bytes; each operation writes a seeded pattern through one
-    /// path (remap mapping, fault mapping or pwrite) and reads it back through another (or pread).
-    /// </summary>
-    internal static StressTotals RunWorkers(StressSettings settings)
+    private static JsonObject ToJson(StressResult result) => new()
     {
-        (string path, long offset, long length, double seconds, int threads, int processes, int processIndex, ulong seed, long maxOp, uint faultAround) = settings;
-        using MemphysDevice remapDev = MemphysDevice.Open(path);
-        remapDev.SetMethod(MappingMethod.Remap);
-        using MemphysMapping remap = remapDev.Map(offset, length);
-        using MemphysDevice faultDev = MemphysDevice.Open(path);
-        faultDev.SetMethod(MappingMethod.Fault);
-        Common.SetFaultAround(faultDev, faultAround);
-        using MemphysMapping fault = faultDev.Map(offset, length);
+        ["operations"] = result.Operations,
+        ["bytes"] = result.Bytes,
+        ["corruptBytes"] = result.CorruptBytes,
+        ["corruptions"] = new JsonArray(result.Corruptions.Select(c => (JsonNode)c).ToArray()),
+    };
 
-        int workers = threads * processes;
-        long slice = length / workers / 8 * 8;
-        var totals = new StressTotals();
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(seconds);
-        var tasks = new Thread[threads];
-        Exception? failure = null;
-        for (int t = 0; t < threads; t++)
-        {
-            int worker = processIndex * threads + t;
-            tasks[t] = new Thread(() =>
-            {
-                try
-                {
-                    StressTotals mine = Worker(remapDev, remap, fault, offset, worker * slice, slice, seed, worker, maxOp, deadline);
-                    lock (totals)
-                    {
-                        totals.Add(mine);
-                    }
-                }
-                catch (Exception ex)
-                {
-                    // Rethrown on the calling thread after the join: an exception on a worker thread would end the process.
-                    Interlocked.CompareExchange(ref failure, ex, null);
-                }
-            });
-            tasks[t].Start();
-        }
-
-        foreach (Thread t in tasks)
-        {
-            t.Join();
-        }
-
-        if (failure is not null)
-        {
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
-        }
-
-        return totals;
-    }
-
-    private static StressTotals Worker(MemphysDevice dev, MemphysMapping remap, MemphysMapping fault, long regionOffset, long sliceStart, long sliceLength,
-        ulong seed, int worker, long maxOp, DateTime deadline)
-    {
-        var rng = new XorShift(Pattern.Mix(seed, (ulong)worker + 1));
-        var totals = new StressTotals();
-        byte[] buffer = new byte[maxOp];
-        MemphysMapping[] views = [remap, fault];
-        CancellationToken cancellation = Program.Cancellation;
-        while (DateTime.UtcNow < deadline && !cancellation.IsCancellationRequested)
-        {
-            long words = sliceLength / 8;
-            long start = rng.Below(words) * 8;
-            long len = Math.Min((rng.Below(maxOp / 8) + 1) * 8, sliceLength - start);
-            long mapOffset = sliceStart + start;
-            long region = regionOffset + mapOffset;
-            ulong opSeed = rng.Next();
-            int writeVia = (int)rng.Below(3); // 0 remap, 1 fault, 2 pwrite
-            int readVia = (int)rng.Below(3);  // 0 remap, 1 fault, 2 pread
-
-            if (writeVia < 2)
-            {
-                Pattern.Fill(views[writeVia].GetSpan(mapOffset, (int)len), region, opSeed);
-            }
-            else
-            {
-                Span<byte> b = buffer.AsSpan(0, (int)len);
-                Pattern.Fill(b, region, opSeed);
-                dev.Write(region, b);
-            }
-
-            Span<byte> read;
-            if (readVia < 2)
-            {
-                read = views[readVia].GetSpan(mapOffset, (int)len);
-            }
-            else
-            {
-                read = buffer.AsSpan(0, (int)len);
-                read.Clear();
-                dev.Read(region, read);
-            }
-
-            long bad = Pattern.Check(read, region, opSeed, out long firstBad);
-            if (bad != 0)
-            {
-                totals.CorruptBytes += bad;
-                if (totals.Corruptions.Count < 20)
-                {
-                    string[] names = ["remap", "fault", "pwrite/pread"];
-                    totals.Corruptions.Add($"worker {worker}: 0x{region:x}+0x{len:x} written via {names[writeVia]}, read via {names[readVia]}: " +
-                        $"{bad} bad bytes, first at region offset 0x{firstBad:x} expected 0x{Pattern.ExpectedByte(firstBad, opSeed):x2} found 0x{read[(int)(firstBad - region)]:x2}");
-                }
-            }
-
-            totals.Operations++;
-            totals.Bytes += len;
-        }
-
-        return totals;
-    }
+    private static StressResult FromJson(JsonNode node) => new(node["operations"]!.GetValue<long>(), node["bytes"]!.GetValue<long>(),
+        node["corruptBytes"]!.GetValue<long>(), [.. node["corruptions"]!.AsArray().Select(n => n!.GetValue<string>())]);
 }

@@ -50,8 +50,7 @@ internal static class VerifyCommand
             Seed = seed,
             FaultAround = faultAround,
             SecondProcess = child ? Common.ChildRead : null,
-            Progress = progress,
-        }, null, Program.Cancellation));
+        }, new SynchronousProgress<VerifyProgress>(p => progress(p.Phase, p.Fraction)), Program.Cancellation));
         Report(output, report);
         return report.Passed ? ExitCodes.Ok : ExitCodes.CheckFailed;
     }

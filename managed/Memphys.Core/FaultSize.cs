@@ -5,18 +5,18 @@ namespace Memphys;
 public static class FaultSize
 {
     /// <summary>4 KiB.</summary>
-    public const ulong Pte = 0x1000;
+    public const long Pte = 0x1000;
 
     /// <summary>2 MiB.</summary>
-    public const ulong Pmd = 0x200000;
+    public const long Pmd = 0x200000;
 
     /// <summary>1 GiB.</summary>
-    public const ulong Pud = 0x40000000;
+    public const long Pud = 0x40000000;
 
     /// <summary>The byte sizes contained in <paramref name="sizes"/>, smallest first.</summary>
-    public static IReadOnlyList<ulong> ToBytes(FaultSizes sizes)
+    public static IReadOnlyList<long> ToBytes(FaultSizes sizes)
     {
-        var list = new List<ulong>(3);
+        var list = new List<long>(3);
         if (sizes.HasFlag(FaultSizes.Pte4K))
         {
             list.Add(Pte);

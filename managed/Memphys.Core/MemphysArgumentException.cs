@@ -1,5 +1,3 @@
-using Memphys.Native;
-
 namespace Memphys;
 
 /// <summary>
@@ -10,34 +8,21 @@ namespace Memphys;
 /// <remarks>Immutable and so safe to share between threads.</remarks>
 public sealed class MemphysArgumentException : ArgumentException, IMemphysError
 {
+    private readonly ErrnoError _error;
+
     /// <summary>Creates an exception for <paramref name="errno"/> raised by <paramref name="operation"/>.</summary>
     /// <param name="errno">The Linux errno value (EINVAL, ERANGE or EOVERFLOW).</param>
     /// <param name="operation">What was attempted.</param>
     /// <param name="path">The device or file concerned, if any.</param>
     /// <param name="detail">An explanation replacing the C library's message, if one is known.</param>
     public MemphysArgumentException(int errno, string operation, string? path = null, string? detail = null)
-        : base(MemphysException.Format(errno, operation, path, detail))
+        : this(new ErrnoError(errno, operation, path, detail))
     {
-        Errno = errno;
-        ErrnoName = Interop.Errors.Name(errno);
-        Operation = operation;
-        DevicePath = path;
-        Detail = detail;
-        HResult = errno;
     }
 
-    /// <inheritdoc/>
-    public int Errno { get; }
+    private MemphysArgumentException(ErrnoError error)
+        : base(error.Message) => _error = error.StampOn(this);
 
     /// <inheritdoc/>
-    public string ErrnoName { get; }
-
-    /// <inheritdoc/>
-    public string Operation { get; }
-
-    /// <inheritdoc/>
-    public string? DevicePath { get; }
-
-    /// <inheritdoc/>
-    public string? Detail { get; }
+    ErrnoError IMemphysError.Error => _error;
 }

@@ -83,13 +83,13 @@ public sealed unsafe partial class MemphysDevice : IDisposable
             native.Index,
             native.PageSize,
             native.PhysBase,
-            native.RegionSize,
+            checked((long)native.RegionSize),
             Enum.GetValues<MappingMethod>().Where(m => (methods & (1u << (int)m)) != 0).ToList(),
             Enum.GetValues<CachingMode>().Where(c => (cachingModes & (1u << (int)c)) != 0).ToList(),
             (FaultSizes)native.FaultSizes,
             (MappingMethod)native.Method,
             (CachingMode)native.Caching,
-            native.MaxFaultSize,
+            checked((long)native.MaxFaultSize),
             native.FaultAround)
         {
             PagesErrno = (int)native.PagesErrno,
@@ -107,9 +107,9 @@ public sealed unsafe partial class MemphysDevice : IDisposable
         {
             Set(Uapi.IocSetMethod, (ulong)method, operation);
         }
-        catch (MemphysException e) when (e.Errno == Interop.Errors.EOPNOTSUPP && method == MappingMethod.Pages)
+        catch (MemphysException e) when (e is IMemphysError { Errno: Interop.Errors.EOPNOTSUPP } && method == MappingMethod.Pages)
         {
-            throw new MemphysException(e.Errno, operation, Path, "refused: " + PagesUnavailableReason(GetInfo().PagesErrno));
+            throw new MemphysException(Interop.Errors.EOPNOTSUPP, operation, Path, "refused: " + PagesUnavailableReason(GetInfo().PagesErrno));
         }
     }
 
@@ -117,7 +117,7 @@ public sealed unsafe partial class MemphysDevice : IDisposable
     /// Entry sizes (bytes) a pages mapping of this region takes, from sysfs <c>pages</c> ("4K 2M 1G"; GET_INFO's
     /// fault sizes describe the fault method). Empty when the region has no pages method.
     /// </summary>
-    public IReadOnlyList<ulong> PagesEntrySizes()
+    public IReadOnlyList<long> PagesEntrySizes()
     {
         string attribute = $"/sys/class/misc/{System.IO.Path.GetFileName(Path)}/pages";
         string text = File.Exists(attribute) ? File.ReadAllText(attribute) : "";
@@ -126,7 +126,7 @@ public sealed unsafe partial class MemphysDevice : IDisposable
             "4K" => FaultSize.Pte,
             "2M" => FaultSize.Pmd,
             "1G" => FaultSize.Pud,
-            _ => 0UL,
+            _ => 0L,
         }).Where(size => size != 0)];
     }
 
@@ -161,17 +161,23 @@ public sealed unsafe partial class MemphysDevice : IDisposable
         {
             Set(Uapi.IocSetCaching, (ulong)caching, operation);
         }
-        catch (MemphysException e) when (e.Errno == Interop.Errors.EBUSY)
+        catch (MemphysException e) when (e is IMemphysError { Errno: Interop.Errors.EBUSY })
         {
             CachingMode held = GetInfo().Caching;
-            throw new MemphysException(e.Errno, operation, Path,
+            throw new MemphysException(Interop.Errors.EBUSY, operation, Path,
                 $"refused: the region is {held.ParameterName()} ({held}) for as long as the module is loaded; " +
                 $"every mapping of it gets that type (load memphys with regions=SIZE@BASE:{caching.ParameterName()} for {caching.ParameterName()})");
         }
     }
 
     /// <summary>Sets the largest fault size (bytes: 4 KiB, 2 MiB or 1 GiB) of later fault-method mappings.</summary>
-    public void SetMaxFaultSize(ulong bytes) => Set(Uapi.IocSetMaxFault, bytes, $"ioctl SET_MAX_FAULT 0x{bytes:x}");
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="bytes"/> is negative.</exception>
+    /// <exception cref="MemphysArgumentException">EINVAL: not a fault size this kernel can install.</exception>
+    public void SetMaxFaultSize(long bytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(bytes);
+        Set(Uapi.IocSetMaxFault, (ulong)bytes, $"ioctl SET_MAX_FAULT 0x{bytes:x}");
+    }
 
     /// <summary>
     /// Sets the fault-around of later fault-method mappings (MEMPHYS_IOC_SET_FAULT_AROUND): how many 4 KiB pages one
@@ -185,9 +191,9 @@ public sealed unsafe partial class MemphysDevice : IDisposable
         {
             Set(Uapi.IocSetFaultAround, pages, operation);
         }
-        catch (MemphysArgumentException e) when (e.Errno == Interop.Errors.EINVAL)
+        catch (MemphysArgumentException e) when (e is IMemphysError { Errno: Interop.Errors.EINVAL })
         {
-            throw new MemphysArgumentException(e.Errno, operation, Path,
+            throw new MemphysArgumentException(Interop.Errors.EINVAL, operation, Path,
                 $"refused: the fault-around is a power of two from 1 (off) to {MaxFaultAround} pages");
         }
     }
@@ -219,7 +225,7 @@ public sealed unsafe partial class MemphysDevice : IDisposable
         }
 
         return new PageTableEntry((query.Flags & Uapi.PagePresent) != 0, (query.Flags & Uapi.PageWrite) != 0, query.Pfn,
-            (MemoryType)query.MemType, query.EntrySize);
+            (MemoryType)query.MemType, (long)query.EntrySize);
     }
 
     /// <summary>
@@ -255,17 +261,20 @@ public sealed unsafe partial class MemphysDevice : IDisposable
     /// When non-zero (a power of two), the virtual address is chosen so that it is congruent to the
     /// physical address modulo <paramref name="alignment"/>, which lets 2 MiB / 1 GiB faults be installed.
     /// </param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="offset"/>, <paramref name="length"/> or <paramref name="alignment"/> is negative.</exception>
+    /// <exception cref="ArgumentException"><paramref name="alignment"/> is not a power of two.</exception>
     /// <exception cref="MemphysArgumentException">EINVAL: the range is past the region's end (the message names its size) or unaligned.</exception>
     /// <exception cref="MemphysException">mmap failed otherwise (ENOMEM, EAGAIN...).</exception>
     public MemphysMapping Map(long offset = 0, long length = 0, MapProtection protection = MapProtection.ReadWrite,
-        bool isPrivate = false, ulong alignment = 0)
+        bool isPrivate = false, long alignment = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         ArgumentOutOfRangeException.ThrowIfNegative(length);
+        ArgumentOutOfRangeException.ThrowIfNegative(alignment);
         if (length == 0)
         {
             MemphysInfo info = _info ?? GetInfo();
-            length = (long)info.RegionSize - offset;
+            length = info.RegionSize - offset;
             if (length <= 0)
             {
                 throw new MemphysArgumentException(Interop.Errors.EINVAL, $"mmap 0x{offset:x}+0", Path,
@@ -277,13 +286,13 @@ public sealed unsafe partial class MemphysDevice : IDisposable
         string operation = $"mmap 0x{offset:x}+0x{length:x}";
         Exception OnError(int errno) => MemphysException.FromErrno(errno, operation, Path, DescribeMapError(errno, offset, length));
 
-        if (alignment <= (ulong)Environment.SystemPageSize)
+        if (alignment <= Environment.SystemPageSize)
         {
             SafeMappingHandle handle = SafeMappingHandle.Map(0, (nuint)length, (int)protection, flags, _fd, offset, OnError);
             return new MemphysMapping(handle, offset, isPrivate, protection, Path);
         }
 
-        if (!ulong.IsPow2(alignment))
+        if (!long.IsPow2(alignment))
         {
             throw new ArgumentException("alignment must be a power of two", nameof(alignment));
         }
@@ -318,21 +327,26 @@ public sealed unsafe partial class MemphysDevice : IDisposable
     /// Formats a byte count for people: exact multiples as <c>1 GiB</c>, <c>2 MiB</c>, <c>4 KiB</c>; other counts of
     /// 1 KiB and more with one decimal (<c>1.5 MiB</c>); smaller ones in bytes (<c>100 B</c>).
     /// </summary>
-    public static string FormatSize(ulong bytes)
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="bytes"/> is negative.</exception>
+    public static string FormatSize(long bytes)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(bytes);
         var invariant = System.Globalization.CultureInfo.InvariantCulture;
-        (ulong unit, string name) = bytes switch
+        (long unit, string name) = bytes switch
         {
-            >= 1UL << 40 => (1UL << 40, "TiB"),
-            >= 1UL << 30 => (1UL << 30, "GiB"),
-            >= 1UL << 20 => (1UL << 20, "MiB"),
-            >= 1UL << 10 => (1UL << 10, "KiB"),
-            _ => (1UL, "B"),
+            >= 1L << 40 => (1L << 40, "TiB"),
+            >= 1L << 30 => (1L << 30, "GiB"),
+            >= 1L << 20 => (1L << 20, "MiB"),
+            >= 1L << 10 => (1L << 10, "KiB"),
+            _ => (1L, "B"),
         };
         return bytes % unit == 0
             ? string.Create(invariant, $"{bytes / unit} {name}")
             : string.Create(invariant, $"{(double)bytes / unit:0.0} {name}");
     }
+
+    /// <summary><see cref="FormatSize(long)"/> of a physical size (memory map ranges, bench page sizes).</summary>
+    internal static string FormatSize(ulong bytes) => FormatSize(checked((long)bytes));
 
     private string? DescribeMapError(int errno, long offset, long length)
     {
@@ -354,7 +368,7 @@ public sealed unsafe partial class MemphysDevice : IDisposable
             }
         }
 
-        if ((ulong)offset + (ulong)length > info.RegionSize)
+        if (offset > info.RegionSize - length)
         {
             return $"past end of {FormatSize(info.RegionSize)} region";
         }
@@ -367,11 +381,11 @@ public sealed unsafe partial class MemphysDevice : IDisposable
         return null;
     }
 
-    private MemphysMapping MapAligned(long offset, long length, MapProtection protection, int flags, ulong alignment,
+    private MemphysMapping MapAligned(long offset, long length, MapProtection protection, int flags, long alignment,
         bool isPrivate, Func<int, Exception> onError)
     {
         MemphysInfo info = _info ?? GetInfo();
-        SafeMappingHandle handle = AlignedMapping.Map(length, (int)protection, flags, _fd, offset, alignment,
+        SafeMappingHandle handle = AlignedMapping.Map(length, (int)protection, flags, _fd, offset, (ulong)alignment,
             info.PhysicalBase + (ulong)offset, onError, Path);
         return new MemphysMapping(handle, offset, isPrivate, protection, Path);
     }

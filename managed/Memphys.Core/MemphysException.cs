@@ -11,39 +11,26 @@ namespace Memphys;
 /// <remarks>Immutable and so safe to share between threads.</remarks>
 public sealed class MemphysException : IOException, IMemphysError
 {
+    private readonly ErrnoError _error;
+
     /// <summary>Creates an exception for <paramref name="errno"/> raised by <paramref name="operation"/>.</summary>
     /// <param name="errno">The Linux errno value.</param>
     /// <param name="operation">What was attempted, e.g. <c>open</c> or <c>mmap 0x0+0x1000</c>.</param>
     /// <param name="path">The device or file concerned, if any.</param>
     /// <param name="detail">An explanation replacing the C library's message, if one is known.</param>
     public MemphysException(int errno, string operation, string? path = null, string? detail = null)
-        : base(Format(errno, operation, path, detail))
+        : this(new ErrnoError(errno, operation, path, detail))
     {
-        Errno = errno;
-        ErrnoName = Interop.Errors.Name(errno);
-        Operation = operation;
-        DevicePath = path;
-        Detail = detail;
-        HResult = errno;
     }
 
-    /// <inheritdoc/>
-    public int Errno { get; }
+    private MemphysException(ErrnoError error)
+        : base(error.Message) => _error = error.StampOn(this);
 
     /// <inheritdoc/>
-    public string ErrnoName { get; }
-
-    /// <inheritdoc/>
-    public string Operation { get; }
-
-    /// <inheritdoc/>
-    public string? DevicePath { get; }
-
-    /// <inheritdoc/>
-    public string? Detail { get; }
+    ErrnoError IMemphysError.Error => _error;
 
     /// <summary>True for errors that mean "no device or not allowed": ENOENT, ENODEV, ENXIO, EACCES, EPERM.</summary>
-    public bool IsAccessError => IsAccessErrno(Errno);
+    public bool IsAccessError => IsAccessErrno(_error.Errno);
 
     /// <summary>
     /// The exception of the standard type for <paramref name="errno"/>: <see cref="MemphysAccessException"/> for
@@ -59,14 +46,4 @@ public sealed class MemphysException : IOException, IMemphysError
     /// <summary>True for errors that mean "no device or not allowed": ENOENT, ENODEV, ENXIO, EACCES, EPERM.</summary>
     public static bool IsAccessErrno(int errno) => errno is Interop.Errors.ENOENT or Interop.Errors.ENODEV or Interop.Errors.ENXIO
         or Interop.Errors.EACCES or Interop.Errors.EPERM;
-
-    /// <summary>Formats the one-line message used by <see cref="Exception.Message"/>.</summary>
-    internal static string Format(int errno, string operation, string? path, string? detail)
-    {
-        string prefix = path is null ? string.Empty : path + ": ";
-        string body = detail is null
-            ? $"{operation}: {Interop.Errors.Message(errno)}"
-            : $"{operation} {detail}";
-        return $"{prefix}{body} ({Interop.Errors.Name(errno)})";
-    }
 }

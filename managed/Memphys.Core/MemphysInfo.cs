@@ -13,19 +13,22 @@ namespace Memphys;
 /// <param name="Caching">This file's current caching mode.</param>
 /// <param name="MaxFaultSize">This file's largest fault, in bytes.</param>
 /// <param name="FaultAround">This file's fault-around: pages one 4 KiB fault maps, the faulting one included (1 = off).</param>
-/// <remarks>Immutable: safe to share between threads.</remarks>
+/// <remarks>
+/// Immutable: safe to share between threads. Sizes are <see cref="long"/> bytes, as everywhere in this library;
+/// physical addresses and frame numbers are <see cref="ulong"/>.
+/// </remarks>
 public sealed record MemphysInfo(
     uint Version,
     uint Index,
-    uint PageSize,
+    long PageSize,
     ulong PhysicalBase,
-    ulong RegionSize,
+    long RegionSize,
     IReadOnlyList<MappingMethod> SupportedMethods,
     IReadOnlyList<CachingMode> SupportedCaching,
     FaultSizes FaultSizes,
     MappingMethod Method,
     CachingMode Caching,
-    ulong MaxFaultSize,
+    long MaxFaultSize,
     uint FaultAround)
 {
     /// <summary>0 when the region has the pages method, else why not (an errno: ENODATA when it was loaded without
@@ -33,8 +36,8 @@ public sealed record MemphysInfo(
     public int PagesErrno { get; init; }
 
     /// <summary>Physical frame number of the region's first page.</summary>
-    public ulong BasePfn => PhysicalBase / PageSize;
+    public ulong BasePfn => PhysicalBase / (ulong)PageSize;
 
     /// <summary>Last physical address of the region (inclusive), as in <c>/proc/iomem</c>.</summary>
-    public ulong PhysicalEnd => PhysicalBase + RegionSize - 1;
+    public ulong PhysicalEnd => PhysicalBase + (ulong)RegionSize - 1;
 }

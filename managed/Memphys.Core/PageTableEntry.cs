@@ -12,4 +12,4 @@ namespace Memphys;
 /// <param name="EntrySize">Bytes the entry maps: 4 KiB (PTE), 2 MiB (PMD) or 1 GiB (PUD); 0 when not present.</param>
 /// <remarks>An immutable value: safe to share between threads.</remarks>
 public readonly record struct PageTableEntry(bool Present, bool Writable, ulong Pfn,
-    MemoryType MemoryType = MemoryType.WriteBack, ulong EntrySize = 0);
+    MemoryType MemoryType = MemoryType.WriteBack, long EntrySize = 0);

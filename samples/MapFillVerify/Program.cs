@@ -12,7 +12,7 @@ try
 {
     using MemphysDevice device = MemphysDevice.Open(path);
     MemphysInfo info = device.GetInfo();
-    long length = Math.Min(1L << 30, (long)info.RegionSize);
+    long length = Math.Min(1L << 30, info.RegionSize);
     device.SetMethod(MappingMethod.Remap);
     using MemphysMapping map = device.Map(0, length);
 
@@ -21,7 +21,7 @@ try
     PatternVerifier.Fill(map, seed, cancellationToken: cancel.Token);
     double fill = clock.Elapsed.TotalSeconds;
     clock.Restart();
-    var check = new Check($"pattern over {MemphysDevice.FormatSize((ulong)length)}");
+    var check = new Check($"pattern over {MemphysDevice.FormatSize(length)}");
     PatternVerifier.Compare(check, map, seed, cancellationToken: cancel.Token);
     double verify = clock.Elapsed.TotalSeconds;
 

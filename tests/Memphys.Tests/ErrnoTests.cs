@@ -20,7 +20,7 @@ public sealed class ErrnoTests
         var ex = new MemphysException(Interop.Errors.ENOENT, "open", "/dev/memphys9");
         Assert.Equal("/dev/memphys9: open: No such file or directory (ENOENT)", ex.Message);
         Assert.True(ex.IsAccessError);
-        Assert.Equal("ENOENT", ex.ErrnoName);
+        Assert.Equal("ENOENT", ((IMemphysError)ex).ErrnoName);
     }
 
     [Fact]
@@ -35,8 +35,8 @@ public sealed class ErrnoTests
     public void OpenMissingDeviceThrowsEnoent()
     {
         var ex = Assert.Throws<MemphysException>(() => MemphysDevice.Open("/nonexistent/memphys0"));
-        Assert.Equal(Interop.Errors.ENOENT, ex.Errno);
-        Assert.Equal("/nonexistent/memphys0", ex.DevicePath);
+        Assert.Equal(Interop.Errors.ENOENT, ((IMemphysError)ex).Errno);
+        Assert.Equal("/nonexistent/memphys0", ((IMemphysError)ex).DevicePath);
         Assert.DoesNotContain("\n", ex.Message);
     }
 
@@ -45,7 +45,7 @@ public sealed class ErrnoTests
     {
         using MemphysDevice dev = MemphysDevice.Open("/dev/null");
         var ex = Assert.Throws<MemphysException>(() => dev.GetInfo());
-        Assert.Equal(Interop.Errors.ENOTTY, ex.Errno);
+        Assert.Equal(Interop.Errors.ENOTTY, ((IMemphysError)ex).Errno);
         Assert.Equal("/dev/null: ioctl GET_INFO: Inappropriate ioctl for device (ENOTTY)", ex.Message);
     }
 
@@ -54,7 +54,7 @@ public sealed class ErrnoTests
     {
         using MemphysDevice dev = MemphysDevice.Open("/", readOnly: true);
         var ex = Assert.Throws<MemphysException>(() => dev.Read(0, new byte[8]));
-        Assert.Equal("EISDIR", ex.ErrnoName);
+        Assert.Equal("EISDIR", ((IMemphysError)ex).ErrnoName);
     }
 
     [Fact]

@@ -55,7 +55,7 @@ public sealed class MmioWindowTests
     public void MapFailureKeepsTheErrnoAndPath()
     {
         var e = Assert.Throws<MemphysException>(() => MmioWindow.Map("/nonexistent/resource0", 0, 4096));
-        Assert.Equal("ENOENT", e.ErrnoName);
+        Assert.Equal("ENOENT", ((IMemphysError)e).ErrnoName);
         Assert.Contains("/nonexistent/resource0", e.Message);
     }
 }

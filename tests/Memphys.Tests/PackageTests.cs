@@ -36,11 +36,21 @@ public sealed class PackageTests
         Assert.Equal("MIT", Field("license"));
         Assert.Equal("expression", metadata.Elements().Single(e => e.Name.LocalName == "license").Attribute("type")?.Value);
         Assert.Equal("memphys contributors", Field("authors"));
-        Assert.StartsWith("https://", Field("projectUrl"), StringComparison.Ordinal);
+        // The project has no public address: no URL at all rather than a made-up one, and the readme says where
+        // the source comes from instead.
+        Assert.Equal("", Field("projectUrl"));
+        Assert.DoesNotContain(metadata.Elements(), e => e.Name.LocalName == "repository");
         Assert.True(Field("description").Length > 80, $"description: '{Field("description")}'");
         Assert.DoesNotContain("Package Description", Field("description"), StringComparison.Ordinal);
         Assert.Equal("README.md", Field("readme"));
         Assert.Contains(zip.Entries, e => e.FullName == "README.md" && e.Length > 500);
+        using (var readme = new StreamReader(zip.GetEntry("README.md")!.Open()))
+        {
+            string text = readme.ReadToEnd();
+            Assert.Contains("Where the source comes from", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("https://", text, StringComparison.Ordinal);
+        }
+
         Assert.NotNull(Entry(zip, "Memphys.Core.xml"));
     }
 

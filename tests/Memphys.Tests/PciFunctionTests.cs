@@ -39,7 +39,7 @@ public sealed class PciFunctionTests : IDisposable
         Assert.Null(found[1].IommuGroup);
         Assert.Equal("0000:00:03.0 [1234:11e8]", found[1].ToString());
         var e = Assert.Throws<MemphysException>(() => found[0].MapResource(0));
-        Assert.Equal("ENXIO", e.ErrnoName);
+        Assert.Equal("ENXIO", ((IMemphysError)e).ErrnoName);
     }
 
     [Fact]
@@ -50,7 +50,7 @@ public sealed class PciFunctionTests : IDisposable
         Assert.Equal((0x1af4, 0x1009), (function.VendorId, function.DeviceId));
 
         MemphysException e = Assert.Throws<MemphysException>(() => PciFunction.At("0000:00:07.0", _root));
-        Assert.Equal("ENOENT", e.ErrnoName);
+        Assert.Equal("ENOENT", ((IMemphysError)e).ErrnoName);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Reflection;
+using System.Text.RegularExpressions;
 using System.Runtime.InteropServices;
 using System.Xml.Linq;
 using Memphys.Native;
@@ -134,6 +135,102 @@ public sealed class PublicApiTests
         Assert.Equal(typeof(long), map.Single(p => p.Name == "length").ParameterType);
     }
 
+    /// <summary>
+    /// Sizes used to mix long and ulong (RegionSize, MaxFaultSize, PageSize, SetMaxFaultSize, PagesEntrySizes, the
+    /// FaultSize constants, Map's alignment, EntrySize): no size, offset, length or alignment anywhere in the public
+    /// API is unsigned now. (Spans cap some lengths at int; addresses, frame numbers, counters and seeds stay ulong.)
+    /// </summary>
+    [Fact]
+    public void NoPublicSizeOffsetOrLengthIsUnsigned()
+    {
+        static bool IsSize(string name) => Regex.IsMatch(name, "(?i)size|length|offset|alignment|^bytes$");
+        static bool IsUnsigned(Type t) => t == typeof(ulong) || t == typeof(uint) || t == typeof(nuint) ||
+            (t.IsGenericType && t.GetGenericArguments().Any(IsUnsigned));
+        var wrong = new List<string>();
+        foreach (Type type in PublicTypes)
+        {
+            bool sizeType = IsSize(type.Name);
+            const BindingFlags all = BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly;
+            foreach (PropertyInfo p in type.GetProperties(all).Where(p => IsSize(p.Name) && IsUnsigned(p.PropertyType)))
+            {
+                wrong.Add($"{type.Name}.{p.Name}");
+            }
+
+            foreach (FieldInfo f in type.GetFields(all).Where(f => !type.IsEnum && (sizeType || IsSize(f.Name)) && IsUnsigned(f.FieldType)))
+            {
+                wrong.Add($"{type.Name}.{f.Name}");
+            }
+
+            foreach (MethodBase m in type.GetMethods(all).Where(m => !m.IsSpecialName).Concat<MethodBase>(type.GetConstructors()))
+            {
+                if (m is MethodInfo method && IsSize(method.Name) && IsUnsigned(method.ReturnType))
+                {
+                    wrong.Add($"{type.Name}.{m.Name} returns {method.ReturnType.Name}");
+                }
+
+                wrong.AddRange(m.GetParameters().Where(p => IsSize(p.Name!) && IsUnsigned(p.ParameterType))
+                    .Select(p => $"{type.Name}.{m.Name}({p.Name})"));
+            }
+        }
+
+        Assert.True(wrong.Count == 0, "unsigned sizes: " + string.Join(", ", wrong));
+    }
+
+    /// <summary>With sizes signed, a negative one is an argument error before any system call, not a huge unsigned value.</summary>
+    [Fact]
+    public void NegativeSizesAreArgumentOutOfRange()
+    {
+        using MemphysDevice zero = MemphysDevice.Open("/dev/zero");
+        Assert.Throws<ArgumentOutOfRangeException>(() => zero.SetMaxFaultSize(-1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => zero.Map(0, 4096, alignment: -(2L << 20)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => zero.Map(-4096, 4096));
+        Assert.Throws<ArgumentOutOfRangeException>(() => MemphysDevice.FormatSize(-1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => HugeFaultPlan.For(0, -4096, FaultSizes.Pte4K, FaultSize.Pte, 4096));
+        Assert.Throws<ArgumentOutOfRangeException>(() => HugeFaultPlan.For(0, 4096, FaultSizes.Pte4K, -1, 4096));
+        Assert.Throws<ArgumentOutOfRangeException>(() => HugeFaultPlan.For(0, 4096, FaultSizes.Pte4K, FaultSize.Pte, 0));
+        Assert.Equal("2 MiB", MemphysDevice.FormatSize(FaultSize.Pmd));
+        Assert.Equal(new HugeFaultPlan(1, 1, 0), HugeFaultPlan.For(0, FaultSize.Pmd + FaultSize.Pte, FaultSizes.Pte4K | FaultSizes.Pmd2M, FaultSize.Pmd, 4096));
+    }
+
+    /// <summary>
+    /// The three exception types used to repeat their errno members and message formatting; they now share one
+    /// record, read through <see cref="IMemphysError"/>, so the three give the same errno, name, path and message.
+    /// </summary>
+    [Fact]
+    public void TheThreeErrorTypesShareOneErrnoRecord()
+    {
+        Exception[] errors =
+        [
+            new MemphysException(Interop.Errors.EBUSY, "ioctl SET_CACHING wc", "/dev/memphys0", "refused"),
+            new MemphysAccessException(Interop.Errors.EBUSY, "ioctl SET_CACHING wc", "/dev/memphys0", "refused"),
+            new MemphysArgumentException(Interop.Errors.EBUSY, "ioctl SET_CACHING wc", "/dev/memphys0", "refused"),
+        ];
+        foreach (Exception e in errors)
+        {
+            var error = Assert.IsAssignableFrom<IMemphysError>(e);
+            Assert.Equal("/dev/memphys0: ioctl SET_CACHING wc refused (EBUSY)", e.Message);
+            Assert.Equal((Interop.Errors.EBUSY, "EBUSY", "ioctl SET_CACHING wc", "/dev/memphys0", "refused"),
+                (error.Errno, error.ErrnoName, error.Operation, error.DevicePath, error.Detail));
+            Assert.Equal(Interop.Errors.EBUSY, e.HResult);
+            Assert.Null(e.GetType().GetProperty(nameof(IMemphysError.Errno), BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly));
+        }
+
+        Assert.True(typeof(IMemphysError).GetProperty(nameof(IMemphysError.Errno))!.GetMethod!.IsVirtual);
+        Assert.False(typeof(IMemphysError).GetProperty(nameof(IMemphysError.Errno))!.GetMethod!.IsAbstract);
+    }
+
+    /// <summary>The release is recorded: every public symbol is in PublicAPI.Shipped.txt and nothing is left unshipped.</summary>
+    [Fact]
+    public void ThePublicApiIsShipped()
+    {
+        string dir = Path.Combine(TestPaths.RepoRoot()!, "managed/Memphys.Core");
+        Assert.Equal(["#nullable enable"], File.ReadAllLines(Path.Combine(dir, "PublicAPI.Unshipped.txt")).Where(l => l.Length > 0));
+        string[] shipped = File.ReadAllLines(Path.Combine(dir, "PublicAPI.Shipped.txt"));
+        Assert.Contains("static Memphys.Verification.StressRunner.Run(string! path, Memphys.Verification.StressOptions! options, " +
+            "System.IProgress<Memphys.Verification.StressProgress>? progress = null, System.Threading.CancellationToken cancellationToken = " +
+            "default(System.Threading.CancellationToken)) -> Memphys.Verification.StressResult!", shipped);
+    }
+
     /// <summary>Per-descriptor settings were shared by every thread with nothing saying so: each type now states its thread safety.</summary>
     [Fact]
     public void EveryPublicClassAndStructStatesItsThreadSafety()
@@ -153,6 +250,38 @@ public sealed class PublicApiTests
         Assert.True(missing.Count == 0, "no word on thread safety: " + string.Join(", ", missing));
         string device = doc.Descendants("member").First(m => (string?)m.Attribute("name") == "T:Memphys.MemphysDevice").Value;
         Assert.Contains("per handle", device, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Verification used to take no token, and the stress runner was the CLI's own: every public long operation
+    /// (verify, fill, compare, stress) now takes an <see cref="IProgress{T}"/> and a <see cref="CancellationToken"/>.
+    /// </summary>
+    [Fact]
+    public void EveryLongOperationTakesProgressAndACancellationToken()
+    {
+        MethodInfo[] operations =
+        [
+            typeof(RegionVerifier).GetMethods().Single(m => m.Name == nameof(RegionVerifier.Run) && m.GetParameters().Length == 4),
+            typeof(PatternVerifier).GetMethod(nameof(PatternVerifier.Fill))!,
+            typeof(PatternVerifier).GetMethod(nameof(PatternVerifier.Compare))!,
+            typeof(StressRunner).GetMethod(nameof(StressRunner.Run))!,
+        ];
+        foreach (MethodInfo m in operations)
+        {
+            Type[] parameters = [.. m.GetParameters().Select(p => p.ParameterType)];
+            Assert.Contains(parameters, t => t.IsGenericType && t.GetGenericTypeDefinition() == typeof(IProgress<>));
+            Assert.Equal(typeof(CancellationToken), parameters[^1]);
+        }
+
+        Assert.Null(typeof(VerifyOptions).GetProperty("Progress"));
+        using MemphysMapping map = MemphysMapping.CreateAnonymous(8 << 20);
+        var fractions = new List<double>();
+        PatternVerifier.Fill(map, 3, new SynchronousProgress<double>(fractions.Add), TestContext.Current.CancellationToken);
+        Assert.Equal([0.5, 1.0], fractions);
+        fractions.Clear();
+        Assert.Equal(0, PatternVerifier.Compare(new Check("filled"), map, 3, new SynchronousProgress<double>(fractions.Add),
+            TestContext.Current.CancellationToken));
+        Assert.Equal([0.0], fractions); // one report per 16 MiB
     }
 
     /// <summary>Verification used to take no token: a long run could not be stopped.</summary>

@@ -295,9 +295,9 @@ public sealed class UapiLayoutTests
         Assert.Equal(C("MEMPHYS_FAULT_4K"), (ulong)FaultSizes.Pte4K);
         Assert.Equal(C("MEMPHYS_FAULT_2M"), (ulong)FaultSizes.Pmd2M);
         Assert.Equal(C("MEMPHYS_FAULT_1G"), (ulong)FaultSizes.Pud1G);
-        Assert.Equal(C("MEMPHYS_SIZE_4K"), FaultSize.Pte);
-        Assert.Equal(C("MEMPHYS_SIZE_2M"), FaultSize.Pmd);
-        Assert.Equal(C("MEMPHYS_SIZE_1G"), FaultSize.Pud);
+        Assert.Equal(C("MEMPHYS_SIZE_4K"), (ulong)FaultSize.Pte);
+        Assert.Equal(C("MEMPHYS_SIZE_2M"), (ulong)FaultSize.Pmd);
+        Assert.Equal(C("MEMPHYS_SIZE_1G"), (ulong)FaultSize.Pud);
     }
 
     [Fact]

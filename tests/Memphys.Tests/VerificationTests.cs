@@ -96,12 +96,12 @@ public sealed unsafe class VerificationTests
     }
 
     [Theory]
-    [InlineData(0x40000000UL, 0x40000000UL, 7u, 0x40000000UL, 0UL, 0UL, 1UL)]
-    [InlineData(0x40000000UL, 0x40000000UL, 3u, 0x40000000UL, 0UL, 512UL, 0UL)]
-    [InlineData(0x40000000UL, 0x40000000UL, 7u, 0x200000UL, 0UL, 512UL, 0UL)]
-    [InlineData(0x40001000UL, 0x800000UL, 3u, 0x200000UL, 512UL, 3UL, 0UL)]
-    [InlineData(0x40000000UL, 0x1000000UL, 1u, 0x1000UL, 4096UL, 0UL, 0UL)]
-    public void HugeFaultPlanCountsAlignedBlocks(ulong address, ulong length, uint sizes, ulong max, ulong pte, ulong pmd, ulong pud) =>
+    [InlineData(0x40000000UL, 0x40000000L, 7u, 0x40000000L, 0UL, 0UL, 1UL)]
+    [InlineData(0x40000000UL, 0x40000000L, 3u, 0x40000000L, 0UL, 512UL, 0UL)]
+    [InlineData(0x40000000UL, 0x40000000L, 7u, 0x200000L, 0UL, 512UL, 0UL)]
+    [InlineData(0x40001000UL, 0x800000L, 3u, 0x200000L, 512UL, 3UL, 0UL)]
+    [InlineData(0x40000000UL, 0x1000000L, 1u, 0x1000L, 4096UL, 0UL, 0UL)]
+    public void HugeFaultPlanCountsAlignedBlocks(ulong address, long length, uint sizes, long max, ulong pte, ulong pmd, ulong pud) =>
         Assert.Equal(new HugeFaultPlan(pte, pmd, pud), HugeFaultPlan.For(address, length, (FaultSizes)sizes, max, 4096));
 
     [Fact]
@@ -109,7 +109,7 @@ public sealed unsafe class VerificationTests
     {
         Uapi.CheckHeader(96, Uapi.UapiVersion, 96, "ioctl GET_INFO", "/dev/memphys0");
         var size = Assert.Throws<MemphysException>(() => Uapi.CheckHeader(88, Uapi.UapiVersion, 96, "ioctl GET_INFO", "/dev/memphys0"));
-        Assert.Equal("EPROTO", size.ErrnoName);
+        Assert.Equal("EPROTO", ((IMemphysError)size).ErrnoName);
         Assert.Contains("88-byte", size.Message);
         var version = Assert.Throws<MemphysException>(() => Uapi.CheckHeader(96, Uapi.UapiVersion + 1, 96, "ioctl GET_STATS", null));
         Assert.Contains($"version {Uapi.UapiVersion + 1}", version.Message);

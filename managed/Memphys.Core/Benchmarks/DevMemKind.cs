@@ -27,7 +27,7 @@ internal sealed class DevMemKind(string name) : FileKind(name, "devmem", FaultSi
             using MemphysMapping probe = Map(Environment.SystemPageSize);
             return null;
         }
-        catch (MemphysAccessException ex) when (ex.Errno == Interop.Errors.EPERM)
+        catch (MemphysAccessException ex) when (ex is IMemphysError { Errno: Interop.Errors.EPERM })
         {
             return $"{ex.Message}: the range is claimed by a driver (memphys loaded?) or STRICT_DEVMEM forbids it";
         }

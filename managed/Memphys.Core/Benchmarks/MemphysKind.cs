@@ -26,14 +26,14 @@ internal sealed class MemphysKind(string name, MappingMethod method, ulong maxFa
         _device.SetMethod(method);
         if (method != MappingMethod.Remap && info.FaultSizes != FaultSizes.None)
         {
-            IReadOnlyList<ulong> sizes = method == MappingMethod.Pages ? _device.PagesEntrySizes() : FaultSize.ToBytes(info.FaultSizes);
-            if (!sizes.Contains(PageSize))
+            IReadOnlyList<long> sizes = method == MappingMethod.Pages ? _device.PagesEntrySizes() : FaultSize.ToBytes(info.FaultSizes);
+            if (!sizes.Contains((long)PageSize))
             {
                 return $"this kernel/CPU cannot install {Size(PageSize)} {(method == MappingMethod.Pages ? "page" : "PFN")} faults " +
-                    "(sizes: " + string.Join(", ", sizes.Select(Size)) + ")";
+                    "(sizes: " + string.Join(", ", sizes.Select(MemphysDevice.FormatSize)) + ")";
             }
 
-            _device.SetMaxFaultSize(PageSize);
+            _device.SetMaxFaultSize((long)PageSize);
         }
 
         configure?.Invoke(_device);
@@ -42,7 +42,7 @@ internal sealed class MemphysKind(string name, MappingMethod method, ulong maxFa
 
     /// <inheritdoc/>
     public override MemphysMapping Map(long length) =>
-        _device!.Map(_offset, length, alignment: method == MappingMethod.Remap ? 0 : PageSize);
+        _device!.Map(_offset, length, alignment: method == MappingMethod.Remap ? 0 : (long)PageSize);
 
     /// <inheritdoc/>
     public override MemphysStats? Counters() => _device?.GetStats();

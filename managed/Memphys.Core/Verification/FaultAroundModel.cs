@@ -16,12 +16,12 @@ internal sealed class FaultAroundModel
     /// <param name="pages">The mapping's pages.</param>
     /// <param name="faultAround">The mapping's fault-around (pages per fault; 1 = off).</param>
     /// <param name="pageSize">The page size.</param>
-    public FaultAroundModel(ulong baseAddress, long pages, uint faultAround, uint pageSize)
+    public FaultAroundModel(ulong baseAddress, long pages, uint faultAround, long pageSize)
     {
         ArgumentOutOfRangeException.ThrowIfZero(faultAround);
         _present = new bool[pages];
         _baseAddress = baseAddress;
-        _pageSize = pageSize;
+        _pageSize = (ulong)pageSize;
         _windowBytes = faultAround * (ulong)pageSize;
     }
 

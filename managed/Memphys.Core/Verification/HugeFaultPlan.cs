@@ -18,14 +18,18 @@ public readonly record struct HugeFaultPlan(ulong PteFaults, ulong PmdFaults, ul
     /// <param name="sizes">Fault sizes the kernel can install.</param>
     /// <param name="maxFaultSize">The file's max fault size.</param>
     /// <param name="pageSize">Page size.</param>
-    public static HugeFaultPlan For(ulong address, ulong length, FaultSizes sizes, ulong maxFaultSize, ulong pageSize)
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="length"/> or <paramref name="maxFaultSize"/> is negative, or <paramref name="pageSize"/> is not positive.</exception>
+    public static HugeFaultPlan For(ulong address, long length, FaultSizes sizes, long maxFaultSize, long pageSize)
     {
-        ulong end = address + length;
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxFaultSize);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(pageSize);
+        ulong end = address + (ulong)length;
         ulong covered = 0, pmd = 0, pud = 0;
         var taken = new List<(ulong Start, ulong End)>();
-        foreach ((ulong size, FaultSizes flag) in new[] { (FaultSize.Pud, FaultSizes.Pud1G), (FaultSize.Pmd, FaultSizes.Pmd2M) })
+        foreach ((ulong size, FaultSizes flag) in new[] { ((ulong)FaultSize.Pud, FaultSizes.Pud1G), ((ulong)FaultSize.Pmd, FaultSizes.Pmd2M) })
         {
-            if (size > maxFaultSize || !sizes.HasFlag(flag))
+            if (size > (ulong)maxFaultSize || !sizes.HasFlag(flag))
             {
                 continue;
             }
@@ -50,7 +54,7 @@ public readonly record struct HugeFaultPlan(ulong PteFaults, ulong PmdFaults, ul
             }
         }
 
-        return new HugeFaultPlan((length - covered) / pageSize, pmd, pud);
+        return new HugeFaultPlan(((ulong)length - covered) / (ulong)pageSize, pmd, pud);
     }
 
     /// <summary>Records a failure in <paramref name="check"/> for each counter of <paramref name="found"/> that differs.</summary>

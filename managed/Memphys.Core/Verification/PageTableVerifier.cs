@@ -29,7 +29,7 @@ public static class PageTableVerifier
         ArgumentNullException.ThrowIfNull(expected);
         MemphysInfo info = device.GetInfo();
         PageTableEntry[] entries = device.QueryPages(map);
-        ulong basePfn = (info.PhysicalBase + (ulong)map.RegionOffset) / info.PageSize;
+        ulong basePfn = (info.PhysicalBase + (ulong)map.RegionOffset) / (ulong)info.PageSize;
         long present = 0, writable = 0;
         var types = new SortedDictionary<string, long>(StringComparer.Ordinal);
         for (long i = 0; i < entries.Length; i++)
@@ -66,7 +66,7 @@ public static class PageTableVerifier
         ArgumentNullException.ThrowIfNull(map);
         MemphysInfo info = device.GetInfo();
         PageTableEntry[] entries = device.QueryPages(map);
-        ulong basePfn = (info.PhysicalBase + (ulong)map.RegionOffset) / info.PageSize;
+        ulong basePfn = (info.PhysicalBase + (ulong)map.RegionOffset) / (ulong)info.PageSize;
         long present = entries.LongCount(e => e.Present);
         long writable = entries.LongCount(e => e.Present && e.Writable);
         long wrong = entries.Select((e, i) => e.Present && e.Pfn != basePfn + (ulong)i).LongCount(w => w);
@@ -82,7 +82,7 @@ public static class PageTableVerifier
             : $"expected the region's {region.ParameterName()} memory type, found {e.MemoryType.Short()}";
 
     /// <summary>4K, 2M or 1G: the size of a page table entry, as reports show it.</summary>
-    private static string EntrySizeName(ulong bytes) => bytes switch
+    private static string EntrySizeName(long bytes) => bytes switch
     {
         FaultSize.Pud => "1G",
         FaultSize.Pmd => "2M",

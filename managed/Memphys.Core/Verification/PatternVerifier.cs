@@ -10,17 +10,17 @@ public static class PatternVerifier
     /// <summary>Fills <paramref name="map"/> with the pattern of the region bytes it maps (from <see cref="MemphysMapping.RegionOffset"/>).</summary>
     /// <param name="map">The mapping.</param>
     /// <param name="seed">Pattern seed.</param>
-    /// <param name="progress">Called with the fraction done.</param>
+    /// <param name="progress">Receives the fraction done (0 to 1) after each 4 MiB chunk, on the calling thread.</param>
     /// <param name="cancellationToken">Checked before each 4 MiB chunk.</param>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    public static void Fill(MemphysMapping map, ulong seed, Action<double>? progress = null, CancellationToken cancellationToken = default)
+    public static void Fill(MemphysMapping map, ulong seed, IProgress<double>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(map);
         map.ForEachChunk((chunk, offset) =>
         {
             cancellationToken.ThrowIfCancellationRequested();
             Pattern.Fill(chunk, map.RegionOffset + offset, seed);
-            progress?.Invoke((double)(offset + chunk.Length) / map.Length);
+            progress?.Report((double)(offset + chunk.Length) / map.Length);
         }, FillChunk);
     }
 
@@ -31,10 +31,10 @@ public static class PatternVerifier
     /// <param name="check">Receives one failure per bad page.</param>
     /// <param name="map">The mapping (read-only ones too).</param>
     /// <param name="seed">Pattern seed.</param>
-    /// <param name="progress">Called with the fraction done.</param>
+    /// <param name="progress">Receives the fraction done (0 to 1) every 16 MiB, on the calling thread.</param>
     /// <param name="cancellationToken">Checked every 16 MiB.</param>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    public static long Compare(Check check, MemphysMapping map, ulong seed, Action<double>? progress = null,
+    public static long Compare(Check check, MemphysMapping map, ulong seed, IProgress<double>? progress = null,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(check);
@@ -59,11 +59,7 @@ public static class PatternVerifier
                 if (((chunkOffset + o) % ProgressStep) == 0)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                }
-
-                if (progress is not null && ((chunkOffset + o) % ProgressStep) == 0)
-                {
-                    progress((double)(chunkOffset + o) / map.Length);
+                    progress?.Report((double)(chunkOffset + o) / map.Length);
                 }
             }
         });

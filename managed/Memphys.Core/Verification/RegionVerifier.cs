@@ -62,8 +62,8 @@ public sealed class RegionVerifier
         ArgumentNullException.ThrowIfNull(info);
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
-        if (offset % info.PageSize != 0 || length % info.PageSize != 0 || (ulong)offset > info.RegionSize ||
-            (ulong)length > info.RegionSize - (ulong)offset)
+        if (offset % info.PageSize != 0 || length % info.PageSize != 0 || offset > info.RegionSize ||
+            length > info.RegionSize - offset)
         {
             throw new ArgumentOutOfRangeException(nameof(length),
                 $"0x{offset:x}+0x{length:x} is not whole {info.PageSize}-byte pages inside the {MemphysDevice.FormatSize(info.RegionSize)} region");
@@ -78,12 +78,11 @@ public sealed class RegionVerifier
         return check;
     }
 
-    private Action<double> Phase(string phase) => fraction =>
+    private SynchronousProgress<double> Phase(string phase) => new(fraction =>
     {
         _cancellationToken.ThrowIfCancellationRequested();
-        _options.Progress?.Invoke(phase, fraction);
         _progress?.Report(new VerifyProgress(phase, fraction));
-    };
+    });
 
     private void RunAll(MemphysDevice remapDevice)
     {
@@ -190,7 +189,7 @@ public sealed class RegionVerifier
         _options.SecondProcess(new SecondProcessRequest(_path, method, _options.Offset, _options.Length, seed), c);
     }
 
-    private void HugeFaults(ulong size, FaultSizes flag, string name, ulong seed)
+    private void HugeFaults(long size, FaultSizes flag, string name, ulong seed)
     {
         Check c = Add($"fault: one {name} fault per {MemphysDevice.FormatSize(size)} block");
         if (!_info.FaultSizes.HasFlag(flag))
@@ -199,7 +198,7 @@ public sealed class RegionVerifier
             return;
         }
 
-        if ((ulong)_options.Length < size)
+        if (_options.Length < size)
         {
             c.Skip($"length below {MemphysDevice.FormatSize(size)}");
             return;
@@ -213,7 +212,7 @@ public sealed class RegionVerifier
         c.Include(PageTableVerifier.Verify(device, map, PageExpectation.NonePresent), "before touching: ");
         MemphysStats start = device.GetStats();
         map.TouchPages();
-        HugeFaultPlan.For((ulong)map.BaseAddress, (ulong)map.Length, _info.FaultSizes, size, _info.PageSize)
+        HugeFaultPlan.For((ulong)map.BaseAddress, map.Length, _info.FaultSizes, size, _info.PageSize)
             .Verify(c, device.GetStats().Since(start));
         PatternVerifier.Compare(c, map, seed, Phase($"comparing ({MemphysDevice.FormatSize(size)} faults)"));
         PageTableVerifier.VerifyInto(c, device, map, PageExpectation.AllPresent);

@@ -21,10 +21,4 @@ public sealed record VerifyOptions
     /// The CLI runs itself (<c>memphys _child read</c>).
     /// </summary>
     public Action<SecondProcessRequest, Check>? SecondProcess { get; init; }
-
-    /// <summary>
-    /// Called with the current phase and the fraction of it done (or pass an <see cref="IProgress{T}"/> to
-    /// <see cref="RegionVerifier.Run(string, VerifyOptions, IProgress{VerifyProgress}?, CancellationToken)"/>).
-    /// </summary>
-    public Action<string, double>? Progress { get; init; }
 }

@@ -74,7 +74,7 @@ public sealed unsafe class DmaBufTests
         using (MemphysDevice dev = DeviceEnvironment.Open())
         {
             MemphysInfo info = dev.GetInfo();
-            Assert.SkipWhen(info.PhysicalBase + info.RegionSize <= FourGiB, $"{DeviceEnvironment.DevicePath} lies below 4 GiB");
+            Assert.SkipWhen(info.PhysicalBase + (ulong)info.RegionSize <= FourGiB, $"{DeviceEnvironment.DevicePath} lies below 4 GiB");
         }
 
         // The driver refuses the map (EIO, which vb2_dma_contig reports as EINVAL) instead of a mapping
@@ -212,7 +212,7 @@ public sealed unsafe class DmaBufTests
         {
             using MemphysDevice dev = MemphysDevice.Open(path);
             MemphysInfo info = dev.GetInfo();
-            if (info.PhysicalBase + info.RegionSize <= FourGiB)
+            if (info.PhysicalBase + (ulong)info.RegionSize <= FourGiB)
             {
                 return path;
             }

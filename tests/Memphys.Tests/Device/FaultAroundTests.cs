@@ -82,7 +82,7 @@ public sealed unsafe class FaultAroundTests
     private static void AssertMapped(MemphysDevice dev, Placed map, Func<long, bool> present, PageTableEntry reference, string what)
     {
         Assert.True(reference.Present, $"{what}: the touched page is not present");
-        Assert.Equal((ulong)Page, reference.EntrySize);
+        Assert.Equal((long)Page, reference.EntrySize);
         for (long page = 0; page < map.Pages; page++)
         {
             PageTableEntry e = dev.QueryPage(map.Address + (nint)(page * Page));
@@ -238,7 +238,7 @@ public sealed unsafe class FaultAroundTests
             aligned.Write(7);
             MemphysStats stats = dev.GetStats();
             Assert.Equal((1UL, 0UL, 0UL), (stats.PmdFaults, stats.PteFaults, stats.Prefaulted));
-            Assert.Equal((ulong)FaultSize.Pmd, Entry(dev, aligned, 7).EntrySize);
+            Assert.Equal(FaultSize.Pmd, Entry(dev, aligned, 7).EntrySize);
         }
 
         // One page off: the huge fault falls back and the 4 KiB fault maps its window, [-1, 15) of the mapping's pages.

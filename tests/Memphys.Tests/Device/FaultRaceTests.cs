@@ -57,10 +57,10 @@ public sealed unsafe class FaultRaceTests
     {
         using MemphysDevice dev = OpenWith(MappingMethod.Fault);
         MemphysInfo info = dev.GetInfo();
-        foreach (ulong size in FaultSize.ToBytes(info.FaultSizes))
+        foreach (long size in FaultSize.ToBytes(info.FaultSizes))
         {
-            long length = (long)Math.Min(info.RegionSize / size * size, Math.Max(size, 64UL << 20));
-            if (length == 0 || info.PhysicalBase % size != 0)
+            long length = Math.Min(info.RegionSize / size * size, Math.Max(size, 64L << 20));
+            if (length == 0 || info.PhysicalBase % (ulong)size != 0)
             {
                 continue;
             }
@@ -86,7 +86,7 @@ public sealed unsafe class FaultRaceTests
             });
 
             MemphysStats stats = dev.GetStats();
-            ulong blocks = (ulong)length / size;
+            ulong blocks = (ulong)(length / size);
             // With fault-around a 4 KiB fault also fills its neighbours, each once (prefaulted skips present entries).
             ulong installed = size == FaultSize.Pud ? stats.PudFaults : size == FaultSize.Pmd ? stats.PmdFaults : stats.PteFaults + stats.Prefaulted;
             Assert.InRange(installed, blocks, blocks * (ulong)Threads);
@@ -120,7 +120,7 @@ public sealed unsafe class FaultRaceTests
             while (clock.Elapsed < TimeSpan.FromSeconds(3) || rounds[t] == 0)
             {
                 long offset = random.NextInt64(windows) * window;
-                using MemphysMapping map = dev.Map(offset, window, alignment: (ulong)window);
+                using MemphysMapping map = dev.Map(offset, window, alignment: window);
                 long page = random.NextInt64(window / Page);
                 ulong* word = PageWord(map, page) + 1 + t;
                 *word = Pattern.Mix((ulong)t, (ulong)rounds[t]);

@@ -13,9 +13,9 @@ namespace Memphys.Tests.Device;
 [Collection(DeviceCollection.Name)]
 public sealed unsafe class HugeFaultTests
 {
-    public static TheoryData<ulong> HugeSizes => new(FaultSize.Pmd, FaultSize.Pud);
+    public static TheoryData<long> HugeSizes => new(FaultSize.Pmd, FaultSize.Pud);
 
-    private static MemphysDevice OpenForHuge(ulong size)
+    private static MemphysDevice OpenForHuge(long size)
     {
         MemphysDevice dev = OpenWith(MappingMethod.Fault);
         FaultSizes needed = size == FaultSize.Pud ? FaultSizes.Pud1G : FaultSizes.Pmd2M;
@@ -34,12 +34,12 @@ public sealed unsafe class HugeFaultTests
 
     [DeviceTheory]
     [MemberData(nameof(HugeSizes))]
-    public void OneTouchMapsTheWholeAlignedBlockWithOneHugeFault(ulong size)
+    public void OneTouchMapsTheWholeAlignedBlockWithOneHugeFault(long size)
     {
         using MemphysDevice dev = OpenForHuge(size);
         MemphysInfo info = dev.GetInfo();
-        Assert.SkipWhen(info.PhysicalBase % size != 0, $"region base {info.PhysicalBase:x} is not {size:x}-aligned");
-        using MemphysMapping map = dev.Map(0, (long)size, alignment: size);
+        Assert.SkipWhen(info.PhysicalBase % (ulong)size != 0, $"region base {info.PhysicalBase:x} is not {size:x}-aligned");
+        using MemphysMapping map = dev.Map(0, size, alignment: size);
         Assert.Equal(0L, map.BaseAddress % (long)size);
 
         map.Pointer[12345] = 1;
@@ -63,18 +63,18 @@ public sealed unsafe class HugeFaultTests
     /// per GiB), no 4 KiB fault, and every page of the region at its own frame.</summary>
     [Theory]
     [MemberData(nameof(HugeSizes))]
-    public void OnePassOverTheWholeRegionTakesOneFaultPerBlock(ulong size)
+    public void OnePassOverTheWholeRegionTakesOneFaultPerBlock(long size)
     {
         Assert.SkipUnless(DeviceEnvironment.Available, DeviceEnvironment.SkipReason ?? "");
         using MemphysDevice dev = OpenForHuge(size);
         MemphysInfo info = dev.GetInfo();
-        Assert.SkipWhen(info.PhysicalBase % size != 0, $"region base {info.PhysicalBase:x} is not {size:x}-aligned");
-        long length = (long)(info.RegionSize / size * size);
+        Assert.SkipWhen(info.PhysicalBase % (ulong)size != 0, $"region base {info.PhysicalBase:x} is not {size:x}-aligned");
+        long length = info.RegionSize / size * size;
         using MemphysMapping map = dev.Map(0, length, alignment: size);
 
         Assert.Equal(map.PageCount, map.TouchPages(write: true));
         MemphysStats stats = dev.GetStats();
-        ulong blocks = (ulong)length / size;
+        ulong blocks = (ulong)(length / size);
         Assert.Equal(size == FaultSize.Pud ? blocks : 0UL, stats.PudFaults);
         Assert.Equal(size == FaultSize.Pmd ? blocks : 0UL, stats.PmdFaults);
         Assert.Equal(0UL, stats.PteFaults);
@@ -95,7 +95,7 @@ public sealed unsafe class HugeFaultTests
     {
         using MemphysDevice dev = DeviceEnvironment.Open();
         FaultSizes sizes = dev.GetInfo().FaultSizes;
-        foreach ((ulong bytes, FaultSizes bit) in new[] { (FaultSize.Pte, FaultSizes.Pte4K), (FaultSize.Pmd, FaultSizes.Pmd2M), (FaultSize.Pud, FaultSizes.Pud1G) })
+        foreach ((long bytes, FaultSizes bit) in new[] { (FaultSize.Pte, FaultSizes.Pte4K), (FaultSize.Pmd, FaultSizes.Pmd2M), (FaultSize.Pud, FaultSizes.Pud1G) })
         {
             int errno = ErrnoOf(() => dev.SetMaxFaultSize(bytes));
             Assert.True(errno == (sizes.HasFlag(bit) ? 0 : Interop.Errors.EOPNOTSUPP),

@@ -32,7 +32,7 @@ public sealed class LockdownTests
         Assert.Contains("[integrity]", File.ReadAllText(LockdownFile), StringComparison.Ordinal);
 
         MemphysAccessException e = Assert.Throws<MemphysAccessException>(() => MemphysDevice.Open(DeviceEnvironment.DevicePath));
-        Assert.Equal("EPERM", e.ErrnoName);
+        Assert.Equal("EPERM", ((IMemphysError)e).ErrnoName);
         // Like /dev/mem, lockdown is checked at open: a file opened before keeps working.
         Assert.Equal(DeviceEnvironment.DevicePath, before.Path);
         Assert.True(before.GetInfo().RegionSize > 0);

@@ -29,13 +29,13 @@ public sealed unsafe class MemoryTypeTests
     private static void WithRegionType(CachingMode mode, Action test) => ModuleReload.WithRegionsOfType(mode.ParameterName(), test);
 
     /// <summary>Entry sizes the method can install here: the fault sizes the kernel reports, or 4 KiB for remap.</summary>
-    private static IEnumerable<ulong> EntrySizes(MemphysInfo info, MappingMethod method) =>
+    private static IEnumerable<long> EntrySizes(MemphysInfo info, MappingMethod method) =>
         method == MappingMethod.Remap ? [FaultSize.Pte] : FaultSize.ToBytes(info.FaultSizes).Where(s => s <= info.RegionSize);
 
     /// <summary>Sampled pages of <paramref name="map"/>: first, second, middle, last.</summary>
     private static long[] Samples(MemphysMapping map) => [0, 1, map.PageCount / 2, map.PageCount - 1];
 
-    private static void AssertEntries(MemphysDevice dev, MemphysMapping map, CachingMode mode, ulong entrySize, string when)
+    private static void AssertEntries(MemphysDevice dev, MemphysMapping map, CachingMode mode, long entrySize, string when)
     {
         ulong basePfn = BasePfn(dev.GetInfo()) + (ulong)(map.RegionOffset / Page);
         foreach (long page in Samples(map))
@@ -50,14 +50,14 @@ public sealed unsafe class MemoryTypeTests
     }
 
     /// <summary>Maps a block of <paramref name="entrySize"/> (at least 64 pages) and writes the sampled pages.</summary>
-    private static MemphysMapping MapAndTouch(MemphysDevice dev, MappingMethod method, ulong entrySize)
+    private static MemphysMapping MapAndTouch(MemphysDevice dev, MappingMethod method, long entrySize)
     {
         if (method == MappingMethod.Fault)
         {
             dev.SetMaxFaultSize(entrySize);
         }
 
-        long length = Math.Max((long)entrySize, SmallMapping);
+        long length = Math.Max(entrySize, SmallMapping);
         MemphysMapping map = dev.Map(0, length, alignment: method == MappingMethod.Fault ? entrySize : 0);
         foreach (long page in Samples(map))
         {
@@ -79,7 +79,7 @@ public sealed unsafe class MemoryTypeTests
             Assert.Equal(mode.ParameterName(), File.ReadAllText("/sys/class/misc/memphys0/caching").Trim());
 
             var buffer = new byte[SmallMapping];
-            foreach (ulong size in EntrySizes(info, method))
+            foreach (long size in EntrySizes(info, method))
             {
                 using (MemphysMapping map = MapAndTouch(dev, method, size))
                 {
@@ -107,7 +107,7 @@ public sealed unsafe class MemoryTypeTests
         foreach (CachingMode other in Enum.GetValues<CachingMode>().Where(m => m != held))
         {
             MemphysException e = Assert.Throws<MemphysException>(() => dev.SetCaching(other));
-            Assert.Equal("EBUSY", e.ErrnoName);
+            Assert.Equal("EBUSY", ((IMemphysError)e).ErrnoName);
             Assert.Contains($"the region is {held.ParameterName()}", e.Message, StringComparison.Ordinal);
             MemphysSettingNative raw = new() { Value = (ulong)other };
             Assert.Equal(Interop.Errors.EBUSY, IoctlErrno(dev, Uapi.IocSetCaching, &raw));

@@ -318,7 +318,7 @@ public sealed unsafe class ModuleLifecycleTests
         MemphysInfo info = dev.GetInfo();
         Assert.Equal((uint)Environment.SystemPageSize, info.PageSize);
         Assert.True(info.RegionSize > 0 && info.RegionSize % info.PageSize == 0, $"region size {info.RegionSize}");
-        Assert.Equal(0UL, info.PhysicalBase % info.PageSize);
+        Assert.Equal(0UL, info.PhysicalBase % (ulong)info.PageSize);
         Assert.Equal([MappingMethod.Remap, MappingMethod.Fault], info.SupportedMethods);
         Assert.True(info.FaultSizes.HasFlag(FaultSizes.Pte4K));
         string claim = $"{info.PhysicalBase:x}-{info.PhysicalEnd:x} : memphys";

@@ -93,7 +93,7 @@ public sealed unsafe class PageFaultTests
         map.TouchPages(write: true);
         MemphysStats stats = dev.GetStats();
         Assert.Equal(0UL, stats.TotalFaults);
-        Assert.Equal(info.RegionSize, stats.BytesRemapped);
+        Assert.Equal((ulong)info.RegionSize, stats.BytesRemapped);
         Assert.Equal(1UL, stats.MmapCalls);
     }
 
@@ -161,6 +161,6 @@ public sealed unsafe class PageFaultTests
         Assert.Equal(stats.Prefaulted, Read("prefaulted"));
         Assert.Equal(stats.MmapCalls, Read("mmap_calls"));
         Assert.Equal(stats.Refused, Read("refused"));
-        Assert.Equal(dev.GetInfo().RegionSize, Read("size"));
+        Assert.Equal((ulong)dev.GetInfo().RegionSize, Read("size"));
     }
 }

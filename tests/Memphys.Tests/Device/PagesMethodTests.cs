@@ -18,7 +18,7 @@ public sealed unsafe class PagesMethodTests
     private const int ENODATA = 61;
     private const ulong Seed = 0x9a9e5;
 
-    public static TheoryData<ulong> HugeSizes => new(FaultSize.Pmd, FaultSize.Pud);
+    public static TheoryData<long> HugeSizes => new(FaultSize.Pmd, FaultSize.Pud);
 
     /// <summary>Runs <paramref name="test"/> with the harness's regions loaded with the pages option.</summary>
     private static void WithPages(Action test) => ModuleReload.WithRegionsOfType("pages", () =>
@@ -35,13 +35,13 @@ public sealed unsafe class PagesMethodTests
     /// as it does device-dax, and 7.x 1 GiB ones. Up to 6.14 huge devmap entries go up to the folio size (2 MiB and
     /// 1 GiB); from 6.15 a huge entry maps one whole folio: exactly the folio size.
     /// </summary>
-    private static ulong[] PagesEntrySizes(MemphysInfo info)
+    private static long[] PagesEntrySizes(MemphysInfo info)
     {
         Version v = KernelVersion();
-        bool Aligned(ulong size) => info.PhysicalBase % size == 0 && info.RegionSize % size == 0;
+        bool Aligned(long size) => info.PhysicalBase % (ulong)size == 0 && info.RegionSize % size == 0;
         string[] cpuFlags = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("flags", StringComparison.Ordinal))?
             .Split(' ', StringSplitOptions.RemoveEmptyEntries) ?? [];
-        var huge = new List<ulong>();
+        var huge = new List<long>();
         if ((GuestPlatform.IsArm64 || cpuFlags.Contains("pse")) && Aligned(FaultSize.Pmd))
         {
             huge.Add(FaultSize.Pmd);
@@ -60,14 +60,14 @@ public sealed unsafe class PagesMethodTests
         return [FaultSize.Pte, .. huge];
     }
 
-    private static string SizeName(ulong size) => size switch
+    private static string SizeName(long size) => size switch
     {
         FaultSize.Pud => "1G",
         FaultSize.Pmd => "2M",
         _ => "4K",
     };
 
-    private static void AssertFrames(MemphysDevice dev, MemphysMapping map, long[] pages, ulong entrySize, string what)
+    private static void AssertFrames(MemphysDevice dev, MemphysMapping map, long[] pages, long entrySize, string what)
     {
         ulong first = BasePfn(dev.GetInfo()) + (ulong)(map.RegionOffset / Page);
         foreach (long page in pages)
@@ -90,7 +90,7 @@ public sealed unsafe class PagesMethodTests
         Assert.Equal("none (ENODATA: loaded without :pages)", File.ReadAllText("/sys/class/misc/memphys0/pages").Trim());
 
         MemphysException e = Assert.Throws<MemphysException>(() => dev.SetMethod(MappingMethod.Pages));
-        Assert.Equal(Interop.Errors.EOPNOTSUPP, e.Errno);
+        Assert.Equal(Interop.Errors.EOPNOTSUPP, ((IMemphysError)e).Errno);
         Assert.Contains("regions=SIZE@BASE:pages", e.Message, StringComparison.Ordinal);
 
         (int code, _, string message) = CliRunner.Run(["map", "--device", DeviceEnvironment.DevicePath, "--method", "pages",
@@ -118,7 +118,7 @@ public sealed unsafe class PagesMethodTests
             Assert.Contains(ModuleReload.KernelLogSince(log), l => l.Contains("the pages option needs the wb memory type", StringComparison.Ordinal));
 
             // 4 KiB short of the harness's region: not whole 2 MiB subsections, which memremap_pages() needs.
-            ulong size = harness.RegionSize - (ulong)Page;
+            long size = harness.RegionSize - Page;
             Assert.Equal("OK", ModuleReload.Load($"regions={size}@0x{harness.PhysicalBase:x}:pages"));
             using MemphysDevice dev = DeviceEnvironment.Open();
             MemphysInfo info = dev.GetInfo();
@@ -148,7 +148,7 @@ public sealed unsafe class PagesMethodTests
         dev.SetMaxFaultSize(FaultSize.Pte);
         dev.SetFaultAround(1); // FaultAroundTests cover the pages method's fault-around
 
-        long offset = (long)info.RegionSize / 2 + 5 * Page;
+        long offset = info.RegionSize / 2 + 5 * Page;
         using MemphysMapping map = dev.Map(offset, 64 * Page);
         Assert.False(map.IsPfnMap, "a pages mapping must not be VM_PFNMAP");
         for (long page = 0; page < 64; page++)
@@ -177,30 +177,30 @@ public sealed unsafe class PagesMethodTests
 
     [DeviceTheory]
     [MemberData(nameof(HugeSizes))]
-    public void AnAlignedBlockTakesOneFaultOfTheLargestEntryTheKernelInserts(ulong size) => WithPages(() =>
+    public void AnAlignedBlockTakesOneFaultOfTheLargestEntryTheKernelInserts(long size) => WithPages(() =>
     {
         using MemphysDevice dev = OpenWith(MappingMethod.Pages);
         MemphysInfo info = dev.GetInfo();
-        Assert.SkipWhen(info.RegionSize < size || info.PhysicalBase % size != 0,
+        Assert.SkipWhen(info.RegionSize < size || info.PhysicalBase % (ulong)size != 0,
             $"the region ({info.RegionSize:x} at {info.PhysicalBase:x}) holds no aligned {MemphysDevice.FormatSize(size)} block");
-        ulong entry = PagesEntrySizes(info).Where(s => s <= size).Max();
+        long entry = PagesEntrySizes(info).Where(s => s <= size).Max();
         dev.SetMaxFaultSize(entry);
         dev.SetFaultAround(1);
 
-        using MemphysMapping map = dev.Map(0, (long)size, alignment: size);
+        using MemphysMapping map = dev.Map(0, size, alignment: size);
         map.Pointer[12345] = 1;
         MemphysStats stats = dev.GetStats();
         Assert.Equal(entry == FaultSize.Pud ? 1UL : 0UL, stats.PudFaults);
         Assert.Equal(entry == FaultSize.Pmd ? 1UL : 0UL, stats.PmdFaults);
         Assert.Equal(entry == FaultSize.Pte ? 1UL : 0UL, stats.PteFaults);
-        long pages = (long)entry / Page;
+        long pages = entry / Page;
         long first = 12345 / Page / pages * pages;
         AssertFrames(dev, map, [first, first + pages / 2, first + pages - 1], entry, $"{MemphysDevice.FormatSize(entry)} entry");
 
         // The first 2 MiB written: one fault per entry, the first one's included.
         long touched = 512 * Page;
         map.TouchPages(0, touched, write: true);
-        Assert.Equal((ulong)Math.Max(1, touched / (long)entry), dev.GetStats().TotalFaults);
+        Assert.Equal((ulong)Math.Max(1, touched / entry), dev.GetStats().TotalFaults);
     });
 
     /// <summary>
@@ -213,22 +213,22 @@ public sealed unsafe class PagesMethodTests
     {
         using MemphysDevice dev = OpenWith(MappingMethod.Pages);
         MemphysInfo info = dev.GetInfo();
-        Assert.SkipWhen(info.RegionSize < FaultSize.Pud || info.PhysicalBase % FaultSize.Pud != 0,
+        Assert.SkipWhen(info.RegionSize < FaultSize.Pud || info.PhysicalBase % (ulong)FaultSize.Pud != 0,
             $"the region ({info.RegionSize:x} at {info.PhysicalBase:x}) holds no aligned 1 GiB block");
-        ulong entry = PagesEntrySizes(info).Max();
+        long entry = PagesEntrySizes(info).Max();
         dev.SetMaxFaultSize(entry);
         dev.SetFaultAround(1);
-        using MemphysMapping map = dev.Map(0, (long)FaultSize.Pud, alignment: FaultSize.Pud);
-        for (long offset = 0; offset < (long)FaultSize.Pud; offset += (long)FaultSize.Pmd)
+        using MemphysMapping map = dev.Map(0, FaultSize.Pud, alignment: FaultSize.Pud);
+        for (long offset = 0; offset < FaultSize.Pud; offset += FaultSize.Pmd)
         {
             map.Pointer[offset] = 1;
         }
 
         MemphysStats stats = dev.GetStats();
-        ulong per2M = FaultSize.Pud / FaultSize.Pmd;
+        const ulong per2M = FaultSize.Pud / FaultSize.Pmd;
         Assert.Equal((entry == FaultSize.Pte ? per2M : 0, entry == FaultSize.Pmd ? per2M : 0, entry == FaultSize.Pud ? 1UL : 0),
             (stats.PteFaults, stats.PmdFaults, stats.PudFaults));
-        long last = (long)(FaultSize.Pud / (ulong)Page) - 1;
+        long last = FaultSize.Pud / Page - 1;
         AssertFrames(dev, map, entry == FaultSize.Pte ? [0, 512] : [0, 512, last], entry, $"{SizeName(entry)} entries of 1 GiB");
     });
 
@@ -297,7 +297,7 @@ public sealed unsafe class PagesMethodTests
     public void AnODirectReadFromABlockDeviceFillsAPagesMappingByteExact() => WithPages(() =>
     {
         using MemphysDevice dev = DeviceEnvironment.Open();
-        long bytes = (long)Math.Min(dev.GetInfo().RegionSize, 1UL << 30);
+        long bytes = Math.Min(dev.GetInfo().RegionSize, 1L << 30);
         string image = "/tmp/memphys-odirect.img";
         string loop = AttachLoop(image, bytes);
         try

@@ -38,7 +38,7 @@ public sealed unsafe class SyncTests
             using MemphysDevice dev = MemphysDevice.Open(DeviceEnvironment.DevicePath);
             MemphysInfo info = dev.GetInfo();
             Assert.Equal(caching, info.Caching);
-            foreach ((ulong offset, ulong length) in Ranges(info.RegionSize))
+            foreach ((ulong offset, ulong length) in Ranges((ulong)info.RegionSize))
             {
                 foreach (SyncDirection direction in Enum.GetValues<SyncDirection>())
                 {
@@ -128,7 +128,7 @@ public sealed unsafe class SyncTests
     {
         using MemphysDevice dev = MemphysDevice.Open(DeviceEnvironment.DevicePath);
         (int errno, Func<MemphysDevice, ulong, int> run) = Cases[name];
-        int got = run(dev, dev.GetInfo().RegionSize);
+        int got = run(dev, (ulong)dev.GetInfo().RegionSize);
         Assert.True(got == errno, $"{name}: expected {Interop.Errors.Name(errno)}, got {(got == 0 ? "success" : Interop.Errors.Name(got))}");
     }
 
@@ -136,12 +136,12 @@ public sealed unsafe class SyncTests
     public void TheLibrarySaysWhyARangeIsRefused()
     {
         using MemphysDevice dev = MemphysDevice.Open(DeviceEnvironment.DevicePath);
-        ulong size = dev.GetInfo().RegionSize;
-        var past = Assert.Throws<MemphysArgumentException>(() => dev.Sync((long)size - 1, 2, SyncDirection.ToDevice));
-        Assert.Equal(Interop.Errors.ERANGE, past.Errno);
+        long size = dev.GetInfo().RegionSize;
+        var past = Assert.Throws<MemphysArgumentException>(() => dev.Sync(size - 1, 2, SyncDirection.ToDevice));
+        Assert.Equal(Interop.Errors.ERANGE, ((IMemphysError)past).Errno);
         Assert.Contains("not wholly inside the region", past.Message);
         var empty = Assert.Throws<MemphysArgumentException>(() => dev.Sync(0, 0, SyncDirection.FromDevice));
-        Assert.Equal(Interop.Errors.EINVAL, empty.Errno);
+        Assert.Equal(Interop.Errors.EINVAL, ((IMemphysError)empty).Errno);
     }
 
     [DeviceFact]

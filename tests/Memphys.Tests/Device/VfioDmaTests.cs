@@ -84,7 +84,7 @@ public sealed class VfioDmaTests
             Assert.Equal(VfioRegionFlags.None, vfio.Device.GetRegionInfo(1).Flags);
             Assert.Equal(EduDevice.Identification, bar.Read32(0));
             MemphysArgumentException e = Assert.Throws<MemphysArgumentException>(() => vfio.Device.GetRegionInfo(info.RegionCount));
-            Assert.Equal(Native.Interop.Errors.EINVAL, e.Errno);
+            Assert.Equal(Native.Interop.Errors.EINVAL, ((IMemphysError)e).Errno);
             int reset = ErrnoOf(vfio.Device.Reset);
             VfioSupport.Record($"device {vfio.Address} group {vfio.Group.Number} flags {info.Flags} regions {info.RegionCount} irqs {info.IrqCount}; reset {(reset == 0 ? "OK" : Native.Interop.Errors.Name(reset))}");
             Assert.Equal((info.Flags & VfioDeviceFlags.Reset) != 0, reset == 0);

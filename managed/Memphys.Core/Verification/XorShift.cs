@@ -1,4 +1,4 @@
-namespace Memphys.Cli;
+namespace Memphys.Verification;
 
 /// <summary>Small deterministic PRNG (xorshift64*), seeded per worker.</summary>
 internal struct XorShift(ulong seed)
