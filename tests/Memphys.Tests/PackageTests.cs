@@ -36,10 +36,12 @@ public sealed class PackageTests
         Assert.Equal("MIT", Field("license"));
         Assert.Equal("expression", metadata.Elements().Single(e => e.Name.LocalName == "license").Attribute("type")?.Value);
         Assert.Equal("memphys contributors", Field("authors"));
-        // The project has no public address: no URL at all rather than a made-up one, and the readme says where
-        // the source comes from instead.
+        // The project has no public address: no URL at all rather than a made-up one. The readme says where the
+        // source comes from, and the SDK's source control information records the commit packed (no URL).
         Assert.Equal("", Field("projectUrl"));
-        Assert.DoesNotContain(metadata.Elements(), e => e.Name.LocalName == "repository");
+        XElement repository = Assert.Single(metadata.Elements(), e => e.Name.LocalName == "repository");
+        Assert.Null(repository.Attribute("url"));
+        Assert.Matches("^[0-9a-f]{40}$", (string?)repository.Attribute("commit") ?? "");
         Assert.True(Field("description").Length > 80, $"description: '{Field("description")}'");
         Assert.DoesNotContain("Package Description", Field("description"), StringComparison.Ordinal);
         Assert.Equal("README.md", Field("readme"));
