@@ -50,12 +50,14 @@ say() { printf '\n=== %s\n' "$*"; }
 # run_stage NAME FUNCTION [ARGS...]: one stage; prints the cases it tallied
 # as "stage NAME: N passed, N failed".  A stage must tally at least one case
 # (a stage that could not report counts as a failure).  STAGES=REGEX runs only
-# the stages whose name matches (e.g. STAGES='^persist 6\.1$'), and every
-# driver-check (the guests load its modules).
+# the stages whose name matches (e.g. STAGES='^persist 6\.1$'), and the
+# driver-check of each kernel whose module is not in RESULTS yet (the guests
+# load it; RESULTS=an earlier run's folder reuses its modules).
 run_stage() {
     local name=$1 passed=$PASSED failed=$FAILED
     shift
-    [[ -z ${STAGES:-} || $name == driver-check* || $name =~ $STAGES ]] || return 0
+    [[ -z ${STAGES:-} || $name =~ $STAGES ]] \
+        || [[ $name == driver-check* && ! -f $(module_of "${name#driver-check }") ]] || return 0
     "$@"
     ((PASSED + FAILED > passed + failed)) || { echo "$name: no result"; tally 0 1; }
     ((FAILED == failed)) || FAILED_STAGES+=("$name")
@@ -354,13 +356,15 @@ persist_other_kernel() {
 }
 
 # run-in-vm.sh --env words for persist-tests.sh: KERNEL's image, initramfs
-# (the harness's, with its 9p modules) and module, paths the guest sees
-# through its 9p root.
+# (the harness's, with its 9p modules; a snapshot, as run-in-vm.sh keeps of
+# its own: the shared cache's may be rebuilt meanwhile) and module, paths the
+# guest sees through its 9p root.
 persist_other_env() {
-    local kver root
+    local kver root initrd=$RESULTS/$1/kexec-initrd.cpio.gz
     kver=$(kernel_resolve "$1") && root=$(kernel_fetch "$kver" "$1") || return 1
-    printf '%s\n' "PERSIST_OTHER_IMAGE=$root/boot/vmlinuz-$kver" \
-        "PERSIST_OTHER_INITRD=$(tests/vm/initramfs.sh "$kver" "$root")" "PERSIST_OTHER_KO=$(module_of "$1")"
+    cp "$(tests/vm/initramfs.sh "$kver" "$root")" "$initrd" || return 1
+    printf '%s\n' "PERSIST_OTHER_IMAGE=$root/boot/vmlinuz-$kver" "PERSIST_OTHER_INITRD=$initrd" \
+        "PERSIST_OTHER_KO=$(module_of "$1")"
 }
 
 stage_persist() {
