@@ -91,13 +91,13 @@ mem_free_kib() {
     awk '/^MemFree:/ { free = $2 } /^ +count: / { pcp += $2 } END { print free + pcp * 4 }' /proc/meminfo /proc/zoneinfo
 }
 
-# The module's own memory at each size of BENCH_SCALING: MemFree before and
-# after loading memphys on a region of that size, without and with struct
+# The module's own memory at each size of BENCH_SCALING: free memory
+# (mem_free_kib) before and after loading memphys on a region of that size, without and with struct
 # pages (regions=SIZE@BASE:pages: ZONE_DEVICE memmap, 64 bytes per 4 KiB page),
 # in KiB per GiB.  The mapping's page tables are the bench's "PT KiB/GiB".
 module_memory() {
     local base=${MEMPHYS_REGIONS#*@} item gib plain pages free
-    echo "module memory: MemFree taken by loading memphys on one region, KiB per GiB (one sample each)"
+    echo "module memory: free memory (MemFree and the per-CPU free lists) taken by loading memphys on one region, KiB per GiB (one sample each)"
     printf '  %-6s %-16s %-16s %s\n' size "without pages" "with :pages" "struct pages per 4 KiB page"
     for item in ${BENCH_SCALING//,/ }; do
         gib=$(($(numfmt --from=iec "$item") >> 30))

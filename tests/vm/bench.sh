@@ -90,6 +90,7 @@ scaling_report() {
     mapfile -t files < <(for item in ${sizes//,/ }; do [[ ! -f $out/$item/scaling.json ]] || echo "$out/$item/scaling.json"; done)
     ((${#files[@]} > 0)) || return 0
     jq -rs --arg part table -f "$VM_DIR/scaling-report.jq" "${files[@]}" | column -t -s $'\t' | sed 's/^/  /'
+    jq -rs --arg part unsupported -f "$VM_DIR/scaling-report.jq" "${files[@]}" | sed 's/^/  /'
     echo "flatness: largest deviation of a size's per-GiB median from their median (goal: within 10 %)"
     jq -rs --arg part flatness -f "$VM_DIR/scaling-report.jq" "${files[@]}" | column -t -s $'\t' | sed 's/^/  /'
     echo "module memory: free memory (MemFree and the per-CPU free lists) taken by loading memphys on one region, KiB per GiB (one sample each)"

@@ -1,7 +1,8 @@
 # The scaling table of `make bench-scaling` (tests/vm/bench.sh) from the
 # `memphys bench --scaling SIZE --json` of each size's guest (jq -s, one file
 # per size, in size order), tab-separated rows: with --arg part table those
-# `memphys bench --scaling` prints for one guest; with flatness, the flatness
+# `memphys bench --scaling` prints for one guest (unsupported: the kinds that
+# could not run, one line each); with flatness, the flatness
 # over every size measured,
 # which one guest's report cannot give (BenchScaling.Flatness: the largest
 # deviation of a size's per-GiB median from the median of them; goal 10 %).
@@ -20,9 +21,11 @@ def figure: {mmapSeconds: "mmap", touch4kSeconds: "touch 4K", touch2mSeconds: "t
 [.[].scaling[]] as $points
 | if $part == "table" then
   (["kind", "size", "mmap/GiB", "touch 4K/GiB", "touch 2M/GiB", "PT KiB/GiB", "faults 4K (pte/pmd/pud)"] | join("\t")),
-  ($points[] | [.kind, "\(.length / 1073741824) GiB"] + (if .unsupported != null then ["unsupported: " + .unsupported]
-      else [(.perGiB.mmapSeconds | cell(ms)), (.perGiB.touch4kSeconds | cell(ms)), (.perGiB.touch2mSeconds | cell(ms)),
-            (.pageTableBytesPerGiB | cell(. / 1024 | round | tostring)), (.faults4k | faults)] end) | join("\t"))
+  ($points[] | select(.unsupported == null) | [.kind, "\(.length / 1073741824) GiB",
+      (.perGiB.mmapSeconds | cell(ms)), (.perGiB.touch4kSeconds | cell(ms)), (.perGiB.touch2mSeconds | cell(ms)),
+      (.pageTableBytesPerGiB | cell(. / 1024 | round | tostring)), (.faults4k | faults)] | join("\t"))
+  elif $part == "unsupported" then
+  ($points[] | select(.unsupported != null) | "\(.kind) \(.length / 1073741824) GiB: unsupported: \(.unsupported)")
   else
   (["kind", "figure", "deviation", "goal"] | join("\t")),
   ($points | group_by(.kind) | sort_by(.[0].kind as $k | $points | map(.kind) | index($k))[] as $group
