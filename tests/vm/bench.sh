@@ -62,16 +62,39 @@ scaling_layout() {
 
 host_available_gib() { awk '/^MemAvailable:/ { print int($2 / 1048576) }' /proc/meminfo; }
 
-# Waits (up to BENCH_HOST_WAIT seconds, 900) until the host has the guest's
-# RAM (GIB) plus 1 GiB for QEMU available; fails saying so otherwise.
+# GiB that the QEMU guests already running may still take from the host: for
+# each, its -m less what it holds now (a guest's RAM becomes resident as it is
+# touched, so a guest that started small grows later).
+guests_growth_gib() {
+    local pid mem unit rss kib=0 args
+    for pid in $(pgrep -x 'qemu-system-.*' || true); do
+        args=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || continue
+        mem=$(sed -nE 's/.* -m ([0-9]+)([MG]?) .*/\1 \2/p' <<<"$args")
+        [[ -n $mem ]] || continue
+        read -r mem unit <<<"$mem"
+        [[ $unit == G ]] && mem=$((mem * 1048576)) || mem=$((mem * 1024))
+        rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null) || continue
+        ((mem <= ${rss:-0})) || kib=$((kib + mem - rss))
+    done
+    echo $((kib / 1048576))
+}
+
+# What the host can give a new guest: available memory less the running
+# guests' growth.
+host_room_gib() { echo $(($(host_available_gib) - $(guests_growth_gib))); }
+
+# Waits (up to BENCH_HOST_WAIT seconds, 900) until the host has room
+# (host_room_gib) for the guest's RAM (GIB) plus 1 GiB for QEMU; fails saying
+# so otherwise, rather than letting the host's OOM killer end this guest or
+# another engineer's.
 wait_for_host_memory() {
     local need=$(($1 + 1)) waited=0
-    while (($(host_available_gib) < need)); do
+    while (($(host_room_gib) < need)); do
         if ((waited >= ${BENCH_HOST_WAIT:-900})); then
-            log "the host has $(host_available_gib) GiB available, the guest needs $need GiB: not measured"
+            log "the host has room for $(host_room_gib) GiB ($(host_available_gib) GiB available, running guests may take $(guests_growth_gib) GiB more), the guest needs $need GiB: not measured"
             return 1
         fi
-        ((waited > 0)) || log "waiting for $need GiB of host memory ($(host_available_gib) GiB available)"
+        ((waited > 0)) || log "waiting for $need GiB of host memory ($(host_available_gib) GiB available, running guests may take $(guests_growth_gib) GiB more)"
         sleep 15
         waited=$((waited + 15))
     done
