@@ -124,6 +124,9 @@ scaling_report() {
 # The scaling run: a guest per size of BENCH_SCALING, then scaling.txt.
 scaling_run() {
     local kernel=$1 out=$2 item gib status=0
+    # Every size loads the same module: a rebuild meanwhile cannot change it.
+    cp "${MEMPHYS_MODULE:-$REPO_ROOT/driver/memphys.ko}" "$out/memphys.ko"
+    export MEMPHYS_MODULE=$out/memphys.ko
     for item in ${BENCH_SCALING//,/ }; do
         gib=$(($(numfmt --from=iec "$item") >> 30))
         [[ $gib -ge 1 && $item == "${gib}G" ]] || die "BENCH_SCALING=$BENCH_SCALING: want sizes of whole GiB (1G,2G,4G,8G)"
