@@ -368,13 +368,13 @@ persist_other_env() {
 }
 
 stage_persist() {
-    local kernel=$1 last=$2 out=$RESULTS/$1/persist status=0 phase dmesg how="kexec -s -l" other="" word
-    local -a args=() env=()
+    local kernel=$1 last=$2 out=$RESULTS/$1/persist status=0 phase dmesg how="kexec -s -l" other="" words word
+    local -a args=()
     ((last < 4)) || other=$(persist_other_kernel "$kernel")
     if [[ -n $other ]]; then
         how="kexec -s -l into $other, kexec -l --mem-max back into $kernel, warm reset"
-        mapfile -t env < <(persist_other_env "$other")
-        for word in "${env[@]}"; do args+=(--env "$word"); done
+        words=$(persist_other_env "$other") || { echo "guest: cannot prepare the kexec into $other"; tally 0 1; return 0; }
+        while read -r word; do args+=(--env "$word"); done <<<"$words"
     elif ((last == 4)); then how+=", kexec -l --mem-max, warm reset"; fi
     say "persistence in a $kernel guest: $((last - 1)) reboot(s): $how"
     require_module "$kernel" || return 0
