@@ -60,7 +60,7 @@ demo: driver managed probe ## boot a $(KERNEL) guest with 1 GiB reserved and sho
 bench: driver managed probe ## memphys bench in a $(KERNEL) guest: its methods against anon, hugetlbfs, /dev/mem, device-dax -> results/bench/$(KERNEL)/ [BENCH_LENGTH=1G]
 	tests/vm/bench.sh $(KERNEL)
 
-bench-scaling: driver managed probe ## mmap/first-touch cost, page tables and module memory per GiB over 1, 2, 4, 8, 12 GiB regions -> results/bench/$(KERNEL)-scaling/
+bench-scaling: driver managed probe ## mmap/first-touch cost, page tables and module memory per GiB over 1, 2, 4, 8, 12 GiB regions, a guest per size -> results/bench/$(KERNEL)-scaling/
 	BENCH_SCALING=$${BENCH_SCALING:-1G,2G,4G,8G,12G} BENCH_ROUNDS=$${BENCH_ROUNDS:-3} tests/vm/bench.sh $(KERNEL)
 
 publish: $(CLI_FILE) ## the CLI as one self-contained file (managed/publish/memphys, no SDK needed to run)

@@ -7,7 +7,7 @@
 # own, the whole-region cases over 8 GiB (one kernel), data across kexec and a
 # warm reset; then the install and 32-bit stages (with 6.1) and the arm64 stages
 # (tests/arm64/stages.sh).  docs/testing.md describes every stage.
-#   tests/run-tests.sh [KERNEL...]
+#   [STAGES=REGEX] tests/run-tests.sh [KERNEL...]
 # Ends with one "N passed, N failed" line; exits non-zero on any failure.
 # A stage is one function (stage_*) that tallies its cases with the helpers of
 # tests/vm/lib.sh (verdict, check, tally, tally_result), and one run_stage
@@ -49,10 +49,15 @@ say() { printf '\n=== %s\n' "$*"; }
 
 # run_stage NAME FUNCTION [ARGS...]: one stage; prints the cases it tallied
 # as "stage NAME: N passed, N failed".  A stage must tally at least one case
-# (a stage that could not report counts as a failure).
+# (a stage that could not report counts as a failure).  STAGES=REGEX runs only
+# the stages whose name matches (e.g. STAGES='^persist 6\.1$'), and the
+# driver-check of each kernel whose module is not in RESULTS yet (the guests
+# load it; RESULTS=an earlier run's folder reuses its modules).
 run_stage() {
     local name=$1 passed=$PASSED failed=$FAILED
     shift
+    [[ -z ${STAGES:-} || $name =~ $STAGES ]] \
+        || [[ $name == driver-check* && ! -f $(module_of "${name#driver-check }") ]] || return 0
     "$@"
     ((PASSED + FAILED > passed + failed)) || { echo "$name: no result"; tally 0 1; }
     ((FAILED == failed)) || FAILED_STAGES+=("$name")
@@ -333,18 +338,50 @@ count_lines() {
 # regions (wb, wc, uc, wb with struct pages; KASLR avoids at most four memmap=
 # ranges) written by the PersistenceTests, then kexec -s -l, kexec -l
 # --mem-max and a warm reset, each boot verifying every byte and the
-# PersistentRecord.  The first kernel runs all four boots; the others the
-# short run (PERSIST_LAST_PHASE=2: one kexec -s -l), about 3 min each.
+# PersistentRecord.  The first kernel runs all four boots, its kexec -s -l
+# into another kernel of the run (persist_other_kernel: 6.12 under 6.1) and
+# its kexec -l --mem-max back, no boot more; the others the short run
+# (PERSIST_LAST_PHASE=2: one kexec -s -l into the same kernel), about 3 min
+# each.
 # shellcheck disable=SC2016 # '$' is memmap='s own
 PERSIST_MEMMAP='64M$0x100000000,64M$0x110000000,64M$0x120000000,64M$0x130000000'
+# The kernel the full persist run kexecs into: the first other x86-64
+# kernel of the run (not a debug build) whose module was built.
+persist_other_kernel() {
+    local kernel
+    for kernel in "${KERNELS[@]}"; do
+        [[ $kernel != "$1" && $(kernel_arch "$kernel") == amd64 && -f $(module_of "$kernel") ]] || continue
+        debug_kernel "$kernel" || { echo "$kernel"; return 0; }
+    done
+}
+
+# run-in-vm.sh --env words for persist-tests.sh: KERNEL's image, initramfs
+# (the harness's, with its 9p modules; a snapshot, as run-in-vm.sh keeps of
+# its own: the shared cache's may be rebuilt meanwhile) and module, paths the
+# guest sees through its 9p root.
+persist_other_env() {
+    local kver root initrd=$RESULTS/$1/kexec-initrd.cpio.gz
+    kver=$(kernel_resolve "$1") && root=$(kernel_fetch "$kver" "$1") || return 1
+    cp "$(tests/vm/initramfs.sh "$kver" "$root")" "$initrd" || return 1
+    printf '%s\n' "PERSIST_OTHER_IMAGE=$root/boot/vmlinuz-$kver" "PERSIST_OTHER_INITRD=$initrd" \
+        "PERSIST_OTHER_KO=$(module_of "$1")"
+}
+
 stage_persist() {
-    local kernel=$1 last=$2 out=$RESULTS/$1/persist status=0 phase dmesg how="kexec -s -l"
-    ((last < 4)) || how+=", kexec -l --mem-max, warm reset"
+    local kernel=$1 last=$2 out=$RESULTS/$1/persist status=0 phase dmesg how="kexec -s -l" other="" words word
+    local -a args=()
+    ((last < 4)) || other=$(persist_other_kernel "$kernel")
+    if [[ -n $other ]]; then
+        how="kexec -s -l into $other, kexec -l --mem-max back into $kernel, warm reset"
+        words=$(persist_other_env "$other") || { echo "guest: cannot prepare the kexec into $other"; tally 0 1; return 0; }
+        while read -r word; do args+=(--env "$word"); done <<<"$words"
+    elif ((last == 4)); then how+=", kexec -l --mem-max, warm reset"; fi
     say "persistence in a $kernel guest: $((last - 1)) reboot(s): $how"
     require_module "$kernel" || return 0
-    tests/vm/run-in-vm.sh --kernel "$kernel" --module "$(module_of "$kernel")" --out "$out" --allow-reset \
-        --memmap "$PERSIST_MEMMAP" --timeout "$(vm_timeout_of "$kernel")" --env "PERSIST_LAST_PHASE=$last" -- \
-        tests/guest/persist-tests.sh "$TEST_DLL" "$CLI_DLL" >"$out.log" 2>&1 || status=$?
+    # --no-module: each boot loads the module of the kernel it runs (persist-tests.sh).
+    tests/vm/run-in-vm.sh --kernel "$kernel" --module "$(module_of "$kernel")" --no-module --out "$out" --allow-reset \
+        --memmap "$PERSIST_MEMMAP" --timeout "$(vm_timeout_of "$kernel")" --env "PERSIST_LAST_PHASE=$last" \
+        ${args[@]+"${args[@]}"} -- tests/guest/persist-tests.sh "$TEST_DLL" "$CLI_DLL" >"$out.log" 2>&1 || status=$?
     report_retries "$out.log"
     grep -h '^memphys-vm: ' "$out.log" || true
     show_cases "$out/persist-cases.log"
@@ -357,7 +394,7 @@ stage_persist() {
         [[ -f $dmesg ]] || continue
         if klog_scan "$dmesg"; then tally 1 0; else tally 0 1; fi
     done
-    grep -E 'checked|record: generation [0-9]+,' "$out/persist-results.txt" 2>/dev/null | sed 's/^/guest: /' || true
+    grep -E 'booted|checked|record: generation [0-9]+,' "$out/persist-results.txt" 2>/dev/null | sed 's/^/guest: /' || true
 }
 
 main() {

@@ -14,6 +14,12 @@
 # PERSIST_LAST_PHASE (default 4, or 5 with PERSIST_PLAIN_KEXEC=1) ends the run
 # earlier: its phase verifies (or surveys) and writes nothing; 2 is the short
 # run (one kexec -s).
+# Across kernels: with PERSIST_OTHER_IMAGE, PERSIST_OTHER_INITRD and
+# PERSIST_OTHER_KO (another kernel of the matrix, its initramfs and its module
+# build) phase 1 kexecs into that kernel and phase 2 back into the first one,
+# so phase 2 verifies in the other kernel what the first wrote and phase 3 the
+# reverse.  Each boot loads the module whose vermagic is the running kernel's
+# (run-in-vm.sh --no-module: the harness's init would load the first kernel's).
 # The kexec command lines are the ones `memphys kexec-args --json` prints.
 # Results: persist-phaseN.xml, persist-cases.log (PASS/FAIL of the boots),
 # persist-results.txt (bytes verified per region), dmesg-phaseN.txt.
@@ -39,12 +45,26 @@ typed_regions() {
     (IFS=,; echo "${typed[*]}")
 }
 
+# The module built for the running kernel: MEMPHYS_KO or PERSIST_OTHER_KO.
+running_module() {
+    local ko
+    for ko in "${MEMPHYS_KO:?}" ${PERSIST_OTHER_KO:+"$PERSIST_OTHER_KO"}; do
+        [[ $(modinfo -F vermagic "$ko" | cut -d' ' -f1) != "$(uname -r)" ]] || { echo "$ko"; return 0; }
+    done
+    echo "persist: no module for $(uname -r): $MEMPHYS_KO ${PERSIST_OTHER_KO:-}" >&2
+    return 1
+}
+
 reload_typed() {
-    local _ regions
+    local _ regions ko
     regions=$(typed_regions)
-    for _ in {1..50}; do rmmod memphys 2>/dev/null && break; sleep 0.1; done
-    insmod "${MEMPHYS_KO:?}" "regions=$regions"
+    ko=$(running_module)
+    if [[ -d /sys/module/memphys ]]; then
+        for _ in {1..50}; do rmmod memphys 2>/dev/null && break; sleep 0.1; done
+    fi
+    insmod "$ko" "regions=$regions"
     say "memphys loaded with regions=$regions"
+    echo "phase $phase: booted $(uname -r), memphys $ko" >>"$out/persist-results.txt"
 }
 
 run_tests() {
@@ -62,10 +82,14 @@ handed_over_cmdline() {
 
 # kexec into phase NEXT with the command `memphys kexec-args` prints for HOW:
 # file (kexec -s -l), memmax (kexec -l --mem-max) or plain (kexec -l, its
-# --mem-max dropped: what the warning is about).
+# --mem-max dropped: what the warning is about).  Phase 1 boots the other
+# kernel where there is one, every other phase the first kernel.
 kexec_into() {
-    local next=$1 how=$2 json cmd
-    json=$(dotnet "$cli" kexec-args --kernel "${MEMPHYS_VM_KERNEL_IMAGE:?}" --initrd "${MEMPHYS_VM_INITRD:?}" \
+    local next=$1 how=$2 json cmd image=${MEMPHYS_VM_KERNEL_IMAGE:?} initrd=${MEMPHYS_VM_INITRD:?}
+    if ((phase == 1)) && [[ -n ${PERSIST_OTHER_IMAGE:-} ]]; then
+        image=$PERSIST_OTHER_IMAGE initrd=${PERSIST_OTHER_INITRD:?}
+    fi
+    json=$(dotnet "$cli" kexec-args --kernel "$image" --initrd "$initrd" \
         --cmdline "$(handed_over_cmdline)" --append "memphys_vm.phase=$next" --json)
     case $how in
         file)   cmd=$(jq -r .fileLoadCommand <<<"$json") ;;
@@ -78,7 +102,7 @@ kexec_into() {
         case_line FAIL "$how kexec load"
         return 1
     fi
-    case_line PASS "$how kexec load ($(jq -r '.kept | length' <<<"$json") ranges kept, mem-max $(jq -r .memMax <<<"$json"))"
+    case_line PASS "$how kexec load of $(basename "$image") ($(jq -r '.kept | length' <<<"$json") ranges kept, mem-max $(jq -r .memMax <<<"$json"))"
     dmesg >"$out/dmesg-phase$phase.txt"
     sync
     kexec -e

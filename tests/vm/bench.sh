@@ -11,8 +11,9 @@
 # (shift=0,sleep=off: under TCG the guest clock counts instructions, 1 ns
 # each, so the load of a shared host does not show in the figures; set it
 # empty for wall-clock time), BENCH_SCALING (e.g. 1G,2G,4G,8G,12G: the
-# scaling run instead, to results/bench/<kernel>-scaling/; BENCH_ANON_MAX_GIB
-# caps its anonymous-memory room, BENCH_SCALING_KINDS its kinds).
+# scaling run instead, a guest per size, to results/bench/<kernel>-scaling/;
+# BENCH_ANON_MAX_GIB, BENCH_SYSTEM_GIB, BENCH_HOST_WAIT and BENCH_SCALING_KINDS
+# below).
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
@@ -45,37 +46,123 @@ layout() {
     fi
 }
 
-# BENCH_SCALING=1G,2G,4G,8G,12G: one region of the largest size; the guest
-# RAM leaves room for anonymous mappings of half of it, at most
-# BENCH_ANON_MAX_GIB (2; larger ones report themselves unsupported): the host
-# has to hold the guest's RAM too, the whole region once it is touched.
+# BENCH_SCALING=1G,2G,4G,8G,12G: one guest per size, each only as large as
+# that size needs: the region, BENCH_SYSTEM_GIB (2: q35 puts that much below
+# 4 GiB) for the system and .NET, and room for the anonymous kind when the
+# size is at most BENCH_ANON_MAX_GIB (2; larger ones report themselves
+# unsupported).  The host holds the region once a kind touches it, and gives
+# it back when the guest ends: a 17 GiB guest for every size was OOM-killed on
+# the shared 24 GiB host.  Sets MEMMAP and MEM for GIB.
 scaling_layout() {
-    local largest=0 item gib anon
+    local gib=$1 anon=0
+    ((gib > ${BENCH_ANON_MAX_GIB:-2})) || anon=$gib
+    MEMMAP="${gib}G\$${REGION_BASE}"
+    MEM="$((gib + anon + ${BENCH_SYSTEM_GIB:-2}))G"
+}
+
+host_available_gib() { awk '/^MemAvailable:/ { print int($2 / 1048576) }' /proc/meminfo; }
+
+# GiB that the QEMU guests already running may still take from the host: for
+# each, its -m less what it holds now (a guest's RAM becomes resident as it is
+# touched, so a guest that started small grows later).
+guests_growth_gib() {
+    local pid mem unit rss kib=0 args
+    for pid in $(pgrep -x 'qemu-system-.*' || true); do
+        args=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || continue
+        mem=$(sed -nE 's/.* -m ([0-9]+)([MG]?) .*/\1 \2/p' <<<"$args")
+        [[ -n $mem ]] || continue
+        read -r mem unit <<<"$mem"
+        [[ $unit == G ]] && mem=$((mem * 1048576)) || mem=$((mem * 1024))
+        rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null) || continue
+        ((mem <= ${rss:-0})) || kib=$((kib + mem - rss))
+    done
+    echo $((kib / 1048576))
+}
+
+# What the host can give a new guest: available memory less the running
+# guests' growth.
+host_room_gib() { echo $(($(host_available_gib) - $(guests_growth_gib))); }
+
+# Waits (up to BENCH_HOST_WAIT seconds, 900) until the host has room
+# (host_room_gib) for the guest's RAM (GIB) plus 1 GiB for QEMU; fails saying
+# so otherwise, rather than letting the host's OOM killer end this guest or
+# another engineer's.
+wait_for_host_memory() {
+    local need=$(($1 + 1)) waited=0
+    while (($(host_room_gib) < need)); do
+        if ((waited >= ${BENCH_HOST_WAIT:-900})); then
+            log "the host has room for $(host_room_gib) GiB ($(host_available_gib) GiB available, running guests may take $(guests_growth_gib) GiB more), the guest needs $need GiB: not measured"
+            return 1
+        fi
+        ((waited > 0)) || log "waiting for $need GiB of host memory ($(host_available_gib) GiB available, running guests may take $(guests_growth_gib) GiB more)"
+        sleep 15
+        waited=$((waited + 15))
+    done
+}
+
+# scaling.txt from the guests' scaling.json and module-memory.txt (OUT/SIZE/):
+# the table of memphys bench --scaling, the flatness over every size measured
+# and the module's memory.
+scaling_report() {
+    local out=$1 sizes=$2 item files
+    echo "clock: ${VM_ICOUNT:+TCG -icount $VM_ICOUNT (guest time = executed instructions)}"
+    echo "scaling: cost per GiB, ms, median [min-max] of $BENCH_ROUNDS rounds interleaved across kinds, one guest per size ('!': spread above 10 %)"
+    for item in ${sizes//,/ }; do
+        [[ -f $out/$item/scaling.json ]] || echo "  $item: not measured (see the log)"
+    done
+    mapfile -t files < <(for item in ${sizes//,/ }; do [[ ! -f $out/$item/scaling.json ]] || echo "$out/$item/scaling.json"; done)
+    ((${#files[@]} > 0)) || return 0
+    jq -rs --arg part table -f "$VM_DIR/scaling-report.jq" "${files[@]}" | column -t -s $'\t' | sed 's/^/  /'
+    jq -rs --arg part unsupported -f "$VM_DIR/scaling-report.jq" "${files[@]}" | sed 's/^/  /'
+    echo "flatness: largest deviation of a size's per-GiB median from their median (goal: within 10 %)"
+    jq -rs --arg part flatness -f "$VM_DIR/scaling-report.jq" "${files[@]}" | column -t -s $'\t' | sed 's/^/  /'
+    echo "module memory: free memory (MemFree and the per-CPU free lists) taken by loading memphys on one region, KiB per GiB (one sample each)"
+    sed -n 2p "${files[0]%/*}/module-memory.txt"
+    for item in ${sizes//,/ }; do sed -n 3p "$out/$item/module-memory.txt" 2>/dev/null || true; done
+}
+
+# The scaling run: a guest per size of BENCH_SCALING, then scaling.txt.
+scaling_run() {
+    local kernel=$1 out=$2 item gib status=0
+    # Every size loads the same module: a rebuild meanwhile cannot change it.
+    cp "${MEMPHYS_MODULE:-$REPO_ROOT/driver/memphys.ko}" "$out/memphys.ko"
+    export MEMPHYS_MODULE=$out/memphys.ko
     for item in ${BENCH_SCALING//,/ }; do
         gib=$(($(numfmt --from=iec "$item") >> 30))
-        [[ $gib -gt $largest ]] && largest=$gib
+        [[ $gib -ge 1 && $item == "${gib}G" ]] || die "BENCH_SCALING=$BENCH_SCALING: want sizes of whole GiB (1G,2G,4G,8G)"
+        scaling_layout "$gib"
+        rm -rf "${out:?}/$item"
+        wait_for_host_memory "${MEM%G}" || { status=1; continue; }
+        bench_guest "$kernel" "$out/$item" --env "BENCH_SCALING=$item" || status=1
     done
-    [[ $largest -ge 1 ]] || die "BENCH_SCALING=$BENCH_SCALING: want sizes of whole GiB (1G,2G,4G,8G)"
-    MEMMAP="${largest}G\$${REGION_BASE}"
-    anon=$((largest / 2))
-    ((anon <= ${BENCH_ANON_MAX_GIB:-2})) || anon=${BENCH_ANON_MAX_GIB:-2}
-    MEM="$((largest + anon + 3))G"
+    scaling_report "$out" "$BENCH_SCALING" | tee "$out/scaling.txt"
+    return "$status"
+}
+
+# One guest of MEM with MEMMAP running tests/guest/bench.sh into OUT.
+bench_guest() {
+    local kernel=$1 out=$2
+    shift 2
+    log "guest: --mem $MEM --memmap '$MEMMAP' -> $out"
+    "$VM_DIR/run-in-vm.sh" --kernel "$kernel" --mem "$MEM" --memmap "$MEMMAP" --timeout 3600 --out "$out" \
+        --env "BENCH_SCALING_KINDS=${BENCH_SCALING_KINDS:-}" --env "BENCH_LENGTH=$BENCH_LENGTH" --env "BENCH_WINDOW=$BENCH_WINDOW" --env "BENCH_ROUNDS=$BENCH_ROUNDS" \
+        --env "BENCH_CLOCK=${VM_ICOUNT:+TCG -icount $VM_ICOUNT (guest time = executed instructions)}" \
+        "$@" -- "$REPO_ROOT/tests/guest/bench.sh"
 }
 
 main() {
     local kernel=${1:-$(kernel_default)} out
     out=${BENCH_OUT:-$REPO_ROOT/results/bench/$kernel${BENCH_SCALING:+-scaling}}
-    if [[ -n ${BENCH_SCALING:-} ]]; then scaling_layout; else layout; fi
     mkdir -p "$out"
     log "bench on $kernel: ${BENCH_SCALING:-$BENCH_LENGTH, window $BENCH_WINDOW}, $BENCH_ROUNDS rounds -> $out"
-    log "guest: --mem $MEM --memmap '$MEMMAP'"
-    "$VM_DIR/run-in-vm.sh" --kernel "$kernel" --mem "$MEM" --memmap "$MEMMAP" \
-        --timeout 3600 --out "$out" \
-        --env "BENCH_SCALING=${BENCH_SCALING:-}" --env "BENCH_SCALING_KINDS=${BENCH_SCALING_KINDS:-}" --env "BENCH_LENGTH=$BENCH_LENGTH" --env "BENCH_WINDOW=$BENCH_WINDOW" --env "BENCH_ROUNDS=$BENCH_ROUNDS" \
-        --env "BENCH_CLOCK=${VM_ICOUNT:+TCG -icount $VM_ICOUNT (guest time = executed instructions)}" \
-        -- "$REPO_ROOT/tests/guest/bench.sh"
-    if [[ -n ${BENCH_SCALING:-} ]]; then log "table: $out/scaling.txt"
-    else log "table: $out/bench.txt, JSON: $out/bench.json, chart: $out/bench.svg"; fi
+    if [[ -n ${BENCH_SCALING:-} ]]; then
+        scaling_run "$kernel" "$out"
+        log "table: $out/scaling.txt"
+        return
+    fi
+    layout
+    bench_guest "$kernel" "$out"
+    log "table: $out/bench.txt, JSON: $out/bench.json, chart: $out/bench.svg"
 }
 
 main "$@"
