@@ -101,7 +101,10 @@ static bool memphys_pages_order_ok(struct memphys_region *r,
 /* MEMPHYS_FAULT_* a pages mapping of @r can take. */
 u32 memphys_pages_fault_sizes(struct memphys_region *r)
 {
-	u32 sizes = MEMPHYS_FAULT_4K;
+	u32 sizes = 0;
+
+	if (memphys_pages_order_ok(r, 0))
+		sizes |= MEMPHYS_FAULT_4K;
 
 	if (memphys_pages_order_ok(r, PMD_SHIFT - PAGE_SHIFT))
 		sizes |= MEMPHYS_FAULT_2M;
@@ -261,65 +264,87 @@ static void memphys_pages_lend(struct memphys_region *r)
 
 /*
  * Insert the pages of [@addr, @end), @pfn first, as referenced, rmapped
- * entries of the area's protection (vm_page_prot, as the faulting entry's:
- * write-back, the only type of a pages region), leaving present entries
- * alone; return how many were inserted.
+ * entries of the area's protection (vm_page_prot: write-back, the only
+ * type of a pages region, as vmf_insert_page_mkwrite() gives the faulting
+ * page), leaving present entries alone.  Return how many were inserted,
+ * whether @fault was among them in @faulted, and where it stopped (@end
+ * unless an error other than a present entry cut it short) in @stop.
  */
 static unsigned long memphys_pages_insert_range(struct vm_area_struct *vma,
 						unsigned long addr,
 						unsigned long end,
-						unsigned long pfn)
+						unsigned long pfn,
+						unsigned long fault,
+						bool *faulted,
+						unsigned long *stop)
 {
 	struct page *pages[MEMPHYS_PAGES_AROUND_BATCH];
 	unsigned long count = 0;
 
+	*faulted = false;
 	while (addr < end) {
 		unsigned long n = min_t(unsigned long, (end - addr) >> PAGE_SHIFT,
 					MEMPHYS_PAGES_AROUND_BATCH);
-		unsigned long i, left = n;
+		unsigned long i, left = n, done;
 		int ret;
 
 		for (i = 0; i < n; i++)
 			pages[i] = pfn_to_page(pfn + i);
 		ret = vm_insert_pages(vma, addr, pages, &left);
-		count += n - left;
+		done = n - left;
+		count += done;
+		if (fault >= addr && fault < addr + (done << PAGE_SHIFT))
+			*faulted = true;
 		if (ret && ret != -EBUSY)
 			break;
 		/* -EBUSY: the first page left is mapped already: skip it. */
-		i = n - left + (ret ? 1 : 0);
+		i = done + (ret ? 1 : 0);
 		addr += i << PAGE_SHIFT;
 		pfn += i;
 	}
+	*stop = min(addr, end);
 	return count;
 }
-#endif
 
 /*
- * Fault-around of a pages mapping: the fault method's window.  Up to 6.14
- * its 4 KiB entries are devmap entries, which take no reference or rmap,
- * copied by the fault method's walk.  From 6.15 they are referenced,
- * rmapped pages, which only the kernel's own insertion makes: then only a
- * region of 4 KiB folios (folio=4K) gets here, and its areas are
- * VM_MIXEDMAP so that vm_insert_pages() may run in the fault handler.
+ * A 4 KiB fault with fault-around in a region of 4 KiB folios (6.15+):
+ * the whole window, the faulting page included, in one batch under one
+ * page table lock.  The faulting entry gets the area's protection as the
+ * others (writable in a writable shared area; the CPU sets its dirty bit
+ * on the write that faulted).  False if there is no window or the batch
+ * stopped before the faulting page: then it is inserted on its own.
  */
-static void memphys_pages_around(struct vm_fault *vmf,
+static bool memphys_pages_around(struct vm_fault *vmf,
 				 struct memphys_region *r, unsigned long pfn)
 {
-#if MEMPHYS_PAGES_EXACT_FOLIO
 	unsigned long addr = vmf->address & PAGE_MASK;
-	unsigned long start, end, count;
+	unsigned long start, end, stop, count;
+	bool faulted;
 
-	if (!memphys_fault_around_window(vmf, r, &start, &end))
-		return;
-	count = memphys_pages_insert_range(vmf->vma, start, addr,
-					   pfn - ((addr - start) >> PAGE_SHIFT));
-	count += memphys_pages_insert_range(vmf->vma, addr + PAGE_SIZE, end,
-					    pfn + 1);
-	atomic64_add(count, &r->stats.prefaulted);
-#else
-	memphys_fault_around(vmf, r, pfn);
-#endif
+	if (r->pages->folio_order ||
+	    !memphys_fault_around_window(vmf, r, &start, &end))
+		return false;
+	count = memphys_pages_insert_range(vmf->vma, start, end,
+					   pfn - ((addr - start) >> PAGE_SHIFT),
+					   addr, &faulted, &stop);
+	atomic64_add(count - faulted, &r->stats.prefaulted);
+	if (stop <= addr)
+		return false;
+	atomic64_inc(&r->stats.pte_faults);
+	return true;
 }
+#else
+/*
+ * Up to 6.14 a pages mapping's 4 KiB entries are devmap entries, which
+ * take no reference or rmap: the fault method's fault-around copies the
+ * faulting one, after it.
+ */
+static bool memphys_pages_around(struct vm_fault *vmf,
+				 struct memphys_region *r, unsigned long pfn)
+{
+	return false;
+}
+#endif
 
 /*
  * From 6.15, a pages mapping of a region of large folios takes entries of
@@ -375,11 +400,15 @@ static vm_fault_t memphys_pages_fault(struct vm_fault *vmf)
 	 */
 	if (pfn == -1UL || !memphys_pages_order_ok(r, 0))
 		return VM_FAULT_SIGBUS;
+	/* 6.15+, 4 KiB folios: the faulting page is one of the window's. */
+	if (memphys_pages_around(vmf, r, pfn))
+		return VM_FAULT_NOPAGE;
 	ret = memphys_pages_insert_pte(vmf, pfn,
 				       vmf->flags & FAULT_FLAG_WRITE);
 	if (ret == VM_FAULT_NOPAGE) {
 		atomic64_inc(&r->stats.pte_faults);
-		memphys_pages_around(vmf, r, pfn);
+		if (!MEMPHYS_PAGES_EXACT_FOLIO)
+			memphys_fault_around(vmf, r, pfn);
 	}
 	return ret;
 }
