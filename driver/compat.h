@@ -293,7 +293,9 @@ static inline void memphys_page_clear_reserved(struct page *page)
  * within one folio: the region's pages are made folios of the largest huge
  * size its alignment allows (vmemmap_shift, as device-dax does for its
  * align), and huge entries are inserted up to that size (6.12-6.14) or of
- * exactly that size (6.15+).  4 KiB entries work with any folio size.
+ * exactly that size (6.15+).  4 KiB devmap entries work with any folio size;
+ * from 6.15 a 4 KiB entry is rmapped per page, so only in 4 KiB folios
+ * (folio=4K; memphys_pages.c refuses the rest, as device-dax does).
  *
  * 6.1 only offers huge faults to DAX inodes (vma_is_dax()), and 6.15+
  * offers 1 GiB ones only to DAX inodes and "special" areas; a misc

@@ -44,6 +44,7 @@ struct memphys_region {
 	struct memphys_counters stats;
 	struct memphys_pages *pages;	/* ZONE_DEVICE pages, or NULL */
 	u32 pages_errno;	/* 0, or why the region has no pages (E*) */
+	u64 pages_folio;	/* folio size asked for (folio=), or 0 */
 };
 
 /* What a region is made of: a regions= entry or a device-tree node. */
@@ -53,6 +54,7 @@ struct memphys_region_desc {
 	u64 size;
 	u32 caching;		/* MEMPHYS_CACHE_* */
 	bool pages;		/* ZONE_DEVICE pages wanted */
+	u64 folio;		/* their folio size (folio=), 0: the largest */
 	const char *name;	/* device name, or NULL for memphysN */
 	const char *source;	/* sysfs source: "regions=..." or "devicetree ..." */
 	struct device *dev;	/* platform device of a device-tree region */
@@ -93,6 +95,9 @@ unsigned long memphys_get_unmapped_area(struct file *file, unsigned long addr,
 u32 memphys_fault_sizes(void);
 u64 memphys_largest_fault_size(void);
 bool memphys_fault_around_valid(u64 pages);
+bool memphys_fault_around_window(struct vm_fault *vmf,
+				 struct memphys_region *r,
+				 unsigned long *start, unsigned long *end);
 void memphys_fault_around(struct vm_fault *vmf, struct memphys_region *r,
 			  unsigned long pfn);
 
@@ -143,6 +148,8 @@ void memphys_pages_mmap(struct vm_area_struct *vma, u64 max_fault,
 			u32 fault_around);
 #endif
 u32 memphys_pages_fault_sizes(struct memphys_region *r);
+int memphys_pages_check(struct memphys_region *r, unsigned long start,
+			u64 offset, u64 len, u64 max_fault);
 bool memphys_pages_vma(const struct vm_area_struct *vma);
 int memphys_pages_follow(struct vm_area_struct *vma, unsigned long address,
 			 unsigned long *pfn, pgprot_t *prot, bool *writable);
@@ -178,6 +185,13 @@ static inline void memphys_pages_mmap(struct vm_area_struct *vma,
 static inline u32 memphys_pages_fault_sizes(struct memphys_region *r)
 {
 	return MEMPHYS_FAULT_4K;
+}
+
+static inline int memphys_pages_check(struct memphys_region *r,
+				      unsigned long start, u64 offset,
+				      u64 len, u64 max_fault)
+{
+	return 0;
 }
 
 static inline bool memphys_pages_vma(const struct vm_area_struct *vma)

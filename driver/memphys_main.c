@@ -25,7 +25,7 @@
 static char *regions;
 module_param(regions, charp, 0444);
 MODULE_PARM_DESC(regions,
-		 "Reserved physical ranges to expose, SIZE@BASE[:wb|wc|uc][:pages][,...] with K/M/G suffixes, e.g. 1G@0x100000000:wc (reserve them with memmap=SIZE$BASE); the memory type of every mapping of the region, default wb; pages gives a wb region struct pages for the pages method");
+		 "Reserved physical ranges to expose, SIZE@BASE[:wb|wc|uc][:pages[:folio=4K|2M|1G]][,...] with K/M/G suffixes, e.g. 1G@0x100000000:wc (reserve them with memmap=SIZE$BASE); the memory type of every mapping of the region, default wb; pages gives a wb region struct pages for the pages method, in folios of the largest huge size its alignment allows or of the folio= size");
 
 static char *default_method = "remap";
 module_param(default_method, charp, 0444);
@@ -51,13 +51,26 @@ static unsigned int memphys_nr_regions;
 static void memphys_release_regions(void);
 
 /*
- * Parse "SIZE@BASE[:TYPE][:pages]" into @size, @base, @caching (default wb)
- * and @pages; -EINVAL when malformed.
+ * Parse "SIZE@BASE[:TYPE][:pages][:folio=4K|2M|1G]" into @size, @base,
+ * @caching (default wb), @pages and @folio (0: the largest the region
+ * allows); -EINVAL when malformed.
  */
-static int memphys_parse_one(const char *spec, u64 *size, u64 *base,
-			     u32 *caching, bool *pages)
+/* "4K", "2M" or "1G": the folio size asked for; -1 for anything else. */
+static u64 memphys_parse_folio(const char *s)
 {
-	char opt[8];
+	char *end;
+	u64 size = memparse(s, &end);
+
+	if (*end || (size != MEMPHYS_SIZE_4K && size != MEMPHYS_SIZE_2M &&
+		     size != MEMPHYS_SIZE_1G))
+		return -1ULL;
+	return size;
+}
+
+static int memphys_parse_one(const char *spec, u64 *size, u64 *base,
+			     u32 *caching, bool *pages, u64 *folio)
+{
+	char opt[12];
 	char *end;
 	size_t len;
 
@@ -70,6 +83,7 @@ static int memphys_parse_one(const char *spec, u64 *size, u64 *base,
 		return -EINVAL;
 	*caching = MEMPHYS_CACHE_WB;
 	*pages = false;
+	*folio = 0;
 	while (*end == ':') {
 		spec = end + 1;
 		len = strchrnul(spec, ':') - spec;
@@ -79,9 +93,13 @@ static int memphys_parse_one(const char *spec, u64 *size, u64 *base,
 		end = (char *)spec + len;
 		if (!strcmp(opt, "pages"))
 			*pages = true;
+		else if (str_has_prefix(opt, "folio="))
+			*folio = memphys_parse_folio(opt + 6);
 		else if (memphys_caching_parse(opt, caching))
 			return -EINVAL;
 	}
+	if (*folio == -1ULL || (*folio && !*pages))
+		return -EINVAL;
 	return *end == '\0' ? 0 : -EINVAL;
 }
 
@@ -90,8 +108,9 @@ static int memphys_add_region(const char *spec)
 	struct memphys_region_desc d = { .what = spec };
 	char source[64];
 
-	if (memphys_parse_one(spec, &d.size, &d.base, &d.caching, &d.pages)) {
-		pr_err("region \"%s\" is not SIZE@BASE[:wb|wc|uc][:pages] (e.g. 1G@0x100000000, 1G@0x100000000:wc or 1G@0x100000000:pages)\n",
+	if (memphys_parse_one(spec, &d.size, &d.base, &d.caching, &d.pages,
+			      &d.folio)) {
+		pr_err("region \"%s\" is not SIZE@BASE[:wb|wc|uc][:pages[:folio=4K|2M|1G]] (e.g. 1G@0x100000000, 1G@0x100000000:wc or 1G@0x100000000:pages:folio=4K)\n",
 		       spec);
 		return -EINVAL;
 	}
@@ -334,6 +353,7 @@ static int memphys_region_create_locked(const struct memphys_region_desc *d)
 		kfree(r);
 		return ret;
 	}
+	r->pages_folio = d->folio;
 	memphys_pages_setup(r, d->pages && !memphys_crypt_refuses_pages(r));
 	ret = memphys_region_register(r);
 	if (ret) {

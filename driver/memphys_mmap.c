@@ -107,6 +107,29 @@ static int memphys_prefault_pte(pte_t *pte, unsigned long addr, void *data)
 }
 
 /*
+ * The fault-around window of a 4 KiB fault: [@start, @end), the naturally
+ * aligned window of the area's fault-around pages that holds the faulting
+ * page, clipped to the area and the region.  False without one.
+ */
+bool memphys_fault_around_window(struct vm_fault *vmf,
+				 struct memphys_region *r,
+				 unsigned long *start, unsigned long *end)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	unsigned long span = memphys_vma_fault_around(vma) << PAGE_SHIFT;
+	unsigned long addr = vmf->address & PAGE_MASK;
+	u64 left = r->size - ((u64)vmf->pgoff << PAGE_SHIFT);
+
+	if (span <= PAGE_SIZE)
+		return false;
+	*start = max(ALIGN_DOWN(addr, span), vma->vm_start);
+	*end = min(ALIGN_DOWN(addr, span) + span, vma->vm_end);
+	if (left < *end - addr)
+		*end = addr + left;
+	return true;
+}
+
+/*
  * Fault-around, as do_fault_around() does for the page cache: after the
  * faulting page (@pfn, just mapped), map the free entries of the naturally
  * aligned window of the area's fault-around pages that holds it, clipped
@@ -122,20 +145,14 @@ void memphys_fault_around(struct vm_fault *vmf, struct memphys_region *r,
 			  unsigned long pfn)
 {
 	struct vm_area_struct *vma = vmf->vma;
-	unsigned long span = memphys_vma_fault_around(vma) << PAGE_SHIFT;
 	unsigned long addr = vmf->address & PAGE_MASK;
-	u64 left = r->size - ((u64)vmf->pgoff << PAGE_SHIFT);
 	struct memphys_prefault p = {
 		.vma = vma, .fault = addr, .fault_pfn = pfn,
 	};
 	unsigned long end;
 
-	if (span <= PAGE_SIZE)
+	if (!memphys_fault_around_window(vmf, r, &p.start, &end))
 		return;
-	p.start = max(ALIGN_DOWN(addr, span), vma->vm_start);
-	end = min(ALIGN_DOWN(addr, span) + span, vma->vm_end);
-	if (left < end - addr)
-		end = addr + left;
 	p.pfn = pfn - ((addr - p.start) >> PAGE_SHIFT);
 	/* Best effort: on failure the remaining pages fault one by one. */
 	apply_to_page_range(vma->vm_mm, p.start, end - p.start,
@@ -290,11 +307,14 @@ static int memphys_refuse(struct memphys_region *r, int err)
  * Stores the mapping's byte offset in the region in @offset.
  */
 static int memphys_mmap_check(struct memphys_region *r, u32 method,
-			      pgoff_t pgoff, u64 len, bool exec, bool cow,
-			      u64 *offset)
+			      unsigned long start, pgoff_t pgoff, u64 len,
+			      u64 max_fault, bool exec, bool cow, u64 *offset)
 {
 	if (check_shl_overflow((u64)pgoff, PAGE_SHIFT, offset) ||
 	    *offset >= r->size || len > r->size - *offset)
+		return memphys_refuse(r, -EINVAL);
+	if (method == MEMPHYS_METHOD_PAGES &&
+	    memphys_pages_check(r, start, *offset, len, max_fault))
 		return memphys_refuse(r, -EINVAL);
 	/* A data buffer is never code: refuse PROT_EXEC now and later. */
 	if (exec)
@@ -329,7 +349,8 @@ int memphys_mmap_prepare(struct vm_area_desc *desc)
 	u64 offset;
 	int ret;
 
-	ret = memphys_mmap_check(r, method, desc->pgoff, vma_desc_size(desc),
+	ret = memphys_mmap_check(r, method, desc->start, desc->pgoff,
+				 vma_desc_size(desc), max_fault,
 				 vma_desc_test(desc, VMA_EXEC_BIT), cow,
 				 &offset);
 	if (ret)
@@ -368,8 +389,9 @@ int memphys_mmap(struct file *file, struct vm_area_struct *vma)
 	u64 offset;
 	int ret;
 
-	ret = memphys_mmap_check(r, method, vma->vm_pgoff, len,
-				 vma->vm_flags & VM_EXEC, cow, &offset);
+	ret = memphys_mmap_check(r, method, vma->vm_start, vma->vm_pgoff, len,
+				 max_fault, vma->vm_flags & VM_EXEC, cow,
+				 &offset);
 	if (ret)
 		return ret;
 

@@ -86,17 +86,25 @@ static bool memphys_pages_order_ok(struct memphys_region *r,
 {
 	unsigned int folio = r->pages->folio_order;
 
-	if (!order)
-		return true;
+	/*
+	 * From 6.15 an entry maps a whole folio: a 4 KiB entry inside a large
+	 * folio would get per-page mapcounts the kernel does not keep there
+	 * (x86-64 shares tail struct pages, vmemmap dedup).  As device-dax.
+	 */
 	if (MEMPHYS_PAGES_EXACT_FOLIO)
 		return order == folio;
+	if (!order)
+		return true;
 	return order <= folio && memphys_pages_can_insert(order);
 }
 
 /* MEMPHYS_FAULT_* a pages mapping of @r can take. */
 u32 memphys_pages_fault_sizes(struct memphys_region *r)
 {
-	u32 sizes = MEMPHYS_FAULT_4K;
+	u32 sizes = 0;
+
+	if (memphys_pages_order_ok(r, 0))
+		sizes |= MEMPHYS_FAULT_4K;
 
 	if (memphys_pages_order_ok(r, PMD_SHIFT - PAGE_SHIFT))
 		sizes |= MEMPHYS_FAULT_2M;
@@ -250,19 +258,155 @@ static void memphys_pages_lend(struct memphys_region *r)
 	spin_unlock(&p->lock);
 }
 
+#if MEMPHYS_PAGES_EXACT_FOLIO
+/* Pages per vm_insert_pages() call of fault-around (on the stack). */
+#define MEMPHYS_PAGES_AROUND_BATCH	32
+
+/*
+ * Insert the pages of [@addr, @end), @pfn first, as referenced, rmapped
+ * entries of the area's protection (vm_page_prot: write-back, the only
+ * type of a pages region, as vmf_insert_page_mkwrite() gives the faulting
+ * page), leaving present entries alone.  Return how many were inserted,
+ * whether @fault was among them in @faulted, and where it stopped (@end
+ * unless an error other than a present entry cut it short) in @stop.
+ */
+static unsigned long memphys_pages_insert_range(struct vm_area_struct *vma,
+						unsigned long addr,
+						unsigned long end,
+						unsigned long pfn,
+						unsigned long fault,
+						bool *faulted,
+						unsigned long *stop)
+{
+	struct page *pages[MEMPHYS_PAGES_AROUND_BATCH];
+	unsigned long count = 0;
+
+	*faulted = false;
+	while (addr < end) {
+		unsigned long n = min_t(unsigned long, (end - addr) >> PAGE_SHIFT,
+					MEMPHYS_PAGES_AROUND_BATCH);
+		unsigned long i, left = n, done;
+		int ret;
+
+		for (i = 0; i < n; i++)
+			pages[i] = pfn_to_page(pfn + i);
+		ret = vm_insert_pages(vma, addr, pages, &left);
+		done = n - left;
+		count += done;
+		if (fault >= addr && fault < addr + (done << PAGE_SHIFT))
+			*faulted = true;
+		if (ret && ret != -EBUSY)
+			break;
+		/* -EBUSY: the first page left is mapped already: skip it. */
+		i = done + (ret ? 1 : 0);
+		addr += i << PAGE_SHIFT;
+		pfn += i;
+	}
+	*stop = min(addr, end);
+	return count;
+}
+
+/*
+ * A 4 KiB fault with fault-around in a region of 4 KiB folios (6.15+):
+ * the whole window, the faulting page included, in one batch under one
+ * page table lock.  The faulting entry gets the area's protection as the
+ * others (writable in a writable shared area; the CPU sets its dirty bit
+ * on the write that faulted).  False if there is no window or the batch
+ * stopped before the faulting page: then it is inserted on its own.
+ */
+static bool memphys_pages_around(struct vm_fault *vmf,
+				 struct memphys_region *r, unsigned long pfn)
+{
+	unsigned long addr = vmf->address & PAGE_MASK;
+	unsigned long start, end, stop, count;
+	bool faulted;
+
+	if (r->pages->folio_order ||
+	    !memphys_fault_around_window(vmf, r, &start, &end))
+		return false;
+	count = memphys_pages_insert_range(vmf->vma, start, end,
+					   pfn - ((addr - start) >> PAGE_SHIFT),
+					   addr, &faulted, &stop);
+	atomic64_add(count - faulted, &r->stats.prefaulted);
+	if (stop <= addr)
+		return false;
+	atomic64_inc(&r->stats.pte_faults);
+	return true;
+}
+#else
+/*
+ * Up to 6.14 a pages mapping's 4 KiB entries are devmap entries, which
+ * take no reference or rmap: the fault method's fault-around copies the
+ * faulting one, after it.
+ */
+static bool memphys_pages_around(struct vm_fault *vmf,
+				 struct memphys_region *r, unsigned long pfn)
+{
+	return false;
+}
+#endif
+
+/*
+ * From 6.15, a pages mapping of a region of large folios takes entries of
+ * the folio size only (memphys_pages_order_ok()): refuse one that could
+ * not, as device-dax's check_vma() does: an address, offset or length off
+ * the folio size, or a largest fault size below it.  EINVAL.
+ */
+int memphys_pages_check(struct memphys_region *r, unsigned long start,
+			u64 offset, u64 len, u64 max_fault)
+{
+	u64 size;
+
+	if (!MEMPHYS_PAGES_EXACT_FOLIO || !r->pages || !r->pages->folio_order)
+		return 0;
+	size = PAGE_SIZE << r->pages->folio_order;
+	if (!IS_ALIGNED((u64)start | offset | len, size) || max_fault < size)
+		return -EINVAL;
+	return 0;
+}
+
+/* The VM flags of a new pages area of @r beyond VM_DONTEXPAND. */
+static vm_flags_t memphys_pages_vm_flags(struct memphys_region *r)
+{
+	if (MEMPHYS_PAGES_EXACT_FOLIO && !r->pages->folio_order)
+		return VM_MIXEDMAP;	/* fault-around: vm_insert_pages() */
+	return MEMPHYS_PAGES_VM_FLAGS;
+}
+
+/*
+ * A partial munmap() or mprotect() inside a folio (6.15+) would leave the
+ * rest of it to 4 KiB faults: EINVAL, as device-dax's may_split.
+ */
+static int memphys_pages_may_split(struct vm_area_struct *vma,
+				   unsigned long addr)
+{
+	struct memphys_pages *p = memphys_file_region(vma->vm_file)->pages;
+
+	if (MEMPHYS_PAGES_EXACT_FOLIO &&
+	    !IS_ALIGNED(addr, PAGE_SIZE << p->folio_order))
+		return -EINVAL;
+	return 0;
+}
+
 static vm_fault_t memphys_pages_fault(struct vm_fault *vmf)
 {
 	struct memphys_region *r = memphys_file_region(vmf->vma->vm_file);
 	unsigned long pfn = memphys_fault_pfn(r, vmf);
 	vm_fault_t ret;
 
-	if (pfn == -1UL)
+	/*
+	 * A 4 KiB fault in a large folio (6.15+): the huge fault fell back
+	 * (MADV_NOHUGEPAGE, THP disabled for the process), as device-dax.
+	 */
+	if (pfn == -1UL || !memphys_pages_order_ok(r, 0))
 		return VM_FAULT_SIGBUS;
+	/* 6.15+, 4 KiB folios: the faulting page is one of the window's. */
+	if (memphys_pages_around(vmf, r, pfn))
+		return VM_FAULT_NOPAGE;
 	ret = memphys_pages_insert_pte(vmf, pfn,
 				       vmf->flags & FAULT_FLAG_WRITE);
 	if (ret == VM_FAULT_NOPAGE) {
 		atomic64_inc(&r->stats.pte_faults);
-		/* Devmap entries (compat.h) take no reference or rmap. */
 		if (!MEMPHYS_PAGES_EXACT_FOLIO)
 			memphys_fault_around(vmf, r, pfn);
 	}
@@ -328,6 +472,7 @@ static int memphys_pages_mremap(struct vm_area_struct *vma)
 
 static const struct vm_operations_struct memphys_pages_vm_ops = {
 	.close = memphys_pages_vm_close,
+	.may_split = memphys_pages_may_split,
 	.fault = memphys_pages_fault,
 #if MEMPHYS_HAVE_PAGES_HUGE
 	.huge_fault = memphys_pages_huge_fault,
@@ -361,6 +506,8 @@ void memphys_pages_mmap_prepare(struct vm_area_desc *desc, u64 max_fault,
 	desc->vm_ops = &memphys_pages_vm_ops;
 	desc->private_data = memphys_vma_data(max_fault, fault_around);
 	vma_desc_set_flags(desc, VMA_DONTEXPAND_BIT);
+	if (memphys_pages_vm_flags(r) & VM_MIXEDMAP)
+		vma_desc_set_flags(desc, VMA_MIXEDMAP_BIT);
 	if (memphys_pages_prepare(r, max_fault))
 		vma_desc_set_flags(desc, VMA_HUGEPAGE_BIT);
 	/* A vm_file set here is a reference the core takes over. */
@@ -375,7 +522,7 @@ void memphys_pages_mmap(struct vm_area_struct *vma, u64 max_fault,
 
 	vma->vm_ops = &memphys_pages_vm_ops;
 	vma->vm_private_data = memphys_vma_data(max_fault, fault_around);
-	memphys_vm_flags_set(vma, VM_DONTEXPAND | MEMPHYS_PAGES_VM_FLAGS);
+	memphys_vm_flags_set(vma, VM_DONTEXPAND | memphys_pages_vm_flags(r));
 	if (memphys_pages_prepare(r, max_fault))
 		memphys_vm_flags_set(vma, VM_HUGEPAGE);
 	if (r->pages->file)
@@ -457,24 +604,33 @@ static int memphys_pages_aligned(struct memphys_region *r)
 }
 
 /*
- * The order of the region's folios: the largest huge entry the kernel can
- * insert that divides the region's base and size (compat.h), else 0.
+ * The order of the region's folios: the folio= size if given (4 KiB, or a
+ * huge entry the kernel can insert that divides the region's base and
+ * size: else -EINVAL), otherwise the largest such huge entry, else 0.
  */
-static unsigned int memphys_pages_folio_order(struct memphys_region *r)
+static int memphys_pages_folio_order(struct memphys_region *r)
 {
 	static const unsigned int orders[] = {
 		PUD_SHIFT - PAGE_SHIFT, PMD_SHIFT - PAGE_SHIFT,
 	};
 	unsigned int i;
 
+	if (r->pages_folio == PAGE_SIZE)
+		return 0;
 	for (i = 0; i < ARRAY_SIZE(orders); i++) {
 		u64 size = PAGE_SIZE << orders[i];
 
+		if (r->pages_folio && r->pages_folio != size)
+			continue;
 		if (memphys_pages_can_insert(orders[i]) &&
 		    IS_ALIGNED(r->base, size) && IS_ALIGNED(r->size, size))
 			return orders[i];
 	}
-	return 0;
+	if (!r->pages_folio)
+		return 0;
+	pr_warn("%s: no pages method: folio=%lluK needs base and size multiples of it and a kernel and CPU that insert entries of that size\n",
+		r->name, r->pages_folio >> 10);
+	return -EINVAL;
 }
 
 #if MEMPHYS_PAGES_DAX
@@ -609,7 +765,12 @@ static int memphys_pages_create(struct memphys_region *r)
 	p->pgmap.range.start = r->base;
 	p->pgmap.range.end = r->base + r->size - 1;
 	p->pgmap.nr_range = 1;
-	p->folio_order = memphys_pages_folio_order(r);
+	ret = memphys_pages_folio_order(r);
+	if (ret < 0) {
+		kfree(p);
+		return ret;
+	}
+	p->folio_order = ret;
 	p->pgmap.vmemmap_shift = p->folio_order;
 	addr = memremap_pages(&p->pgmap, memory_add_physaddr_to_nid(r->base));
 	if (IS_ERR(addr)) {
@@ -690,7 +851,7 @@ ssize_t memphys_pages_show(struct memphys_region *r, char *buf)
 		case EOPNOTSUPP:
 			return sysfs_emit(buf, "none (EOPNOTSUPP: no ZONE_DEVICE in this kernel)\n");
 		case EINVAL:
-			return sysfs_emit(buf, "none (EINVAL: base or size not a multiple of 2 MiB)\n");
+			return sysfs_emit(buf, "none (EINVAL: base or size not a multiple of 2 MiB or of folio=)\n");
 		case EEXIST:
 			return sysfs_emit(buf, "none (EEXIST: the range already has struct pages in the kernel's memory map)\n");
 		default:

@@ -145,7 +145,8 @@ public sealed unsafe partial class MemphysDevice : IDisposable
     {
         Interop.Errors.ENODATA => "the region has no struct pages: load memphys with regions=SIZE@BASE:pages for the pages method",
         Interop.Errors.EOPNOTSUPP => "this kernel has no ZONE_DEVICE memory (CONFIG_ZONE_DEVICE, 64-bit only), which the pages method needs",
-        Interop.Errors.EINVAL => "the region's base and size are not multiples of 2 MiB, which memremap_pages() needs for the pages method",
+        Interop.Errors.EINVAL => "the region's base and size are not multiples of 2 MiB, which memremap_pages() needs for the pages method " +
+            "(or not of its folio= size, or the kernel cannot insert entries of that size: see the kernel log)",
         _ => $"memremap_pages() failed with {Interop.Errors.Name(pagesErrno)} when the module was loaded (see the kernel log)",
     };
 

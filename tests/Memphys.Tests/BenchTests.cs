@@ -73,6 +73,19 @@ public sealed class BenchTests
         Assert.Equal(met, BenchTable.TargetMet(r));
     }
 
+    /// <summary>A target is judged on the median as printed (three decimals), not on the unrounded value or the interval.</summary>
+    [Theory]
+    [InlineData(1.0004, true)] // prints 1.000: meets ≤ 1.0, as pages-1g / devdax-1g did on 7.2 with 1.000 [1.000-1.001]
+    [InlineData(1.0006, false)] // prints 1.001
+    public void ATargetIsJudgedOnTheMedianAsPrinted(double ratio, bool met)
+    {
+        KindResult pages = Kind("pages-1g", "memphys", (Metric.Touch4K, [ratio * 1000, ratio * 1000, ratio * 1000 + 0.5]));
+        KindResult dax = Kind("devdax-1g", "devdax", (Metric.Touch4K, [1000, 1000, 1000]));
+        RatioResult r = BenchRatios.Compute([pages, dax]).Single(x => x.Definition.Name == "pages-1g / devdax-1g touch 4K");
+        Assert.Equal("≤ 1.0", r.Definition.Target);
+        Assert.Equal(met, BenchTable.TargetMet(r));
+    }
+
     /// <summary>The project's goals are exactly three ratios; every other ratio is printed without one.</summary>
     [Fact]
     public void TheGoalsAreThePagesFaultAroundThePages1GAndTheRemapOnes()

@@ -4,6 +4,9 @@
 #   1. every kind but devmem, with memphys reloaded so that its regions also
 #      have struct pages for the pages kinds (regions=...:pages; rounds
 #      interleaved);
+#      Where that region's pages mappings take no 4 KiB entries (6.15+ with
+#      folios of 2 MiB or 1 GiB), the 4 KiB pages kinds again on the region
+#      reloaded with :pages:folio=4K (step 1b);
 #   2. rmmod memphys, then /dev/mem over the same physical range (it works only
 #      while no driver has claimed the range), with step 1's kinds included so
 #      that the ratios come out of one file;
@@ -68,12 +71,25 @@ unload_memphys() {
     rmmod memphys
 }
 
-# Reload memphys with the pages option on each of its regions.
+# Reload memphys with the pages option (OPTS, default "pages") on each of its
+# regions.
 reload_with_pages() {
-    local regions=${MEMPHYS_REGIONS:?} ko=${MEMPHYS_KO:?}
+    local regions=${MEMPHYS_REGIONS:?} ko=${MEMPHYS_KO:?} opts=${1:-pages}
     unload_memphys
-    insmod "$ko" "regions=${regions//,/:pages,}:pages"
-    say "memphys reloaded: regions=${regions//,/:pages,}:pages (pages method: $(cat /sys/class/misc/memphys0/pages))"
+    insmod "$ko" "regions=${regions//,/:$opts,}:$opts"
+    say "memphys reloaded: regions=${regions//,/:$opts,}:$opts (pages method: $(cat /sys/class/misc/memphys0/pages))"
+}
+
+# Step 1b, where the region's pages mappings take no 4 KiB entries (6.15+: a
+# mapping takes entries of its folio size only): the 4 KiB pages kinds on the
+# region reloaded with 4 KiB folios, with step 1's kinds included.
+pages_4k_step() {
+    local args=("$@")
+    grep -qw 4K /sys/class/misc/memphys0/pages && return 0
+    reload_with_pages pages:folio=4K
+    say "step 1b: pages-4k, pages-4k-around on 4 KiB folios"
+    memphys bench "${args[@]}" --kinds pages-4k,pages-4k-around --include "$out/bench-memphys.json" --json >"$out/bench-memphys-4k.json"
+    mv "$out/bench-memphys-4k.json" "$out/bench-memphys.json"
 }
 
 # The physical base of the memphys region (before it is unloaded).
@@ -137,6 +153,7 @@ main() {
     for node in /dev/dax*; do [[ -e $node ]] && args+=(--dax "$node"); done
     say "step 1: every kind but devmem over $length (bandwidth window $window, $rounds rounds) ${args[*]}"
     memphys bench "${args[@]}" --skip devmem --json >"$out/bench-memphys.json"
+    pages_4k_step "${args[@]}"
     say "step 2: rmmod memphys; devmem at $(printf '0x%x' "$base")"
     unload_memphys
     memphys bench "${args[@]}" --kinds devmem --devmem-base "$base" --include "$out/bench-memphys.json" --json >"$out/bench.json"

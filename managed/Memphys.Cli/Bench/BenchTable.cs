@@ -44,7 +44,12 @@ internal static class BenchTable
         }
     }
 
-    /// <summary>Whether the ratio meets its target (null: no target, the ratio is unstable, or meaningless in this run).</summary>
+    /// <summary>
+    /// Whether the ratio meets its target (null: no target, the ratio is unstable, or meaningless in this run), judged on
+    /// the median as the table prints it (three decimals): the goals are stated to that precision, the rounding (0.0005)
+    /// is far below any run's spread, and a reader can check the verdict against the printed figure. The [min-max]
+    /// interval is printed next to it and does not decide; a spread above 10 % gives no verdict at all.
+    /// </summary>
     public static bool? TargetMet(RatioResult r)
     {
         string? target = r.Definition.Target;
@@ -54,8 +59,12 @@ internal static class BenchTable
         }
 
         double limit = double.Parse(target[2..], CultureInfo.InvariantCulture);
-        return target[0] == '≥' ? r.Value.Median >= limit : r.Value.Median <= limit;
+        double printed = Math.Round(r.Value.Median, PrintedDecimals, MidpointRounding.AwayFromZero);
+        return target[0] == '≥' ? printed >= limit : printed <= limit;
     }
+
+    /// <summary>Decimals of a printed ratio (the "0.000" format), on which its target is judged.</summary>
+    private const int PrintedDecimals = 3;
 
     private static string TargetText(RatioResult r) => TargetMet(r) switch
     {

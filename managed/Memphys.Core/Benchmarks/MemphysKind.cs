@@ -29,8 +29,11 @@ internal sealed class MemphysKind(string name, MappingMethod method, ulong maxFa
             IReadOnlyList<long> sizes = method == MappingMethod.Pages ? _device.PagesEntrySizes() : FaultSize.ToBytes(info.FaultSizes);
             if (!sizes.Contains((long)PageSize))
             {
-                return $"this kernel/CPU cannot install {Size(PageSize)} {(method == MappingMethod.Pages ? "page" : "PFN")} faults " +
-                    "(sizes: " + string.Join(", ", sizes.Select(MemphysDevice.FormatSize)) + ")";
+                // From 6.15 a pages mapping takes entries of its region's folio size only (folio= at load).
+                return method == MappingMethod.Pages
+                    ? $"the region's pages mappings take no {Size(PageSize)} entries (sizes: {string.Join(", ", sizes.Select(MemphysDevice.FormatSize))}; " +
+                        $"load it with :pages:folio={FolioName(PageSize)} for them)"
+                    : $"this kernel/CPU cannot install {Size(PageSize)} PFN faults (sizes: " + string.Join(", ", sizes.Select(MemphysDevice.FormatSize)) + ")";
             }
 
             _device.SetMaxFaultSize((long)PageSize);
@@ -39,6 +42,13 @@ internal sealed class MemphysKind(string name, MappingMethod method, ulong maxFa
         configure?.Invoke(_device);
         return null;
     }
+
+    private static string FolioName(ulong size) => (long)size switch
+    {
+        FaultSize.Pud => "1G",
+        FaultSize.Pmd => "2M",
+        _ => "4K",
+    };
 
     /// <inheritdoc/>
     public override MemphysMapping Map(long length) =>

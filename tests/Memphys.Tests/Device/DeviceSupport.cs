@@ -129,11 +129,35 @@ internal static unsafe partial class DeviceSupport
     }
 
     /// <summary>
-    /// Whether a pages mapping's 4 KiB faults take fault-around here: up to 6.14, where they insert devmap entries
-    /// (no reference, no rmap); from 6.15 each 4 KiB entry is a referenced, rmapped page, and fault-around is not
-    /// done (driver/memphys_pages.c).
+    /// Whether a pages mapping's 4 KiB entries are referenced, rmapped pages (from 6.15: each counts in
+    /// /proc/kpagecount and the mapping's Rss) rather than devmap entries, which take neither (up to 6.14).
     /// </summary>
-    public static bool PagesFaultAround() => KernelVersion() < new Version(6, 15);
+    public static bool PagesEntriesRmapped() => KernelVersion() >= new Version(6, 15);
+
+    /// <summary>
+    /// Field <paramref name="name"/> (Rss, Pss, Private_Dirty, ...) of the mapping that starts at <paramref name="address"/>,
+    /// from /proc/self/smaps, in bytes. Not for a mapping with 1 GiB entries: the smaps walk splits (zaps) them.
+    /// </summary>
+    public static ulong SmapsField(nint address, string name)
+    {
+        string start = ((ulong)address).ToString("x", System.Globalization.CultureInfo.InvariantCulture);
+        bool inside = false;
+        foreach (string line in File.ReadLines("/proc/self/smaps"))
+        {
+            // A mapping's header starts with its range; its fields with "Name:".
+            string first = line.Split(' ')[0];
+            if (!first.EndsWith(':'))
+            {
+                inside = first.StartsWith(start + "-", StringComparison.Ordinal);
+            }
+            else if (inside && first == name + ":")
+            {
+                return ulong.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+            }
+        }
+
+        throw new InvalidOperationException($"no mapping at 0x{start} in /proc/self/smaps");
+    }
 
     public static readonly MappingMethod[] PfnMapMethods = [MappingMethod.Remap, MappingMethod.Fault];
 

@@ -53,8 +53,17 @@ public sealed class EduDmaTests
 
     [DeviceTheory]
     [MemberData(nameof(MethodsAndTypes))]
-    public void DeviceAndMappingSeeTheSameBytes(MappingMethod method, CachingMode type) =>
-        ModuleReload.WithRegionsOfType(method == MappingMethod.Pages ? "pages" : type.ParameterName(), () => RunRoundTrips(method, type));
+    public void DeviceAndMappingSeeTheSameBytes(MappingMethod method, CachingMode type)
+    {
+        if (method == MappingMethod.Pages)
+        {
+            ModuleReload.WithPages4K(() => RunRoundTrips(method, type)); // small buffers: 4 KiB entries
+        }
+        else
+        {
+            ModuleReload.WithRegionsOfType(type.ParameterName(), () => RunRoundTrips(method, type));
+        }
+    }
 
     private static void RunRoundTrips(MappingMethod method, CachingMode type)
     {

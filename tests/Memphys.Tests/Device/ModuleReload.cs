@@ -49,6 +49,28 @@ internal static class ModuleReload
         }
     }
 
+    /// <summary>
+    /// Runs <paramref name="test"/> with the harness's regions loaded with the pages option, in 4 KiB folios
+    /// (<c>:pages:folio=4K</c>) where the default ones take no 4 KiB entries: from 6.15 a pages mapping takes entries of
+    /// its region's folio size only, and the default folio is the largest the region's alignment allows. The driver's
+    /// sysfs <c>pages</c> says which; for cases that map small ranges (a few pages, a DMA window).
+    /// </summary>
+    public static void WithPages4K(Action test) => WithRegionsOfType("pages", () =>
+    {
+        ReloadPages4KIfNeeded();
+        test();
+    });
+
+    /// <summary>After a load with <c>:pages</c>: reloads with <c>:pages:folio=4K</c> if the region takes no 4 KiB entries.</summary>
+    public static void ReloadPages4KIfNeeded()
+    {
+        string sizes = File.ReadAllText("/sys/class/misc/memphys0/pages").Trim();
+        if (!sizes.StartsWith("none", StringComparison.Ordinal) && !sizes.Split(' ').Contains("4K"))
+        {
+            Reload($"regions={RegionsOfType("pages:folio=4K")}");
+        }
+    }
+
     /// <summary>Unloads memphys; the errno name (OK on success).</summary>
     public static string Unload()
     {

@@ -27,17 +27,30 @@ public sealed unsafe class PagesMethodTests
         test();
     });
 
+    /// <summary>As <see cref="WithPages"/>, in 4 KiB folios where the default ones take no 4 KiB entries (6.15+).</summary>
+    private static void WithPages4K(Action test) => ModuleReload.WithPages4K(() =>
+    {
+        SkipWithoutZoneDevice();
+        test();
+    });
+
     /// <summary>
     /// The entry sizes a pages mapping of this region takes (driver/compat.h), from the kernel version, the CPU's flags
     /// and the region's alignment: 4 KiB everywhere; the region's pages are folios of the largest huge size its
     /// alignment allows, 2 MiB (pse; arm64 always) or 1 GiB (pdpe1gb; never on arm64, which has no PUD-level huge
     /// pages). Pages mappings map a file of the region's own S_DAX inode, so 6.1 offers them 2 MiB and 1 GiB faults
     /// as it does device-dax, and 7.x 1 GiB ones. Up to 6.14 huge devmap entries go up to the folio size (2 MiB and
-    /// 1 GiB); from 6.15 a huge entry maps one whole folio: exactly the folio size.
+    /// 1 GiB); from 6.15 an entry maps one whole folio: exactly the folio size, and 4 KiB ones only in 4 KiB folios.
+    /// A region loaded with <c>folio=4K</c> has 4 KiB folios: 4 KiB entries only.
     /// </summary>
     private static long[] PagesEntrySizes(MemphysInfo info)
     {
         Version v = KernelVersion();
+        if (File.ReadAllText("/sys/class/misc/memphys0/source").Contains(":folio=4K", StringComparison.Ordinal))
+        {
+            return [FaultSize.Pte];
+        }
+
         bool Aligned(long size) => info.PhysicalBase % (ulong)size == 0 && info.RegionSize % size == 0;
         string[] cpuFlags = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("flags", StringComparison.Ordinal))?
             .Split(' ', StringSplitOptions.RemoveEmptyEntries) ?? [];
@@ -54,7 +67,7 @@ public sealed unsafe class PagesMethodTests
 
         if (v >= new Version(6, 15) && huge.Count > 0)
         {
-            huge = [huge.Max()];
+            return [huge.Max()];
         }
 
         return [FaultSize.Pte, .. huge];
@@ -138,7 +151,7 @@ public sealed unsafe class PagesMethodTests
     }
 
     [DeviceFact]
-    public void EachTouchedPageTakesOneFaultAndMapsItsOwnFrame() => WithPages(() =>
+    public void EachTouchedPageTakesOneFaultAndMapsItsOwnFrame() => WithPages4K(() =>
     {
         using MemphysDevice dev = OpenWith(MappingMethod.Pages);
         MemphysInfo info = dev.GetInfo();
@@ -183,7 +196,10 @@ public sealed unsafe class PagesMethodTests
         MemphysInfo info = dev.GetInfo();
         Assert.SkipWhen(info.RegionSize < size || info.PhysicalBase % (ulong)size != 0,
             $"the region ({info.RegionSize:x} at {info.PhysicalBase:x}) holds no aligned {MemphysDevice.FormatSize(size)} block");
-        long entry = PagesEntrySizes(info).Where(s => s <= size).Max();
+        long[] fits = [.. PagesEntrySizes(info).Where(s => s <= size)];
+        Assert.SkipWhen(fits.Length == 0, $"this region's pages mappings take {SizeName(PagesEntrySizes(info).Min())} entries only " +
+            $"(6.15+: the folio size), none within a {MemphysDevice.FormatSize(size)} block");
+        long entry = fits.Max();
         dev.SetMaxFaultSize(entry);
         dev.SetFaultAround(1);
 
@@ -255,7 +271,7 @@ public sealed unsafe class PagesMethodTests
     /// remap and fault methods' mappings of the same file stay mappings of /dev/memphys0.
     /// </summary>
     [DeviceFact]
-    public void OnlyPagesMappingsMapTheRegionsOwnInode() => WithPages(() =>
+    public void OnlyPagesMappingsMapTheRegionsOwnInode() => WithPages4K(() =>
     {
         using MemphysDevice dev = OpenWith(MappingMethod.Pages);
         dev.SetMaxFaultSize(FaultSize.Pte);
@@ -273,7 +289,7 @@ public sealed unsafe class PagesMethodTests
     });
 
     [DeviceFact]
-    public void PinningWorksOnPagesAndIsRefusedOnTheOtherMethodsOfTheSameRegion() => WithPages(() =>
+    public void PinningWorksOnPagesAndIsRefusedOnTheOtherMethodsOfTheSameRegion() => WithPages4K(() =>
     {
         // process_vm_readv and vmsplice pin pages (get/pin_user_pages): VM_PFNMAP areas have none, EFAULT.
         // /proc/PID/mem falls back to the mapping's .access (generic_access_phys) for them.
@@ -334,7 +350,7 @@ public sealed unsafe class PagesMethodTests
     }
 
     [DeviceFact]
-    public void UnloadIsRefusedWhileAPageIsMappedOrPinnedAndCleanAfter() => WithPages(() =>
+    public void UnloadIsRefusedWhileAPageIsMappedOrPinnedAndCleanAfter() => WithPages4K(() =>
     {
         int log = ModuleReload.KernelLogLines();
         GC.Collect();
@@ -346,5 +362,107 @@ public sealed unsafe class PagesMethodTests
         Assert.False(ModuleReload.Loaded);
         Assert.DoesNotContain(ModuleReload.KernelLogSince(log), l => l.Contains("WARNING:", StringComparison.Ordinal) ||
             l.Contains("BUG:", StringComparison.Ordinal));
+    });
+
+    /// <summary>
+    /// From 6.15 a pages mapping of a region of large folios (the default: the largest its alignment allows) takes
+    /// entries of the folio size only, as device-dax: mmap refuses an offset, length or address off the folio size and a
+    /// largest fault size below it (EINVAL), munmap/mprotect refuse to split a folio (EINVAL), and a folio-aligned mapping
+    /// takes one fault of the folio size with a mapcount on the folio. Where 4 KiB entries are allowed (devmap entries up
+    /// to 6.14), nothing is refused.
+    /// </summary>
+    [DeviceFact]
+    public void ARegionOfLargeFoliosTakesEntriesOfTheFolioSizeOnlyAndRefusesTheRest() => WithPages(() =>
+    {
+        using MemphysDevice dev = OpenWith(MappingMethod.Pages);
+        IReadOnlyList<long> sizes = dev.PagesEntrySizes();
+        Assert.SkipWhen(sizes.Contains(FaultSize.Pte), $"this region's pages mappings take 4 KiB entries (sysfs pages: " +
+            $"{string.Join(' ', sizes.Select(SizeName))}): up to 6.14 as devmap entries, or in 4 KiB folios; nothing to refuse");
+        long folio = Assert.Single(sizes);
+        MemphysInfo info = dev.GetInfo();
+        Assert.Equal(0, info.PagesErrno);
+        const int rw = Interop.Libc.PROT_READ | Interop.Libc.PROT_WRITE;
+        dev.SetMaxFaultSize(folio);
+        ulong refused = dev.GetStats().Refused;
+        Assert.Equal(Interop.Errors.EINVAL, MMapErrno(dev, 0, Page, rw, Interop.Libc.MAP_SHARED));
+        Assert.Equal(Interop.Errors.EINVAL, MMapErrno(dev, Page, folio, rw, Interop.Libc.MAP_SHARED));
+        Assert.Equal(Interop.Errors.EINVAL, MMapErrno(dev, 0, folio + Page, rw, Interop.Libc.MAP_SHARED));
+        dev.SetMaxFaultSize(FaultSize.Pte); // accepted (the fault method takes it), refused by a pages mmap
+        Assert.Equal(Interop.Errors.EINVAL, MMapErrno(dev, 0, folio, rw, Interop.Libc.MAP_SHARED));
+        Assert.Equal(refused + 4, dev.GetStats().Refused);
+
+        dev.SetMaxFaultSize(folio);
+        dev.ResetStats();
+        using MemphysMapping map = dev.Map(0, folio, alignment: folio);
+        map.Pointer[5 * Page] = 7;
+        MemphysStats stats = dev.GetStats();
+        Assert.Equal((0UL, folio == FaultSize.Pmd ? 1UL : 0UL, folio == FaultSize.Pud ? 1UL : 0UL),
+            (stats.PteFaults, stats.PmdFaults, stats.PudFaults));
+        AssertFrames(dev, map, [0, 5, folio / Page - 1], folio, $"{SizeName(folio)} folio");
+
+        // A split inside the folio: EINVAL from munmap and mprotect; the mapping stays whole.
+        Assert.Equal(-1, Interop.Libc.MUnmap(map.BaseAddress, (nuint)Page));
+        Assert.Equal(Interop.Errors.EINVAL, System.Runtime.InteropServices.Marshal.GetLastPInvokeError());
+        Assert.Equal(-1, Interop.Libc.MProtect(map.BaseAddress + (nint)Page, (nuint)Page, Interop.Libc.PROT_READ));
+        Assert.Equal(Interop.Errors.EINVAL, System.Runtime.InteropServices.Marshal.GetLastPInvokeError());
+        Assert.Equal(7, map.Pointer[5 * Page]);
+    });
+
+    /// <summary>
+    /// The folio= option: 4K gives 4 KiB folios and 4 KiB entries only on every kernel with ZONE_DEVICE; a size that is not
+    /// 4K, 2M or 1G, or folio= without :pages, refuses the load (EINVAL).
+    /// </summary>
+    [DeviceFact]
+    public void TheFolioOptionSetsTheFolioSizeAndABadOneRefusesTheLoad()
+    {
+        ModuleReload.Require();
+        try
+        {
+            Assert.Equal("OK", ModuleReload.Unload());
+            Assert.Equal("EINVAL", ModuleReload.Load($"regions={ModuleReload.RegionsOfType("pages:folio=3M")}"));
+            Assert.Equal("EINVAL", ModuleReload.Load($"regions={ModuleReload.RegionsOfType("folio=4K")}"));
+            Assert.Equal("OK", ModuleReload.Load($"regions={ModuleReload.RegionsOfType("pages:folio=4K")}"));
+            SkipWithoutZoneDevice();
+            Assert.Equal("4K", File.ReadAllText("/sys/class/misc/memphys0/pages").Trim());
+            using MemphysDevice dev = OpenWith(MappingMethod.Pages);
+            Assert.Equal([FaultSize.Pte], dev.PagesEntrySizes());
+            Assert.Contains("folios of 4 KiB", string.Join('\n', ModuleReload.KernelLogSince(0)), StringComparison.Ordinal);
+        }
+        finally
+        {
+            ModuleReload.Restore();
+        }
+    }
+
+    /// <summary>
+    /// A region of 4 KiB folios takes 4 KiB entries with fault-around on every kernel, and from 6.15, where each entry is
+    /// a referenced, rmapped page, the mapping's /proc/self/smaps counts each mapped page once with a mapcount of one:
+    /// Rss and Pss of the 16 pages, all private (Pss divides a page by its mapcount, Shared_* counts pages mapped more
+    /// than once; /proc/kpagecount cannot tell, it reads 0 for every ZONE_DEVICE page). Up to 6.14 the entries are
+    /// devmap entries, which smaps does not count.
+    /// </summary>
+    [DeviceFact]
+    public void FourKiBFoliosTakeFaultAroundWithOneMapcountPerMappedPage() => WithPages4K(() =>
+    {
+        using MemphysDevice dev = OpenWith(MappingMethod.Pages);
+        Assert.Contains(FaultSize.Pte, dev.PagesEntrySizes());
+        dev.SetMaxFaultSize(FaultSize.Pte);
+        dev.SetFaultAround(16);
+        long offset = 64 * Page;
+        bool rmapped = PagesEntriesRmapped();
+        using (MemphysMapping map = dev.Map(offset, 64 * Page, alignment: 64 * Page))
+        {
+            *PageWord(map, 21) = Word(Seed, 21);
+            MemphysStats stats = dev.GetStats();
+            Assert.Equal((1UL, 15UL), (stats.PteFaults, stats.Prefaulted));
+            long[] window = [.. Enumerable.Range(16, 16).Select(i => (long)i)];
+            AssertFrames(dev, map, window, FaultSize.Pte, "fault-around window");
+            ulong bytes = rmapped ? 16UL * (ulong)Page : 0UL;
+            Assert.Equal((bytes, bytes, 0UL), (SmapsField(map.BaseAddress, "Rss"), SmapsField(map.BaseAddress, "Pss"),
+                SmapsField(map.BaseAddress, "Shared_Clean") + SmapsField(map.BaseAddress, "Shared_Dirty")));
+            Assert.Equal(bytes, SmapsField(map.BaseAddress, "Private_Clean") + SmapsField(map.BaseAddress, "Private_Dirty"));
+            Assert.False(dev.QueryPage(map.BaseAddress + (nint)(15 * Page)).Present);
+            Assert.False(dev.QueryPage(map.BaseAddress + (nint)(32 * Page)).Present);
+        }
     });
 }

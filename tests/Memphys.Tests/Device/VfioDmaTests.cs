@@ -41,6 +41,7 @@ public sealed class VfioDmaTests
             if (reload)
             {
                 ModuleReload.Reload($"regions={ModuleReload.RegionsOfType("pages")}");
+                ModuleReload.ReloadPages4KIfNeeded(); // small DMA windows: 4 KiB entries (6.15+: 4 KiB folios)
             }
 
             using MemphysDevice dev = OpenWith(method);
@@ -182,6 +183,7 @@ public sealed class VfioDmaTests
             if (method == MappingMethod.Pages)
             {
                 ModuleReload.Reload($"regions={ModuleReload.RegionsOfType("pages")}");
+                ModuleReload.ReloadPages4KIfNeeded(); // small DMA windows: 4 KiB entries (6.15+: 4 KiB folios)
             }
 
             (VfioPciDevice vfio, MmioWindow bar, EduDevice edu) = VfioSupport.OpenEdu();
