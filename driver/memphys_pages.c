@@ -584,6 +584,40 @@ static void memphys_pages_inode_release(struct memphys_pages *p)
 }
 #endif
 
+/*
+ * A memory failure (a machine check, MADV_HWPOISON) on a page of the
+ * region.  The kernel's generic path for ZONE_DEVICE pages
+ * (memory_failure_dev_pagemap(), mf_generic_kill_procs()) finds the
+ * processes to signal through folio->mapping and folio->index, as for
+ * device-dax, and refuses (EBUSY) a folio without a DAX mapping: point the
+ * failed folio at the region's inode, whose areas are in its i_mmap, with
+ * its offset in the region as index (the areas' vm_pgoff is one too), then
+ * let that path run (-EOPNOTSUPP).  Only the failed folio gets it, and
+ * only now: a folio with a mapping would take a file folio's paths
+ * elsewhere (fast-GUP long-term pins fall back to the slow path).  It
+ * stays set until unload (the region's folios are never freed while it is
+ * loaded); teardown ends this callback (memunmap_pages() waits for the
+ * pgmap reference the caller holds) before the inode goes.
+ */
+static int memphys_pages_memory_failure(struct dev_pagemap *pgmap,
+					unsigned long pfn,
+					unsigned long nr_pages, int mf_flags)
+{
+	struct memphys_pages *p = container_of(pgmap, struct memphys_pages,
+					       pgmap);
+	struct folio *folio = page_folio(pfn_to_page(pfn));
+
+	if (p->file && !READ_ONCE(folio->mapping)) {
+		folio->index = folio_pfn(folio) - PHYS_PFN(p->region->base);
+		WRITE_ONCE(folio->mapping, p->file->f_mapping);
+	}
+	return -EOPNOTSUPP;
+}
+
+static const struct dev_pagemap_ops memphys_pages_pgmap_ops = {
+	.memory_failure = memphys_pages_memory_failure,
+};
+
 static int memphys_pages_create(struct memphys_region *r)
 {
 	struct memphys_pages *p;
@@ -606,6 +640,7 @@ static int memphys_pages_create(struct memphys_region *r)
 	INIT_DELAYED_WORK(&p->reclaim, memphys_pages_reclaim);
 	p->scan_opens = ULONG_MAX;	/* no scan yet */
 	p->pgmap.type = MEMORY_DEVICE_GENERIC;
+	p->pgmap.ops = &memphys_pages_pgmap_ops;
 	p->pgmap.range.start = r->base;
 	p->pgmap.range.end = r->base + r->size - 1;
 	p->pgmap.nr_range = 1;
@@ -655,11 +690,19 @@ void memphys_pages_teardown(struct memphys_region *r)
 		pr_warn("%s: forced unload while its pages may be in use: leaving its %llu MiB of struct pages in place until reboot\n",
 			r->name,
 			((r->size >> PAGE_SHIFT) * sizeof(struct page)) >> 20);
+		/*
+		 * The pgmap outlives the module: no later callback into its
+		 * text (a memory failure then takes the generic path alone,
+		 * with any folio->mapping set before still valid: the inode
+		 * stays too).
+		 */
+		WRITE_ONCE(p->pgmap.ops, NULL);
 		r->pages = NULL;
 		return;
 	}
-	memphys_pages_inode_release(p);
+	/* First the pages: a memory failure may still use the inode. */
 	memunmap_pages(&p->pgmap);
+	memphys_pages_inode_release(p);
 	kfree(p);
 	r->pages = NULL;
 }
