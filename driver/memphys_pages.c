@@ -43,6 +43,7 @@
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/sysfs.h>
+#include <linux/wait_bit.h>
 #include <linux/workqueue.h>
 
 #include "compat.h"
@@ -208,8 +209,10 @@ static void memphys_pages_reclaim(struct work_struct *work)
 	}
 	spin_unlock(&p->lock);
 	/* module_exit() cancels this work (synchronously) before it returns. */
-	if (put)
+	if (put) {
+		wake_up_var(&p->lent);	/* a forced unload may wait for it */
 		module_put(THIS_MODULE);
+	}
 }
 
 void memphys_pages_open(struct memphys_region *r)
@@ -678,13 +681,27 @@ void memphys_pages_teardown(struct memphys_region *r)
 
 	if (!p)
 		return;
-	/* No file is open and nothing is lent, or the module would be held. */
-	cancel_delayed_work_sync(&p->reclaim);
 	/*
-	 * Unless rmmod -f (MODULE_FORCE_UNLOAD) ignored that hold: then a
+	 * No file is open and nothing is lent, or the module would be held,
+	 * unless rmmod -f (MODULE_FORCE_UNLOAD) ignored that hold: then a
 	 * pinned page or an area may still use the pages and the inode, and
 	 * memunmap_pages() would wait for them forever (or free what is in
-	 * use).  Leave them in place until reboot instead.
+	 * use).  Wait until they are all released: the module's text stays
+	 * until this returns, so the areas' callbacks and the recheck (which
+	 * the last close queues, and which requeues itself while a page is
+	 * referenced) still run.  rmmod -f returns when the pins are gone.
+	 */
+	if (READ_ONCE(p->lent)) {
+		pr_warn("%s: forced unload while its pages may be in use: waiting until every mapping and pin of them is released\n",
+			r->name);
+		schedule_delayed_work(&p->reclaim, 0);
+		if (wait_var_event_killable(&p->lent, !READ_ONCE(p->lent)))
+			pr_warn("%s: forced unload interrupted\n", r->name);
+	}
+	cancel_delayed_work_sync(&p->reclaim);
+	/*
+	 * A killed wait: leave the pages, the inode and the mount in place
+	 * until reboot rather than free what may be in use.
 	 */
 	if (p->lent) {
 		pr_warn("%s: forced unload while its pages may be in use: leaving its %llu MiB of struct pages in place until reboot\n",
