@@ -347,34 +347,4 @@ public sealed unsafe class PagesMethodTests
         Assert.DoesNotContain(ModuleReload.KernelLogSince(log), l => l.Contains("WARNING:", StringComparison.Ordinal) ||
             l.Contains("BUG:", StringComparison.Ordinal));
     });
-
-    [DeviceFact]
-    public void AForcedUnloadWaitsUntilThePinnedPagesAreReleasedThenFreesTheRegion() => WithPages(() =>
-    {
-        int log = ModuleReload.KernelLogLines();
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-
-        // rmmod -f (delete_module with O_TRUNC) while only a pipe holds 64 pages: it must not free them. It blocks in
-        // module_exit until the pipe is drained (the child still waits after 1 s), the data the pipe gives back is
-        // intact, and then the unload completes.
-        string result = Probe("pin-force-unload", DeviceEnvironment.DevicePath, "memphys", "64");
-        Assert.SkipWhen(result == "forced=returned data=intact unload=EAGAIN",
-            "this kernel has no MODULE_FORCE_UNLOAD: delete_module(O_TRUNC) refuses like rmmod");
-        Assert.Equal("forced=waiting data=intact unload=OK", result);
-        Assert.False(ModuleReload.Loaded);
-
-        // The region was freed: it loads again with struct pages (a pgmap left behind would conflict).
-        Assert.Equal("OK", ModuleReload.Load($"regions={ModuleReload.RegionsOfType("pages")}"));
-        using (MemphysDevice dev = DeviceEnvironment.Open())
-        {
-            Assert.Equal(0, dev.GetInfo().PagesErrno);
-        }
-
-        string[] since = ModuleReload.KernelLogSince(log);
-        Assert.Contains(since, l => l.Contains("forced unload while its pages may be in use: waiting until every mapping and pin of them is released",
-            StringComparison.Ordinal));
-        Assert.DoesNotContain(since, l => l.Contains("WARNING:", StringComparison.Ordinal) || l.Contains("BUG:", StringComparison.Ordinal)
-            || l.Contains("leaving its", StringComparison.Ordinal));
-    });
 }
