@@ -19,7 +19,7 @@ CLI_FILE := managed/publish/memphys
 # `make publish PUBLISH_RID=linux-arm64` on a PC makes the board's.
 PUBLISH_RID ?= linux-$(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x64)
 
-.PHONY: all deps driver check managed pack api-baseline sample probe arm64 test demo bench bench-scaling debug-kernel clean help publish install uninstall
+.PHONY: all deps driver check managed pack api-baseline sample probe arm64 test demo fuzz-trinity bench bench-scaling debug-kernel clean help publish install uninstall
 
 all: driver managed probe ## build the module ($(KERNEL)), the C# solution and the test probe
 
@@ -56,6 +56,12 @@ test: managed probe ## the whole suite on every kernel (or KERNEL=): checks, hos
 
 demo: driver managed probe ## boot a $(KERNEL) guest with 1 GiB reserved and show the CLI at work
 	tests/vm/run-in-vm.sh --kernel $(KERNEL) -- tests/guest/demo.sh
+
+fuzz-trinity: driver ## trinity against /dev/memphys* in a $(KERNEL) guest for TRINITY_SECONDS (180) [TRINITY_SEED=N]
+	tests/vm/deps.sh $(KERNEL)
+	tests/vm/run-in-vm.sh --kernel $(KERNEL) --memmap '1G$$0x100000000,64M$$0x30000000' \
+		--env TRINITY_SECONDS=$${TRINITY_SECONDS:-180} $${TRINITY_SEED:+--env TRINITY_SEED=$$TRINITY_SEED} \
+		--timeout $$(( $${TRINITY_SECONDS:-180} + 600 )) -- tests/guest/trinity.sh
 
 bench: driver managed probe ## memphys bench in a $(KERNEL) guest: its methods against anon, hugetlbfs, /dev/mem, device-dax -> results/bench/$(KERNEL)/ [BENCH_LENGTH=1G]
 	tests/vm/bench.sh $(KERNEL)

@@ -362,9 +362,8 @@ int memphys_mmap_prepare(struct vm_area_desc *desc)
 		desc->vm_ops = &memphys_remap_vm_ops;
 		mmap_action_remap_full(desc, PHYS_PFN(r->base + offset));
 	} else if (method == MEMPHYS_METHOD_PAGES) {
+		/* Counted by its .mapped (memphys_pages.c). */
 		memphys_pages_mmap_prepare(desc, max_fault, fault_around);
-		/* May merge with a neighbour (no .mapped then): count here. */
-		atomic64_inc(&r->stats.mmap_calls);
 	} else {
 		desc->vm_ops = &memphys_fault_vm_ops;
 		desc->private_data = memphys_vma_data(max_fault, fault_around);

@@ -43,6 +43,7 @@
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/sysfs.h>
+#include <linux/wait_bit.h>
 #include <linux/workqueue.h>
 
 #include "compat.h"
@@ -216,8 +217,10 @@ static void memphys_pages_reclaim(struct work_struct *work)
 	}
 	spin_unlock(&p->lock);
 	/* module_exit() cancels this work (synchronously) before it returns. */
-	if (put)
+	if (put) {
+		wake_up_var(&p->lent);	/* a forced unload may wait for it */
 		module_put(THIS_MODULE);
+	}
 }
 
 void memphys_pages_open(struct memphys_region *r)
@@ -470,7 +473,28 @@ static int memphys_pages_mremap(struct vm_area_struct *vma)
 	return -EINVAL;
 }
 
+#if MEMPHYS_HAVE_MMAP_PREPARE
+/*
+ * The core may still fail after .mmap_prepare (allocating the area or its
+ * maple tree node): count a pages mapping once it is in place, as the
+ * remap and fault methods do.  Its VM_DONTEXPAND (VM_SPECIAL) keeps the
+ * new area from being merged into a neighbour, so this runs for each one.
+ */
+static int memphys_pages_mapped(unsigned long start, unsigned long end,
+				pgoff_t pgoff, const struct file *file,
+				void **vm_private_data)
+{
+	struct memphys_region *r = memphys_file_region((struct file *)file);
+
+	atomic64_inc(&r->stats.mmap_calls);
+	return 0;
+}
+#endif
+
 static const struct vm_operations_struct memphys_pages_vm_ops = {
+#if MEMPHYS_HAVE_MMAP_PREPARE
+	.mapped = memphys_pages_mapped,
+#endif
 	.close = memphys_pages_vm_close,
 	.may_split = memphys_pages_may_split,
 	.fault = memphys_pages_fault,
@@ -740,6 +764,40 @@ static void memphys_pages_inode_release(struct memphys_pages *p)
 }
 #endif
 
+/*
+ * A memory failure (a machine check, MADV_HWPOISON) on a page of the
+ * region.  The kernel's generic path for ZONE_DEVICE pages
+ * (memory_failure_dev_pagemap(), mf_generic_kill_procs()) finds the
+ * processes to signal through folio->mapping and folio->index, as for
+ * device-dax, and refuses (EBUSY) a folio without a DAX mapping: point the
+ * failed folio at the region's inode, whose areas are in its i_mmap, with
+ * its offset in the region as index (the areas' vm_pgoff is one too), then
+ * let that path run (-EOPNOTSUPP).  Only the failed folio gets it, and
+ * only now: a folio with a mapping would take a file folio's paths
+ * elsewhere (fast-GUP long-term pins fall back to the slow path).  It
+ * stays set until unload (the region's folios are never freed while it is
+ * loaded); teardown ends this callback (memunmap_pages() waits for the
+ * pgmap reference the caller holds) before the inode goes.
+ */
+static int memphys_pages_memory_failure(struct dev_pagemap *pgmap,
+					unsigned long pfn,
+					unsigned long nr_pages, int mf_flags)
+{
+	struct memphys_pages *p = container_of(pgmap, struct memphys_pages,
+					       pgmap);
+	struct folio *folio = page_folio(pfn_to_page(pfn));
+
+	if (p->file && !READ_ONCE(folio->mapping)) {
+		folio->index = folio_pfn(folio) - PHYS_PFN(p->region->base);
+		WRITE_ONCE(folio->mapping, p->file->f_mapping);
+	}
+	return -EOPNOTSUPP;
+}
+
+static const struct dev_pagemap_ops memphys_pages_pgmap_ops = {
+	.memory_failure = memphys_pages_memory_failure,
+};
+
 static int memphys_pages_create(struct memphys_region *r)
 {
 	struct memphys_pages *p;
@@ -762,6 +820,7 @@ static int memphys_pages_create(struct memphys_region *r)
 	INIT_DELAYED_WORK(&p->reclaim, memphys_pages_reclaim);
 	p->scan_opens = ULONG_MAX;	/* no scan yet */
 	p->pgmap.type = MEMORY_DEVICE_GENERIC;
+	p->pgmap.ops = &memphys_pages_pgmap_ops;
 	p->pgmap.range.start = r->base;
 	p->pgmap.range.end = r->base + r->size - 1;
 	p->pgmap.nr_range = 1;
@@ -804,23 +863,45 @@ void memphys_pages_teardown(struct memphys_region *r)
 
 	if (!p)
 		return;
-	/* No file is open and nothing is lent, or the module would be held. */
-	cancel_delayed_work_sync(&p->reclaim);
 	/*
-	 * Unless rmmod -f (MODULE_FORCE_UNLOAD) ignored that hold: then a
+	 * No file is open and nothing is lent, or the module would be held,
+	 * unless rmmod -f (MODULE_FORCE_UNLOAD) ignored that hold: then a
 	 * pinned page or an area may still use the pages and the inode, and
 	 * memunmap_pages() would wait for them forever (or free what is in
-	 * use).  Leave them in place until reboot instead.
+	 * use).  Wait until they are all released: the module's text stays
+	 * until this returns, so the areas' callbacks and the recheck (which
+	 * the last close queues, and which requeues itself while a page is
+	 * referenced) still run.  rmmod -f returns when the pins are gone.
+	 */
+	if (READ_ONCE(p->lent)) {
+		pr_warn("%s: forced unload while its pages may be in use: waiting until every mapping and pin of them is released\n",
+			r->name);
+		schedule_delayed_work(&p->reclaim, 0);
+		if (wait_var_event_killable(&p->lent, !READ_ONCE(p->lent)))
+			pr_warn("%s: forced unload interrupted\n", r->name);
+	}
+	cancel_delayed_work_sync(&p->reclaim);
+	/*
+	 * A killed wait: leave the pages, the inode and the mount in place
+	 * until reboot rather than free what may be in use.
 	 */
 	if (p->lent) {
 		pr_warn("%s: forced unload while its pages may be in use: leaving its %llu MiB of struct pages in place until reboot\n",
 			r->name,
 			((r->size >> PAGE_SHIFT) * sizeof(struct page)) >> 20);
+		/*
+		 * The pgmap outlives the module: no later callback into its
+		 * text (a memory failure then takes the generic path alone,
+		 * with any folio->mapping set before still valid: the inode
+		 * stays too).
+		 */
+		WRITE_ONCE(p->pgmap.ops, NULL);
 		r->pages = NULL;
 		return;
 	}
-	memphys_pages_inode_release(p);
+	/* First the pages: a memory failure may still use the inode. */
 	memunmap_pages(&p->pgmap);
+	memphys_pages_inode_release(p);
 	kfree(p);
 	r->pages = NULL;
 }

@@ -415,6 +415,8 @@ main() {
         run_stage "memphys-stress-smp2 $kernel" stage_smp_stress "$kernel"
         run_stage "memphys-fuzz-smp2 $kernel" stage_smp_fuzz "$kernel"
         run_stage "guest-lockdown $kernel" stage_guest_tests "$kernel" guest-lockdown Category=DeviceLockdown
+        run_stage "guest-forced-unload $kernel" stage_guest_tests "$kernel" guest-forced-unload \
+            Category=DeviceForcedUnload --memmap "$DEVICE_MEMMAP" --allow-forced-unload
         run_stage "guest-vfio $kernel" stage_guest_vfio "$kernel"
         [[ $kernel != "$(large_kernel)" ]] || run_stage "guest-large $kernel" stage_guest_large "$kernel"
         if [[ $kernel == "${KERNELS[0]}" ]]; then run_stage "persist $kernel" stage_persist "$kernel" 4

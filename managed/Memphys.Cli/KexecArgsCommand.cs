@@ -38,7 +38,7 @@ internal static class KexecArgsCommand
 
     private static int Run(Output output, string? kernel, string? initrd, string cmdlinePath, string? regionList, string sysfs, string? append)
     {
-        IReadOnlyList<PhysicalRange> regions = regionList is null ? LoadedRegions(sysfs) : ParseRegions(regionList);
+        IReadOnlyList<PhysicalRange> regions = regionList is null ? RegionList.Loaded(sysfs) : RegionList.Parse(regionList, "--regions");
         string release = File.Exists("/proc/sys/kernel/osrelease") ? File.ReadAllText("/proc/sys/kernel/osrelease").Trim() : "RELEASE";
         kernel ??= $"/boot/vmlinuz-{release}";
         if (initrd is null)
@@ -78,49 +78,6 @@ internal static class KexecArgsCommand
         }
 
         return ExitCodes.Ok;
-    }
-
-    /// <summary>The regions of the loaded module (sysfs phys_base and size of each memphysN; phys_base is root-only).</summary>
-    private static List<PhysicalRange> LoadedRegions(string sysfs)
-    {
-        var regions = new List<PhysicalRange>();
-        if (!Directory.Exists(sysfs))
-        {
-            return regions;
-        }
-
-        foreach (string dir in Directory.EnumerateDirectories(sysfs, "memphys*").Order(StringComparer.Ordinal))
-        {
-            string basePath = Path.Combine(dir, "phys_base"), sizePath = Path.Combine(dir, "size");
-            if (File.Exists(basePath) && File.Exists(sizePath)
-                && PhysicalMemoryMap.TryParseMemparse(File.ReadAllText(basePath).Trim(), out ulong start)
-                && PhysicalMemoryMap.TryParseMemparse(File.ReadAllText(sizePath).Trim(), out ulong size) && size > 0)
-            {
-                regions.Add(PhysicalRange.FromSize(start, size));
-            }
-        }
-
-        return regions;
-    }
-
-    private static List<PhysicalRange> ParseRegions(string list)
-    {
-        var regions = new List<PhysicalRange>();
-        foreach (string item in list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            // SIZE@BASE, optionally with the module's :TYPE / :pages suffixes, which do not matter here.
-            string range = item.Split(':')[0];
-            int at = range.IndexOf('@', StringComparison.Ordinal);
-            if (at <= 0 || !PhysicalMemoryMap.TryParseMemparse(range[..at], out ulong size) || size == 0
-                || !PhysicalMemoryMap.TryParseMemparse(range[(at + 1)..], out ulong start) || start + size < start)
-            {
-                throw new UsageException($"--regions: '{item}' is not SIZE@BASE (e.g. 1G@0x100000000)");
-            }
-
-            regions.Add(PhysicalRange.FromSize(start, size));
-        }
-
-        return regions.Count > 0 ? regions : throw new UsageException("--regions: no region given");
     }
 
     private static JsonObject ToJson(KexecPlan plan) => new()

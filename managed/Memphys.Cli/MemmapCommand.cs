@@ -20,8 +20,14 @@ internal static class MemmapCommand
         {
             Description = "RAM to reserve (multiple of 4 KiB; e.g. 512M, 1G, 0x40000000).",
             CustomParser = r => Options.ParseSize(r, "--size"),
-            Required = true,
         };
+        var check = new Option<string?>("--check")
+        {
+            Description = "Instead of proposing: check regions SIZE@BASE[,...] (default: the loaded memphys regions) against the " +
+                          "firmware map as memphys does at load: each must lie wholly in \"System RAM\" entries.",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
+        var sysfs = new Option<string>("--sysfs") { Description = "Directory of the memphysN class devices (--check without regions).", DefaultValueFactory = _ => "/sys/class/misc" };
         var align = new Option<long>("--align")
         {
             Description = "Alignment of the base (power of two; default 1G for sizes from 1G, else 2M: huge faults need it).",
@@ -48,18 +54,75 @@ internal static class MemmapCommand
             "Propose the memmap=SIZE$BASE kernel parameter that reserves RAM for memphys on this machine: the highest " +
             "aligned range of RAM in the firmware map (/sys/firmware/memmap) that the running kernel still manages " +
             "(/proc/iomem, minus memmap= reservations on /proc/cmdline), leaving at least 1 GiB to Linux. Prints how to " +
-            "add it to GRUB (escaping '$') and the matching 'options memphys regions=' line. Writes nothing unless --apply.")
+            "add it to GRUB (escaping '$') and the matching 'options memphys regions=' line. Writes nothing unless --apply. " +
+            "With --check, says instead whether memphys will accept the given (or loaded) regions by the firmware map.")
         {
-            size, align, apply, dropIn, iomem, firmware, cmdline, json,
+            size, align, apply, dropIn, iomem, firmware, cmdline, check, sysfs, json,
         };
-        command.SetAction(r => Program.Guard(r.GetValue(json), o => Run(o,
-            r.GetValue(size), r.GetValue(align), r.GetValue(apply) ? r.GetValue(dropIn)! : null,
-            new Sources(r.GetValue(iomem)!, r.GetValue(firmware)!, r.GetValue(cmdline)!))));
+        command.SetAction(r => Program.Guard(r.GetValue(json), o => r.GetResult(check) is not null
+            ? Check(o, r.GetValue(check), r.GetValue(sysfs)!, r.GetValue(firmware)!)
+            : Run(o, r.GetValue(size), r.GetValue(align), r.GetValue(apply) ? r.GetValue(dropIn)! : null,
+                new Sources(r.GetValue(iomem)!, r.GetValue(firmware)!, r.GetValue(cmdline)!))));
         return command;
+    }
+
+    /// <summary>
+    /// --check: what memphys says of each region at load by the firmware map (driver/memphys_region.c), so that a
+    /// memmap= over firmware-reserved memory is caught before the reboot rather than by a refused load.
+    /// </summary>
+    private static int Check(Output output, string? regionList, string sysfs, string firmwareDir)
+    {
+        IReadOnlyList<PhysicalRange> regions = regionList is null ? RegionList.Loaded(sysfs) : RegionList.Parse(regionList, "--check");
+        if (regions.Count == 0)
+        {
+            throw new UsageException($"--check: no regions given and no loaded memphys region in {sysfs} (phys_base needs root)");
+        }
+
+        IReadOnlyList<MemoryMapEntry> firmware = PhysicalMemoryMap.ReadFirmwareMemmap(firmwareDir);
+        if (firmware.Count == 0)
+        {
+            string reason = $"no firmware memory map in {firmwareDir} (x86 only; sysfs mounted?): nothing to check the regions against";
+            Console.Error.WriteLine($"memphys: {reason}");
+            if (output.Json)
+            {
+                output.WriteJson(new JsonObject { ["error"] = reason, ["exitCode"] = ExitCodes.CheckFailed });
+            }
+
+            return ExitCodes.CheckFailed;
+        }
+
+        var verdicts = regions.Select(r => (Region: r, Refusal: PhysicalMemoryMap.FirmwareRefusal(firmware, r))).ToList();
+        int code = verdicts.All(v => v.Refusal is null) ? ExitCodes.Ok : ExitCodes.CheckFailed;
+        if (output.Json)
+        {
+            output.WriteJson(new JsonObject
+            {
+                ["firmwareMap"] = firmwareDir,
+                ["regions"] = new JsonArray(verdicts.Select(v => (JsonNode)new JsonObject
+                {
+                    ["start"] = v.Region.Start,
+                    ["end"] = v.Region.End,
+                    ["accepted"] = v.Refusal is null,
+                    ["reason"] = v.Refusal,
+                }).ToArray()),
+                ["exitCode"] = code,
+            });
+            return code;
+        }
+
+        output.KeyValues($"firmware map check ({firmwareDir}): what memphys decides at load",
+            verdicts.Select(v => ($"{Output.Size(v.Region.Size)} at 0x{v.Region.Start:x}",
+                v.Refusal is null ? "accepted: System RAM in the firmware map" : $"refused: {v.Refusal}")).ToArray());
+        return code;
     }
 
     private static int Run(Output output, long size, long align, string? applyTo, Sources sources)
     {
+        if (size == 0)
+        {
+            throw new UsageException("--size is required (or --check)");
+        }
+
         if (size <= 0 || size % 4096 != 0)
         {
             throw new UsageException($"--size 0x{size:x} is not a positive multiple of 4 KiB");

@@ -51,6 +51,36 @@ internal static class PhysicalMemoryMap
     public static bool AddressesHidden(IReadOnlyList<MemoryMapEntry> iomem) =>
         iomem.Count > 0 && iomem.All(e => e.Range.Start == 0 && e.Range.End == 0);
 
+    /// <summary>
+    /// Why memphys would refuse <paramref name="region"/> by the firmware map, or null when it accepts it: as the
+    /// driver checks at load (driver/memphys_region.c, from 6.19 against /sys/firmware/memmap, before against the
+    /// firmware's e820 table, the same entries), the region must lie wholly in "System RAM" entries.
+    /// </summary>
+    public static string? FirmwareRefusal(IReadOnlyList<MemoryMapEntry> firmware, PhysicalRange region)
+    {
+        ulong next = region.Start;
+        foreach (MemoryMapEntry entry in firmware.Where(e => e.Range.Overlaps(region)).OrderBy(e => e.Range.Start))
+        {
+            if (entry.Type != SystemRam)
+            {
+                return $"the firmware keeps {entry.Range} for itself (\"{entry.Type}\"); memphys takes only RAM reserved with memmap=";
+            }
+
+            if (entry.Range.Start > next)
+            {
+                break;
+            }
+
+            next = Math.Max(next, entry.Range.End == ulong.MaxValue ? ulong.MaxValue : entry.Range.End + 1);
+            if (next > region.End || next == ulong.MaxValue)
+            {
+                return null;
+            }
+        }
+
+        return $"the firmware map has no RAM at 0x{next:x}; memphys takes only RAM reserved with memmap=";
+    }
+
     /// <summary>Reads the firmware map: one directory per entry with <c>start</c>, <c>end</c> and <c>type</c> files.</summary>
     /// <returns>The entries sorted by start; empty when <paramref name="directory"/> does not exist.</returns>
     /// <exception cref="FormatException">An entry's start or end is not a hex number.</exception>

@@ -53,6 +53,42 @@ public sealed class MemmapCommandTests
     }
 
     [Fact]
+    public void CheckSaysWhatTheDriverDecidesByTheFirmwareMap()
+    {
+        // The sample's firmware map: System RAM 0x100000000-0x17fffffff, Reserved 0xb0000000-0xbfffffff.
+        (int code, string stdout, _) = Run(GuestSources("--check", "1G@0x100000000,64M@0xb0000000:pages,1G@0x160000000"));
+        Assert.Equal(ExitCodes.CheckFailed, code);
+        Assert.Contains("1 GiB at 0x100000000 accepted: System RAM in the firmware map", stdout);
+        Assert.Contains("64 MiB at 0xb0000000 refused: the firmware keeps 0xb0000000-0xbfffffff for itself (\"Reserved\")", stdout);
+        Assert.Contains("1 GiB at 0x160000000 refused: the firmware map has no RAM at 0x180000000", stdout);
+
+        (code, stdout, _) = Run(GuestSources("--check", "1G@0x100000000", "--json"));
+        Assert.Equal(ExitCodes.Ok, code);
+        JsonNode region = JsonNode.Parse(stdout)!["regions"]![0]!;
+        Assert.True(region["accepted"]!.GetValue<bool>());
+        Assert.Equal(0x13fffffffUL, region["end"]!.GetValue<ulong>());
+    }
+
+    [Theory]
+    [InlineData("--check", "1G")]
+    [InlineData("--check", "--sysfs", "/nonexistent")]
+    [InlineData("--align", "2M")]
+    public void BadChecksAreUsageErrors(params string[] args)
+    {
+        (int code, _, string stderr) = Run(GuestSources(args));
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.StartsWith("memphys: ", stderr);
+    }
+
+    [Fact]
+    public void CheckWithoutAFirmwareMapFails()
+    {
+        (int code, _, string stderr) = Run(["memmap", "--check", "1G@0x100000000", "--firmware-memmap", "/nonexistent"]);
+        Assert.Equal(ExitCodes.CheckFailed, code);
+        Assert.StartsWith("memphys: no firmware memory map in /nonexistent", stderr);
+    }
+
+    [Fact]
     public void NoRoomIsAFailedCheck()
     {
         (int code, _, string stderr) = Run(GuestSources("--size", "2G"));

@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -298,6 +299,58 @@ int cmd_pin_unload(char **argv)
 	} while ((after == EAGAIN || after == EBUSY) && ms < 10000);
 	printf("result: mapped=%s pinned=%s drained=%s ms=%ld\n",
 	       errname(mapped), errname(pinned), errname(after), ms);
+	free(sink);
+	return 0;
+}
+
+/*
+ * pin-force-unload DEV MODULE PAGES: a pipe holds PAGES pages of a pages
+ * mapping (vmsplice(), munmap(), close()); a child forces the unload
+ * (delete_module with O_TRUNC, rmmod -f; needs MODULE_FORCE_UNLOAD).  The
+ * driver must not free the pinned pages: the forced unload waits until the
+ * pipe lets them go.  Prints whether the child was still waiting after 1 s,
+ * whether the pipe's data was intact, and the child's errno once drained.
+ */
+int cmd_pin_force_unload(char **argv)
+{
+	size_t len = strtoul(argv[2], NULL, 0) * PAGE;
+	int fd = open_dev(argv[0]), pipefd[2], status, waiting;
+	volatile uint64_t *map;
+	struct iovec iov;
+	char *sink;
+	pid_t child;
+
+	if (pipe(pipefd) || fcntl(pipefd[1], F_SETPIPE_SZ, (int)len) < (int)len)
+		die("pipe");
+	set_method(fd, MEMPHYS_METHOD_PAGES);
+	map = map_shared(fd, len, 0);
+	fill(map, len, 13, 0);
+	iov.iov_base = (void *)map;
+	iov.iov_len = len;
+	if (vmsplice(pipefd[1], &iov, 1, 0) != (ssize_t)len)
+		die("vmsplice");
+	munmap((void *)map, len);
+	close(fd);
+	child = fork();
+	if (child < 0)
+		die("fork");
+	if (!child)
+		_exit(syscall(SYS_delete_module, argv[1], O_NONBLOCK | O_TRUNC) ?
+		      errno : 0);
+	sleep(1);
+	waiting = waitpid(child, &status, WNOHANG) == 0;
+	sink = malloc(len);
+	if (!sink || read(pipefd[0], sink, len) != (ssize_t)len)
+		die("drain");
+	printf("result: forced=%s data=%s",
+	       waiting ? "waiting" : "returned",
+	       mismatch((uint64_t *)sink, len, 13, 0) >= 0 ? "differs" : "intact");
+	close(pipefd[0]);
+	close(pipefd[1]);
+	if (waiting && waitpid(child, &status, 0) != child)
+		die("waitpid");
+	printf(" unload=%s\n", WIFEXITED(status) ?
+	       errname(WEXITSTATUS(status)) : "killed");
 	free(sink);
 	return 0;
 }

@@ -342,6 +342,8 @@ static const struct {
 	{ "fill-file", 3, cmd_fill_file, "PATH BYTES SEED" },
 	{ "odirect", 5, cmd_odirect, "DEV remap|fault|pages FILE BYTES SEED" },
 	{ "pin-unload", 3, cmd_pin_unload, "DEV MODULE PAGES" },
+	{ "pin-force-unload", 3, cmd_pin_force_unload, "DEV MODULE PAGES" },
+	{ "hwpoison", 3, cmd_hwpoison, "DEV OTHER PAGES" },
 	{ "vivid-dmabuf", 4, cmd_vivid_dmabuf, "DEV VIDEO OFFSET FRAMES" },
 	{ "dmabuf-mmap", 3, cmd_dmabuf_mmap, "DEV OFFSET LENGTH" },
 	{ "fuzz", 4, cmd_fuzz, "DEV[,DEV...] SECONDS SEED THREADS" },

@@ -26,6 +26,8 @@ int cmd_gup(char **argv);
 int cmd_fill_file(char **argv);
 int cmd_odirect(char **argv);
 int cmd_pin_unload(char **argv);
+int cmd_pin_force_unload(char **argv);
+int cmd_hwpoison(char **argv);
 int cmd_vivid_dmabuf(char **argv);
 int cmd_dmabuf_mmap(char **argv);
 int cmd_fuzz(char **argv);

@@ -29,6 +29,9 @@ PACKAGES+=(kexec-tools jq)
 PACKAGES+=(qemu-system-arm device-tree-compiler)
 # The binding document (dt-doc-validate, dt-validate of its example).
 PACKAGES+=(dt-schema)
+# make fuzz-trinity: the system-call fuzzer aimed at /dev/memphys0 in a guest
+# (the guest runs the host's binaries).
+PACKAGES+=(trinity)
 # What building a kernel from source needs (only for `source` kernels: 6.1-debug).
 SOURCE_BUILD_PACKAGES=(bc bison flex libelf-dev libssl-dev perl)
 

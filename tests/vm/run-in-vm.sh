@@ -45,6 +45,9 @@ options (environment variable in brackets):
   --allow-reset     a guest reset (reboot -f) boots again instead of
                     ending QEMU; the command's next phase runs
                     (tests/vm/init.sh)                              [VM_ALLOW_RESET=1]
+  --allow-forced-unload  the command forces a module unload (rmmod -f):
+                    its taint note ("Disabling lock debugging due to
+                    kernel taint") does not fail the run    [VM_ALLOW_FORCED_UNLOAD=1]
   -h, --help        this text
 accelerator: KVM only when kvm_intel/kvm_amd is loaded, else TCG   [VM_ACCEL=kvm|tcg]
 USAGE
@@ -63,6 +66,7 @@ parse_args() {
     VM_APPEND=${VM_APPEND:-}
     VM_ARCH=${VM_ARCH:-x86_64}
     VM_ALLOW_RESET=${VM_ALLOW_RESET:-0}
+    VM_ALLOW_FORCED_UNLOAD=${VM_ALLOW_FORCED_UNLOAD:-0}
     EXTRA_ENV=()
     read -ra EXTRA_DEVICES <<<"${VM_DEVICES:-}"
     while [[ $# -gt 0 ]]; do
@@ -87,6 +91,7 @@ parse_args() {
             --device)    EXTRA_DEVICES+=("$2"); shift 2 ;;
             --append)    VM_APPEND+=" $2"; shift 2 ;;
             --allow-reset) VM_ALLOW_RESET=1; shift ;;
+            --allow-forced-unload) VM_ALLOW_FORCED_UNLOAD=1; shift ;;
             -h|--help)   usage; exit 0 ;;
             --)          shift; break ;;
             *)           usage >&2; die "unknown option '$1' (put the command after --)" ;;
@@ -273,6 +278,8 @@ scan_kernel_log() {
     local f=$VM_OUT/dmesg.txt
     [[ -f $f ]] || f=$VM_OUT/console.log
     [[ -f $f ]] || return 0
+    # delete_module(O_TRUNC) taints (TAINT_FORCED_RMMOD) and says so once.
+    [[ $VM_ALLOW_FORCED_UNLOAD == 0 ]] || KLOG_BENIGN+='|Disabling lock debugging due to kernel taint'
     klog_scan "$f" "$VM_OUT/dmar-expected.txt"
 }
 

@@ -464,5 +464,34 @@ public sealed unsafe class PagesMethodTests
             Assert.False(dev.QueryPage(map.BaseAddress + (nint)(15 * Page)).Present);
             Assert.False(dev.QueryPage(map.BaseAddress + (nint)(32 * Page)).Present);
         }
+    /// <c>mmap_calls</c> counts the pages mappings that are in place, <c>refused</c> the ones the driver refused. On 7.2
+    /// the driver describes an area in <c>.mmap_prepare</c>, before it exists, and counts it in <c>vm_ops-&gt;mapped</c>
+    /// once the core has made it (issue 22: counting in <c>.mmap_prepare</c> would count a mapping the core then fails).
+    /// No test can make the core fail after <c>.mmap_prepare</c> here: what <c>__mmap_region()</c> (mm/vma.c) still does
+    /// after it for a file area without an <c>mmap_action</c>, as a pages area is, is allocate the area
+    /// (<c>vm_area_alloc()</c>) and its maple-tree nodes (<c>vma_iter_prealloc()</c>), which fail only with ENOMEM, and
+    /// Debian's kernels have no fault injection to force that (<c>CONFIG_FAULT_INJECTION</c> is not set); the checks that
+    /// can refuse a mapping otherwise (address, <c>max_map_count</c>, rlimits, the LSM hook) all run before
+    /// <c>.mmap_prepare</c>. A pages area has VM_DONTEXPAND, one of VM_SPECIAL, so <c>vma_merge_new_range()</c> never
+    /// merges it into a neighbour and <c>.mapped</c> runs for every one. (mm/vma.c of 7.2 was not at hand for this
+    /// change; this rests on the 7.x structure of <c>__mmap_region()</c> as the driver's remap and fault methods already use it.)
+    /// </summary>
+    [DeviceFact]
+    public void EachPagesMappingInPlaceCountsOnceAndARefusedOneDoesNot() => WithPages4K(() =>
+    {
+        using MemphysDevice dev = OpenWith(MappingMethod.Pages);
+        MemphysStats before = dev.GetStats();
+        // Two mappings of consecutive file offsets: a merge, where allowed, would make them one area.
+        using (MemphysMapping first = dev.Map(0, 16 * Page))
+        using (MemphysMapping second = dev.Map(16 * Page, 16 * Page))
+        {
+            *PageWord(first, 0) = 1;
+            *PageWord(second, 0) = 2;
+        }
+
+        Assert.Equal(Interop.Errors.EINVAL, MMapErrno(dev, 0, Page, Interop.Libc.PROT_READ | Interop.Libc.PROT_WRITE, Interop.Libc.MAP_PRIVATE));
+        MemphysStats after = dev.GetStats();
+        Assert.Equal(before.MmapCalls + 2, after.MmapCalls);
+        Assert.Equal(before.Refused + 1, after.Refused);
     });
 }

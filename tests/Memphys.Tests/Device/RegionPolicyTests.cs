@@ -1,4 +1,5 @@
 using System.Globalization;
+using Memphys.Cli;
 using static Memphys.Tests.Device.DeviceSupport;
 
 namespace Memphys.Tests.Device;
@@ -61,6 +62,27 @@ public sealed unsafe class RegionPolicyTests
         {
             ModuleReload.Restore();
         }
+    }
+
+    /// <summary>
+    /// <c>memphys memmap --check</c> tells before a reboot what the driver decides at load by the firmware map: the
+    /// loaded regions are accepted, the firmware's own range is refused with its type, as the load above refuses it.
+    /// </summary>
+    [DeviceFact]
+    public void MemmapCheckAgreesWithTheDriverOnTheFirmwareMap()
+    {
+        ModuleReload.Require();
+        (ulong page, string type) = FirmwareReservedPage();
+
+        (int code, string stdout, string stderr) = CliRunner.Run(["memmap", "--check"]);
+        Assert.True(code == ExitCodes.Ok, $"memmap --check of the loaded regions: exit {code}: {stdout}{stderr}");
+        int loaded = Directory.GetDirectories("/sys/class/misc", "memphys*").Length;
+        Assert.Equal(loaded, stdout.Split('\n').Count(l => l.Contains("accepted: System RAM in the firmware map", StringComparison.Ordinal)));
+
+        (code, stdout, _) = CliRunner.Run(["memmap", "--check", $"4K@0x{page:x}"]);
+        Assert.Equal(ExitCodes.CheckFailed, code);
+        Assert.Contains($"refused: the firmware keeps 0x", stdout);
+        Assert.Contains($"(\"{type}\")", stdout);
     }
 
     [DeviceFact]
