@@ -464,6 +464,9 @@ public sealed unsafe class PagesMethodTests
             Assert.False(dev.QueryPage(map.BaseAddress + (nint)(15 * Page)).Present);
             Assert.False(dev.QueryPage(map.BaseAddress + (nint)(32 * Page)).Present);
         }
+    });
+
+    /// <summary>
     /// <c>mmap_calls</c> counts the pages mappings that are in place, <c>refused</c> the ones the driver refused. On 7.2
     /// the driver describes an area in <c>.mmap_prepare</c>, before it exists, and counts it in <c>vm_ops-&gt;mapped</c>
     /// once the core has made it (issue 22: counting in <c>.mmap_prepare</c> would count a mapping the core then fails).
