@@ -277,7 +277,11 @@ static inline void memphys_page_clear_reserved(struct page *page)
 /*
  * A MEMORY_DEVICE_GENERIC folio (its head page) keeps a reference count of
  * 1 while nobody uses it (every kernel from 6.1 to 7.x); each pin, pipe
- * buffer or, from 6.15, mapping of one of its pages adds one.
+ * buffer or, from 6.15, mapping of one of its pages adds one.  Its count
+ * never reaches 0, and free_zone_device_folio() would only reset it to 1
+ * for this type without calling pgmap->ops (7.2 mm/memremap.c), so no
+ * kernel tells the driver that a pin went: memphys_pages.c rechecks
+ * (docs/design.md, "The pages method").
  */
 #define MEMPHYS_PAGE_IDLE_REFS	1
 

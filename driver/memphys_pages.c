@@ -26,7 +26,9 @@
  * module; once no file of the region is open and no area maps it any more
  * (so nothing can pin more), a work item checks every page's reference
  * count and drops the module reference when all are back to their idle
- * value.  Until then rmmod fails with EAGAIN ("in use").
+ * value.  Until then rmmod fails with EAGAIN ("in use").  The work item
+ * polls: no kernel calls a MEMORY_DEVICE_GENERIC pgmap back when a page's
+ * last pin goes (compat.h, MEMPHYS_PAGE_IDLE_REFS).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
