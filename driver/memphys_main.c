@@ -50,11 +50,6 @@ static unsigned int memphys_nr_regions;
 
 static void memphys_release_regions(void);
 
-/*
- * Parse "SIZE@BASE[:TYPE][:pages][:folio=4K|2M|1G]" into @size, @base,
- * @caching (default wb), @pages and @folio (0: the largest the region
- * allows); -EINVAL when malformed.
- */
 /* "4K", "2M" or "1G": the folio size asked for; -1 for anything else. */
 static u64 memphys_parse_folio(const char *s)
 {
@@ -67,6 +62,11 @@ static u64 memphys_parse_folio(const char *s)
 	return size;
 }
 
+/*
+ * Parse "SIZE@BASE[:TYPE][:pages][:folio=4K|2M|1G]" into @size, @base,
+ * @caching (default wb), @pages and @folio (0: the largest the region
+ * allows); -EINVAL when malformed.
+ */
 static int memphys_parse_one(const char *spec, u64 *size, u64 *base,
 			     u32 *caching, bool *pages, u64 *folio)
 {
