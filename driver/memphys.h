@@ -86,6 +86,9 @@ extern unsigned int memphys_default_fault_around;
 /* memphys_mmap.c: the remap and fault methods */
 #if MEMPHYS_HAVE_MMAP_PREPARE
 int memphys_mmap_prepare(struct vm_area_desc *desc);
+int memphys_count_mapped(unsigned long start, unsigned long end,
+			 pgoff_t pgoff, const struct file *file,
+			 void **vm_private_data);
 #else
 int memphys_mmap(struct file *file, struct vm_area_struct *vma);
 #endif

@@ -263,9 +263,10 @@ static int memphys_remap_mapped(unsigned long start, unsigned long end,
 	return 0;
 }
 
-static int memphys_fault_mapped(unsigned long start, unsigned long end,
-				pgoff_t pgoff, const struct file *file,
-				void **vm_private_data)
+/* The .mapped of fault and pages areas: count the mapping, now in place. */
+int memphys_count_mapped(unsigned long start, unsigned long end,
+			 pgoff_t pgoff, const struct file *file,
+			 void **vm_private_data)
 {
 	struct memphys_region *r = memphys_file_region((struct file *)file);
 
@@ -285,7 +286,7 @@ static const struct vm_operations_struct memphys_remap_vm_ops = {
 
 static const struct vm_operations_struct memphys_fault_vm_ops = {
 #if MEMPHYS_HAVE_MMAP_PREPARE
-	.mapped = memphys_fault_mapped,
+	.mapped = memphys_count_mapped,
 #endif
 	.fault = memphys_fault,
 #if MEMPHYS_HAVE_HUGE_FAULT
@@ -362,7 +363,7 @@ int memphys_mmap_prepare(struct vm_area_desc *desc)
 		desc->vm_ops = &memphys_remap_vm_ops;
 		mmap_action_remap_full(desc, PHYS_PFN(r->base + offset));
 	} else if (method == MEMPHYS_METHOD_PAGES) {
-		/* Counted by its .mapped (memphys_pages.c). */
+		/* Counted by its .mapped, memphys_count_mapped(). */
 		memphys_pages_mmap_prepare(desc, max_fault, fault_around);
 	} else {
 		desc->vm_ops = &memphys_fault_vm_ops;

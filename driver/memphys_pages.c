@@ -475,27 +475,9 @@ static int memphys_pages_mremap(struct vm_area_struct *vma)
 	return -EINVAL;
 }
 
-#if MEMPHYS_HAVE_MMAP_PREPARE
-/*
- * The core may still fail after .mmap_prepare (allocating the area or its
- * maple tree node): count a pages mapping once it is in place, as the
- * remap and fault methods do.  Its VM_DONTEXPAND (VM_SPECIAL) keeps the
- * new area from being merged into a neighbour, so this runs for each one.
- */
-static int memphys_pages_mapped(unsigned long start, unsigned long end,
-				pgoff_t pgoff, const struct file *file,
-				void **vm_private_data)
-{
-	struct memphys_region *r = memphys_file_region((struct file *)file);
-
-	atomic64_inc(&r->stats.mmap_calls);
-	return 0;
-}
-#endif
-
 static const struct vm_operations_struct memphys_pages_vm_ops = {
 #if MEMPHYS_HAVE_MMAP_PREPARE
-	.mapped = memphys_pages_mapped,
+	.mapped = memphys_count_mapped,	/* VM_DONTEXPAND: never merged */
 #endif
 	.close = memphys_pages_vm_close,
 	.may_split = memphys_pages_may_split,
