@@ -64,8 +64,31 @@ fragment_lost() {
     done <"$FRAGMENT"
 }
 
+# The config symbol that builds module MOD in the tree DIR: the one of the
+# Makefile line `obj-$(CONFIG_X) += ... MOD.o` ("-" and "_" alike).
+module_symbol() {
+    local dir=$1 mod=$2
+    grep -rhoE --include=Makefile \
+        "obj-\\\$\((CONFIG_[A-Z0-9_]+)\)[[:space:]]*[+:]?=([^#]*[[:space:]])?${mod//[-_]/[-_]}\.o([[:space:]]|\$)" "$dir" \
+        | head -n 1 | sed -E 's/^obj-.\((CONFIG_[A-Z0-9_]+)\).*/\1/'
+}
+
+# The modules of the guest (INITRAMFS_MODULES, SUITE_MODULES) that CONFIG (a
+# final .config of the tree DIR) does not build, each with its symbol: a
+# fragment line that turns off what one of them depends on (CONFIG_FB once
+# took vivid away) is caught here, not when a test loads it in the guest.
+modules_lost() {
+    local dir=$1 config=$2 mod sym
+    for mod in "${INITRAMFS_MODULES[@]}" "${SUITE_MODULES[@]}"; do
+        sym=$(module_symbol "$dir" "$mod")
+        [[ -n $sym ]] || { echo "$mod (no Makefile line builds it)"; continue; }
+        grep -qE "^$sym=[ym]\$" "$config" || echo "$mod ($sym)"
+    done
+}
+
 # Debian's config + localmodconfig + the fragment, in the tree DIR; dies
-# when a line of the fragment did not survive (a dependency is missing).
+# when a line of the fragment did not survive (a dependency is missing) or
+# a module the guest loads is no longer built, before hours of compiling.
 configure() {
     local dir=$1 config=$2 lsmod=$3 lost
     cp "$config" "$dir/.config"
@@ -74,6 +97,8 @@ configure() {
     make -C "$dir" -s olddefconfig >>"$dir/../config.log" 2>&1
     lost=$(fragment_lost "$dir/.config")
     [[ -z $lost ]] || die "debug-kernel.config lines lost by olddefconfig:"$'\n'"$lost"
+    lost=$(modules_lost "$dir" "$dir/.config")
+    [[ -z $lost ]] || die "the configured tree does not build these modules the guest loads:"$'\n'"$lost"
 }
 
 # Compile and install the tree into ROOT (boot/vmlinuz-KVER, boot/config-KVER,
