@@ -762,6 +762,17 @@ static void memphys_pages_inode_release(struct memphys_pages *p)
  * stays set until unload (the region's folios are never freed while it is
  * loaded); teardown ends this callback (memunmap_pages() waits for the
  * pgmap reference the caller holds) before the inode goes.
+ *
+ * That path works from the folio's head page: it looks the areas up at
+ * folio->index, takes the address there and the size of the entry mapping
+ * it (dev_pagemap_mapping_shift()) and unmaps that entry.  From 6.15 every
+ * entry maps a whole folio and the folio is rmapped at its own offset, so
+ * index stays the folio's.  Up to 6.14 (MEMPHYS_PAGES_EXACT_FOLIO 0) 4 KiB
+ * and 2 MiB entries map pages anywhere inside a larger folio, and the head
+ * page may not be mapped at all: index is the failed page's offset, set on
+ * each call (calls are serialised by memory_failure()'s mf_mutex), so that
+ * the areas, address, entry and unmapped range are those of the failed
+ * page.  Nothing else reads the index of these devmap pages (no rmap).
  */
 static int memphys_pages_memory_failure(struct dev_pagemap *pgmap,
 					unsigned long pfn,
@@ -771,8 +782,14 @@ static int memphys_pages_memory_failure(struct dev_pagemap *pgmap,
 					       pgmap);
 	struct folio *folio = page_folio(pfn_to_page(pfn));
 
-	if (p->file && !READ_ONCE(folio->mapping)) {
-		folio->index = folio_pfn(folio) - PHYS_PFN(p->region->base);
+	if (!p->file)
+		return -EOPNOTSUPP;
+	if (!MEMPHYS_PAGES_EXACT_FOLIO)
+		folio->index = pfn - PHYS_PFN(p->region->base);
+	if (!READ_ONCE(folio->mapping)) {
+		if (MEMPHYS_PAGES_EXACT_FOLIO)
+			folio->index = folio_pfn(folio) -
+				       PHYS_PFN(p->region->base);
 		WRITE_ONCE(folio->mapping, p->file->f_mapping);
 	}
 	return -EOPNOTSUPP;

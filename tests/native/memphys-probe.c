@@ -344,6 +344,7 @@ static const struct {
 	{ "pin-unload", 3, cmd_pin_unload, "DEV MODULE PAGES" },
 	{ "pin-force-unload", 3, cmd_pin_force_unload, "DEV MODULE PAGES" },
 	{ "hwpoison", 3, cmd_hwpoison, "DEV OTHER PAGES" },
+	{ "hwpoison-at", 5, cmd_hwpoison_at, "DEV OTHER PAGES OFFSET POISON" },
 	{ "vivid-dmabuf", 4, cmd_vivid_dmabuf, "DEV VIDEO OFFSET FRAMES" },
 	{ "dmabuf-mmap", 3, cmd_dmabuf_mmap, "DEV OFFSET LENGTH" },
 	{ "fuzz", 4, cmd_fuzz, "DEV[,DEV...] SECONDS SEED THREADS" },

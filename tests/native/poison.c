@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,22 +26,49 @@
 #endif
 
 static int report_fd = -1;
+static int victim_fd = -1;
 static volatile uint64_t *victim_map;
+static size_t victim_pages, victim_poison;
 
-/* What the victim's SIGBUS says: its code, whether at the page, the size. */
+/* The entry behind page @i of the victim's mapping: none, 4K, 2M, 1G. */
+static const char *entry_at(size_t i)
+{
+	struct memphys_page_query q;
+
+	memset(&q, 0, sizeof(q));
+	q.address = (uintptr_t)victim_map + i * PAGE;
+	if (ioctl(victim_fd, MEMPHYS_IOC_QUERY_PAGE, &q))
+		return errname(errno);
+	if (!(q.flags & MEMPHYS_PAGE_PRESENT))
+		return "none";
+	return q.entry_size == 1UL << 30 ? "1G" :
+	       q.entry_size == 1UL << 21 ? "2M" :
+	       q.entry_size == PAGE ? "4K" : "other";
+}
+
+/*
+ * What the victim's SIGBUS says: its code, where (the poisoned page, the
+ * mapping's start or elsewhere), the size, then the entries left behind
+ * the poisoned page and a neighbour (the next page, or the previous one).
+ */
 static void on_sigbus(int sig, siginfo_t *info, void *ctx)
 {
-	char line[96];
+	volatile uint64_t *poisoned = victim_map + victim_poison * PAGE / 8;
+	size_t neighbour = victim_poison + 1 < victim_pages ?
+			   victim_poison + 1 : victim_poison - 1;
+	char line[128];
 	int len;
 
 	(void)sig;
 	(void)ctx;
-	len = snprintf(line, sizeof(line), "%s at=%s lsb=%d",
+	len = snprintf(line, sizeof(line), "%s at=%s lsb=%d entry=%s neighbour=%s",
 		       info->si_code == BUS_MCEERR_AR ? "BUS_MCEERR_AR" :
 		       info->si_code == BUS_MCEERR_AO ? "BUS_MCEERR_AO" :
 		       "SIGBUS-other",
-		       info->si_addr == (void *)victim_map ? "page" : "other",
-		       (int)info->si_addr_lsb);
+		       info->si_addr == (void *)poisoned ? "page" :
+		       info->si_addr == (void *)victim_map ? "map" : "other",
+		       (int)info->si_addr_lsb, entry_at(victim_poison),
+		       victim_pages > 1 ? entry_at(neighbour) : "none");
 	if (write(report_fd, line, len) != len)
 		_exit(3);
 	_exit(0);
@@ -79,24 +107,33 @@ static void other_child(const char *dev, size_t len, int ready, int go)
 	_exit(intact(map, len, 41) ? 0 : 1);
 }
 
-/* Maps DEV's first pages, poisons the first; reports what happened. */
-static void victim_child(const char *dev, size_t len, int report)
+/*
+ * Maps @len bytes of DEV from region offset @off, writes a word to each
+ * page (so each is mapped), poisons page @poison; reports what happened.
+ */
+static void victim_child(const char *dev, size_t len, off_t off,
+			 size_t poison, int report)
 {
 	struct sigaction sa;
-	int fd = open_dev(dev);
 	char line[64];
 	int len_line;
+	size_t i;
 
-	set_method(fd, MEMPHYS_METHOD_PAGES);
-	victim_map = map_shared(fd, len, 0);
-	fill(victim_map, len, 42);
+	victim_fd = open_dev(dev);
+	set_method(victim_fd, MEMPHYS_METHOD_PAGES);
+	victim_map = map_shared(victim_fd, len, off);
+	victim_pages = len / PAGE;
+	victim_poison = poison;
+	for (i = 0; i < victim_pages; i++)
+		victim_map[i * PAGE / 8] = word(42, i);
 	report_fd = report;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_sigbus;
 	sa.sa_flags = SA_SIGINFO;
 	if (sigaction(SIGBUS, &sa, NULL))
 		_exit(3);
-	if (madvise((void *)victim_map, PAGE, MADV_HWPOISON))
+	if (madvise((void *)(victim_map + poison * PAGE / 8), PAGE,
+		    MADV_HWPOISON))
 		len_line = snprintf(line, sizeof(line), "%s", errname(errno));
 	else
 		len_line = snprintf(line, sizeof(line), "no-signal");
@@ -106,34 +143,40 @@ static void victim_child(const char *dev, size_t len, int report)
 }
 
 /*
- * hwpoison DEV OTHER PAGES: one child maps PAGES pages of DEV (pages
- * method), another PAGES pages of OTHER; the first poisons its first page.
- * Prints "victim=WHAT other=intact|differs|died" where WHAT is the SIGBUS
- * it got (code, whether at the poisoned page, the size the kernel gave)
- * or the errno madvise() returned.
+ * One child maps 16 pages of OTHER (pages method) and fills them; another
+ * maps @pages pages of DEV from page @offset of the region and poisons
+ * page @poison of its mapping.  Prints "victim=WHAT other=intact|differs|
+ * died" where WHAT is the SIGBUS it got (code, at the poisoned page or the
+ * mapping's start, the size the kernel gave, the entries then behind the
+ * poisoned page and a neighbour) or the errno madvise() returned.
  */
-int cmd_hwpoison(char **argv)
+static int hwpoison(const char *dev, const char *other_dev, size_t pages,
+		    size_t offset, size_t poison)
 {
-	size_t len = strtoul(argv[2], NULL, 0) * PAGE;
 	int ready[2], go[2], report[2], status;
 	pid_t other, victim;
 	char what[128] = "";
 	ssize_t got;
 
+	if (!pages || poison >= pages) {
+		fprintf(stderr, "POISON must be a page of the PAGES mapped\n");
+		return 2;
+	}
 	if (pipe(ready) || pipe(go) || pipe(report))
 		die("pipe");
 	other = fork();
 	if (other < 0)
 		die("fork");
 	if (!other)
-		other_child(argv[1], len, ready[1], go[0]);
+		other_child(other_dev, 16 * PAGE, ready[1], go[0]);
 	if (read(ready[0], what, 1) != 1)
 		die("other child");
 	victim = fork();
 	if (victim < 0)
 		die("fork");
 	if (!victim)
-		victim_child(argv[0], len, report[1]);
+		victim_child(dev, pages * PAGE, offset * PAGE, poison,
+			     report[1]);
 	close(report[1]);
 	got = read(report[0], what, sizeof(what) - 1);
 	what[got > 0 ? got : 0] = '\0';
@@ -148,4 +191,17 @@ int cmd_hwpoison(char **argv)
 	       !WIFEXITED(status) ? "died" :
 	       WEXITSTATUS(status) ? "differs" : "intact");
 	return 0;
+}
+
+/* hwpoison DEV OTHER PAGES: PAGES pages from offset 0, the first poisoned. */
+int cmd_hwpoison(char **argv)
+{
+	return hwpoison(argv[0], argv[1], strtoul(argv[2], NULL, 0), 0, 0);
+}
+
+/* hwpoison-at DEV OTHER PAGES OFFSET POISON: as hwpoison, anywhere. */
+int cmd_hwpoison_at(char **argv)
+{
+	return hwpoison(argv[0], argv[1], strtoul(argv[2], NULL, 0),
+			strtoul(argv[3], NULL, 0), strtoul(argv[4], NULL, 0));
 }

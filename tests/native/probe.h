@@ -28,6 +28,7 @@ int cmd_odirect(char **argv);
 int cmd_pin_unload(char **argv);
 int cmd_pin_force_unload(char **argv);
 int cmd_hwpoison(char **argv);
+int cmd_hwpoison_at(char **argv);
 int cmd_vivid_dmabuf(char **argv);
 int cmd_dmabuf_mmap(char **argv);
 int cmd_fuzz(char **argv);

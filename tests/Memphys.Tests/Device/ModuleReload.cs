@@ -38,9 +38,19 @@ internal static class ModuleReload
             return;
         }
 
+        WithRegions(RegionsOfType(type), test);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="test"/> with memphys loaded as <c>regions=</c><paramref name="regions"/> and puts the module
+    /// back afterwards.
+    /// </summary>
+    public static void WithRegions(string regions, Action test)
+    {
+        Require();
         try
         {
-            Reload($"regions={RegionsOfType(type)}");
+            Reload($"regions={regions}");
             test();
         }
         finally
