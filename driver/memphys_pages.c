@@ -220,7 +220,16 @@ static void memphys_pages_reclaim(struct work_struct *work)
 	spin_unlock(&p->lock);
 	/* module_exit() cancels this work (synchronously) before it returns. */
 	if (put) {
-		wake_up_var(&p->lent);	/* a forced unload may wait for it */
+		/*
+		 * A forced unload may wait for it.  wake_up_var() wakes only
+		 * if it sees the waiter queued (waitqueue_active(), no
+		 * barrier) and spin_unlock() only orders what precedes it:
+		 * order the store to lent before that check, or the waiter
+		 * may test lent before it and sleep unwoken (include/linux/
+		 * wait.h).
+		 */
+		smp_mb();
+		wake_up_var(&p->lent);
 		module_put(THIS_MODULE);
 	}
 }
@@ -858,6 +867,41 @@ static int memphys_pages_create(struct memphys_region *r)
 	return 0;
 }
 
+/* Whether an area maps the region or a file of it is open. */
+static bool memphys_pages_in_use(struct memphys_pages *p)
+{
+	unsigned int users;
+
+	spin_lock(&p->lock);
+	users = p->users;
+	spin_unlock(&p->lock);
+	return users || !memphys_pages_unmapped(p);
+}
+
+/*
+ * A forced unload's wait was killed while the pages are lent.  Pins alone
+ * may outlive the module: dropping one never calls into it (the folio's
+ * count stays at least 1; a MEMORY_DEVICE_GENERIC folio reaching 0 calls
+ * no pgmap->ops either, 7.2).  But an area's close and faults and an open
+ * file's release run the module's text and use the region: keep waiting
+ * while there is one.  Uninterruptibly, since the kill is already
+ * pending, but waking every second: the hung-task detector reports only a
+ * D-state task that has not been switched out since its last check.
+ */
+static void memphys_pages_wait_unused(struct memphys_pages *p)
+{
+	const char *name = p->region->name;
+
+	if (!memphys_pages_in_use(p)) {
+		pr_warn("%s: forced unload interrupted\n", name);
+		return;
+	}
+	pr_warn("%s: forced unload killed while its pages are mapped or open: waiting on until every mapping and open file of them is gone\n",
+		name);
+	while (READ_ONCE(p->lent) && memphys_pages_in_use(p))
+		wait_var_event_timeout(&p->lent, !READ_ONCE(p->lent), HZ);
+}
+
 void memphys_pages_teardown(struct memphys_region *r)
 {
 	struct memphys_pages *p = r->pages;
@@ -872,19 +916,20 @@ void memphys_pages_teardown(struct memphys_region *r)
 	 * use).  Wait until they are all released: the module's text stays
 	 * until this returns, so the areas' callbacks and the recheck (which
 	 * the last close queues, and which requeues itself while a page is
-	 * referenced) still run.  rmmod -f returns when the pins are gone.
+	 * referenced) still run.  rmmod -f returns when the pins are gone;
+	 * killed, only once no area and no open file is left.
 	 */
 	if (READ_ONCE(p->lent)) {
 		pr_warn("%s: forced unload while its pages may be in use: waiting until every mapping and pin of them is released\n",
 			r->name);
 		schedule_delayed_work(&p->reclaim, 0);
 		if (wait_var_event_killable(&p->lent, !READ_ONCE(p->lent)))
-			pr_warn("%s: forced unload interrupted\n", r->name);
+			memphys_pages_wait_unused(p);
 	}
 	cancel_delayed_work_sync(&p->reclaim);
 	/*
-	 * A killed wait: leave the pages, the inode and the mount in place
-	 * until reboot rather than free what may be in use.
+	 * A killed wait with only pins left: leave the pages, the inode and
+	 * the mount in place until reboot rather than free what is in use.
 	 */
 	if (p->lent) {
 		pr_warn("%s: forced unload while its pages may be in use: leaving its %llu MiB of struct pages in place until reboot\n",
