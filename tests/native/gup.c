@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -352,5 +353,67 @@ int cmd_pin_force_unload(char **argv)
 	printf(" unload=%s\n", WIFEXITED(status) ?
 	       errname(WEXITSTATUS(status)) : "killed");
 	free(sink);
+	return 0;
+}
+
+/*
+ * map-force-unload DEV MODULE PAGES: a pages mapping of PAGES pages stays
+ * (no pin; the file is closed); a child forces the unload (rmmod -f) and is
+ * then sent SIGKILL.  The area's close and faults run the module's code,
+ * so the killed unload must go on waiting while the area exists.  Prints
+ * whether the child waited after 1 s, whether it still waited 2 s after the
+ * kill with the module still loaded, whether the mapping's data was intact,
+ * and how the child ended once the mapping was gone.
+ */
+int cmd_map_force_unload(char **argv)
+{
+	size_t len = strtoul(argv[2], NULL, 0) * PAGE;
+	int fd = open_dev(argv[0]), go[2], status, waiting, held = 0;
+	volatile uint64_t *map;
+	char sys[256];
+	int loaded;
+	pid_t child;
+
+	/* The child forks before the mapping exists: it must not share it. */
+	if (pipe(go))
+		die("pipe");
+	child = fork();
+	if (child < 0)
+		die("fork");
+	if (!child) {
+		char c;
+
+		close(fd);
+		_exit(read(go[0], &c, 1) != 1 ? EPIPE :
+		      syscall(SYS_delete_module, argv[1], O_NONBLOCK | O_TRUNC) ?
+		      errno : 0);
+	}
+	set_method(fd, MEMPHYS_METHOD_PAGES);
+	map = map_shared(fd, len, 0);
+	fill(map, len, 14, 0);
+	close(fd);
+	if (write(go[1], "g", 1) != 1)
+		die("write");
+	sleep(1);
+	waiting = waitpid(child, &status, WNOHANG) == 0;
+	if (waiting) {
+		kill(child, SIGKILL);
+		sleep(2);
+		held = waitpid(child, &status, WNOHANG) == 0;
+	}
+	snprintf(sys, sizeof(sys), "/sys/module/%s", argv[1]);
+	loaded = !access(sys, F_OK);
+	printf("result: forced=%s killed=%s loaded=%s data=%s",
+	       waiting ? "waiting" : "returned",
+	       held ? "waiting" : "returned", loaded ? "yes" : "no",
+	       mismatch(map, len, 14, 0) >= 0 ? "differs" : "intact");
+	munmap((void *)map, len);
+	if (held && waitpid(child, &status, 0) != child)
+		die("waitpid");
+	printf(" unload=%s\n", WIFEXITED(status) ?
+	       errname(WEXITSTATUS(status)) :
+	       WTERMSIG(status) == SIGKILL ? "killed" : "signal");
+	close(go[0]);
+	close(go[1]);
 	return 0;
 }

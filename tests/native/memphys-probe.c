@@ -343,6 +343,7 @@ static const struct {
 	{ "odirect", 5, cmd_odirect, "DEV remap|fault|pages FILE BYTES SEED" },
 	{ "pin-unload", 3, cmd_pin_unload, "DEV MODULE PAGES" },
 	{ "pin-force-unload", 3, cmd_pin_force_unload, "DEV MODULE PAGES" },
+	{ "map-force-unload", 3, cmd_map_force_unload, "DEV MODULE PAGES" },
 	{ "hwpoison", 3, cmd_hwpoison, "DEV OTHER PAGES" },
 	{ "hwpoison-at", 5, cmd_hwpoison_at, "DEV OTHER PAGES OFFSET POISON" },
 	{ "vivid-dmabuf", 4, cmd_vivid_dmabuf, "DEV VIDEO OFFSET FRAMES" },

@@ -27,6 +27,7 @@ int cmd_fill_file(char **argv);
 int cmd_odirect(char **argv);
 int cmd_pin_unload(char **argv);
 int cmd_pin_force_unload(char **argv);
+int cmd_map_force_unload(char **argv);
 int cmd_hwpoison(char **argv);
 int cmd_hwpoison_at(char **argv);
 int cmd_vivid_dmabuf(char **argv);

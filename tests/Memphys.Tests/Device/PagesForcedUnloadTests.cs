@@ -45,4 +45,35 @@ public sealed class PagesForcedUnloadTests
         Assert.DoesNotContain(since, l => l.Contains("WARNING:", StringComparison.Ordinal) || l.Contains("BUG:", StringComparison.Ordinal)
             || l.Contains("leaving its", StringComparison.Ordinal));
     });
+
+    [DeviceFact]
+    public void AKilledForcedUnloadWaitsOnWhileAMappingRemainsThenFreesTheRegion() => ModuleReload.WithPages4K(() =>
+    {
+        SkipWithoutZoneDevice();
+        int log = ModuleReload.KernelLogLines();
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+
+        // rmmod -f while a process still maps 16 pages (no pin, its file closed), then SIGKILL to the rmmod: the area's
+        // close and faults run the module's code, so the unload must not return (and free that code) while it exists.
+        // The killed child still waits 2 s later with the module loaded; once the mapping is gone the unload completes.
+        string result = Probe("map-force-unload", DeviceEnvironment.DevicePath, "memphys", "16");
+        Assert.SkipWhen(result.StartsWith("forced=returned", StringComparison.Ordinal) && result.EndsWith("unload=EAGAIN", StringComparison.Ordinal),
+            "this kernel has no MODULE_FORCE_UNLOAD: delete_module(O_TRUNC) refuses like rmmod");
+        Assert.Equal("forced=waiting killed=waiting loaded=yes data=intact unload=killed", result);
+        Assert.False(ModuleReload.Loaded);
+
+        // The mapping was the last user: the region was freed, not left behind, so it loads again with struct pages.
+        Assert.Equal("OK", ModuleReload.Load($"regions={ModuleReload.RegionsOfType("pages")}"));
+        using (MemphysDevice dev = DeviceEnvironment.Open())
+        {
+            Assert.Equal(0, dev.GetInfo().PagesErrno);
+        }
+
+        string[] since = ModuleReload.KernelLogSince(log);
+        Assert.Contains(since, l => l.Contains("forced unload killed while its pages are mapped or open: waiting on until every mapping and open file of them is gone",
+            StringComparison.Ordinal));
+        Assert.DoesNotContain(since, l => l.Contains("WARNING:", StringComparison.Ordinal) || l.Contains("BUG:", StringComparison.Ordinal)
+            || l.Contains("Oops", StringComparison.Ordinal) || l.Contains("leaving its", StringComparison.Ordinal));
+    });
 }
