@@ -900,6 +900,12 @@ static void memphys_pages_wait_unused(struct memphys_pages *p)
 		name);
 	while (READ_ONCE(p->lent) && memphys_pages_in_use(p))
 		wait_var_event_timeout(&p->lent, !READ_ONCE(p->lent), HZ);
+	/*
+	 * The last close queued a recheck: run it now, so that pages the
+	 * gone areas left idle are freed rather than left behind.
+	 */
+	schedule_delayed_work(&p->reclaim, 0);
+	flush_delayed_work(&p->reclaim);
 }
 
 void memphys_pages_teardown(struct memphys_region *r)
