@@ -305,12 +305,39 @@ int cmd_pin_unload(char **argv)
 }
 
 /*
+ * Wait up to @ms for module @name's initstate to read "going": its
+ * delete_module() has begun its exit function (a forced unload that waits
+ * in it stays so).  Whether it got there.
+ */
+static int module_going(const char *name, long ms)
+{
+	char path[256], state[16];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/module/%s/initstate", name);
+	for (; ms > 0; ms -= 20) {
+		f = fopen(path, "r");
+		if (f) {
+			int going = fgets(state, sizeof(state), f) &&
+				    !strncmp(state, "going", 5);
+
+			fclose(f);
+			if (going)
+				return 1;
+		}
+		usleep(20000);
+	}
+	return 0;
+}
+
+/*
  * pin-force-unload DEV MODULE PAGES: a pipe holds PAGES pages of a pages
  * mapping (vmsplice(), munmap(), close()); a child forces the unload
  * (delete_module with O_TRUNC, rmmod -f; needs MODULE_FORCE_UNLOAD).  The
  * driver must not free the pinned pages: the forced unload waits until the
- * pipe lets them go.  Prints whether the child was still waiting after 1 s,
- * whether the pipe's data was intact, and the child's errno once drained.
+ * pipe lets them go.  Prints whether the child was still waiting once its
+ * unload was under way (initstate "going"), whether the pipe's data was
+ * intact, and the child's errno once drained.
  */
 int cmd_pin_force_unload(char **argv)
 {
@@ -338,7 +365,7 @@ int cmd_pin_force_unload(char **argv)
 	if (!child)
 		_exit(syscall(SYS_delete_module, argv[1], O_NONBLOCK | O_TRUNC) ?
 		      errno : 0);
-	sleep(1);
+	module_going(argv[1], 10000);
 	waiting = waitpid(child, &status, WNOHANG) == 0;
 	sink = malloc(len);
 	if (!sink || read(pipefd[0], sink, len) != (ssize_t)len)
@@ -361,9 +388,10 @@ int cmd_pin_force_unload(char **argv)
  * (no pin; the file is closed); a child forces the unload (rmmod -f) and is
  * then sent SIGKILL.  The area's close and faults run the module's code,
  * so the killed unload must go on waiting while the area exists.  Prints
- * whether the child waited after 1 s, whether it still waited 2 s after the
- * kill with the module still loaded, whether the mapping's data was intact,
- * and how the child ended once the mapping was gone.
+ * whether the child waited once its unload was under way (initstate
+ * "going"), whether it still waited 2 s after the kill with the module
+ * still loaded, whether the mapping's data was intact, and how the child
+ * ended once the mapping was gone.
  */
 int cmd_map_force_unload(char **argv)
 {
@@ -394,7 +422,8 @@ int cmd_map_force_unload(char **argv)
 	close(fd);
 	if (write(go[1], "g", 1) != 1)
 		die("write");
-	sleep(1);
+	/* Kill it only once its delete_module() is under way, not before. */
+	module_going(argv[1], 10000);
 	waiting = waitpid(child, &status, WNOHANG) == 0;
 	if (waiting) {
 		kill(child, SIGKILL);

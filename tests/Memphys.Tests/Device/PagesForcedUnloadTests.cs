@@ -24,8 +24,8 @@ public sealed class PagesForcedUnloadTests
         GC.WaitForPendingFinalizers();
 
         // rmmod -f (delete_module with O_TRUNC) while only a pipe holds 64 pages: it must not free them. It blocks in
-        // module_exit until the pipe is drained (the child still waits after 1 s), the data the pipe gives back is
-        // intact, and then the unload completes.
+        // module_exit until the pipe is drained (the child still waits once its unload is under way), the data the
+        // pipe gives back is intact, and then the unload completes.
         string result = Probe("pin-force-unload", DeviceEnvironment.DevicePath, "memphys", "64");
         Assert.SkipWhen(result == "forced=returned data=intact unload=EAGAIN",
             "this kernel has no MODULE_FORCE_UNLOAD: delete_module(O_TRUNC) refuses like rmmod");
